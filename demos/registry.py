@@ -1,0 +1,36 @@
+"""The demos by name: look one up, list them, run one from raw params."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Mapping
+from types import ModuleType
+
+from .errors import DemoError
+from .result import Result
+
+# Order is the order `python -m demos list` prints.
+NAMES = ("clocks", "raft", "partition", "failure", "delivery")
+
+
+def names() -> list[str]:
+    """Give the names of the demos this package provides."""
+    return [n for n in NAMES if importlib.util.find_spec(f"demos.{n}") is not None]
+
+
+def get(name: str) -> ModuleType:
+    """Give the module of demo `name`; DemoError lists the known ones if there is none."""
+    if name not in names():
+        raise DemoError(f"unknown demo {name!r} (known: {', '.join(names())})")
+    return importlib.import_module(f"demos.{name}")
+
+
+def run(name: str, params: Mapping[str, object] | None = None) -> Result:
+    """Give the result of demo `name` run with `params` (strings or typed values)."""
+    return get(name).run(dict(params or {}))
+
+
+def spec(name: str) -> list[dict]:
+    """Give demo `name`'s parameter specs as JSON data."""
+    return [p.to_json() for p in get(name).PARAMS]

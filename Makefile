@@ -1,0 +1,96 @@
+# Everything a newcomer needs: `make serve` and `make test` set up what is missing first.
+# Stamp files keep repeated runs quick: nothing is reinstalled unless its inputs changed.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    := .venv
+PY      := $(VENV)/bin/python
+PELICAN := $(VENV)/bin/pelican
+STAMPS  := .stamps
+OUTPUT  := output
+HOST    := 127.0.0.1
+PORT    := 8000
+
+# Python 3.13 through pyenv even when a parent process exported another PYENV_VERSION,
+# else whatever python3.13 is on PATH.
+PYTHON313 := $(shell PYENV_VERSION=3.13 pyenv which python3.13 2>/dev/null || command -v python3.13 2>/dev/null)
+
+SOURCES := $(shell find content theme plugins demos -type f ! -name '*.pyc' 2>/dev/null) \
+           pelicanconf.py package-lock.json
+
+.PHONY: help setup build serve test test-fast bench publish lint clean distclean
+
+help:
+	@echo "make serve     set up, build and serve the site on http://$(HOST):$(PORT) with reload"
+	@echo "make test      set up and run the whole test suite (browser tests included)"
+	@echo "make build     write the site to $(OUTPUT)/"
+	@echo "make publish   build with publishconf.py (SITEURL from the environment)"
+	@echo "make bench     print timings: demos, site build, browser"
+	@echo "make lint      ruff"
+	@echo "make clean     remove build output and caches (distclean also removes .venv, node_modules)"
+
+$(STAMPS):
+	@mkdir -p $@
+
+# -- Python -------------------------------------------------------------------
+$(PY):
+	@if [ -z "$(PYTHON313)" ]; then \
+	  echo "error: Python 3.13 not found: install it (e.g. 'pyenv install 3.13') and retry" >&2; exit 1; fi
+	$(PYTHON313) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMPS)/python-deps: pyproject.toml | $(PY) $(STAMPS)
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $@
+
+# -- Pyodide runtime from npm ---------------------------------------------------
+$(STAMPS)/node-deps: package.json package-lock.json | $(STAMPS)
+	@command -v npm >/dev/null || { echo "error: npm not found: install Node.js 18+ with npm (e.g. 'apt-get install nodejs npm') and retry" >&2; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# -- Chromium for the browser tests (Debian's package, never a downloaded build) ------
+$(STAMPS)/chromium: | $(STAMPS)
+	@if [ -n "$$CHROMIUM" ] || command -v chromium >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "error: chromium not found: run 'sudo apt-get install chromium' (or set CHROMIUM=/path/to/chromium)" >&2; exit 1; fi
+	@touch $@
+
+setup: $(STAMPS)/python-deps $(STAMPS)/node-deps
+
+# -- Site ---------------------------------------------------------------------
+$(OUTPUT)/index.html: $(SOURCES) $(STAMPS)/python-deps $(STAMPS)/node-deps
+	$(PELICAN) content -s pelicanconf.py -o $(OUTPUT)
+	@touch $@
+
+build: $(OUTPUT)/index.html
+
+serve: build
+	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops)"
+	$(PELICAN) content -s pelicanconf.py -o $(OUTPUT) --autoreload --listen --bind $(HOST) --port $(PORT)
+
+publish: setup
+	$(PELICAN) content -s publishconf.py -o $(OUTPUT)
+
+# -- Checks ---------------------------------------------------------------------
+test: setup $(STAMPS)/chromium
+	$(PY) -m pytest -m "not slow"
+
+test-fast: setup
+	$(PY) -m pytest -m "not slow and not browser"
+
+bench: setup $(STAMPS)/chromium
+	$(PY) bench/run.py
+
+lint: setup
+	$(PY) -m ruff check .
+
+clean:
+	rm -rf $(OUTPUT) .cache .pytest_cache .ruff_cache
+	find . -name __pycache__ -not -path './.venv/*' -not -path './node_modules/*' -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) node_modules $(STAMPS)

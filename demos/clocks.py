@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .clocks_svg import draw
+from .clocks_svg import IN_FLIGHT, draw
 from .errors import ParamError
 from .faults import parse_schedule
 from .params import Param, common_params, resolve
@@ -347,7 +347,10 @@ def split_trace(sim: Simulation) -> tuple[list[dict], list[dict], list[dict]]:
     messages = sim.messages_json()
     for m in messages:
         m["send_event"] = new_id.get(m["send_event"])
-        m["recv_event"] = new_id.get(m["recv_event"])
+    # The network cannot know which event a delivery became; the receive event says.
+    for e in events:
+        if e["kind"] == "recv":
+            messages[e["msg"]]["recv_event"] = e["id"]
     return events, messages, downtime
 
 
@@ -385,10 +388,13 @@ def run(given: Mapping[str, object]) -> Result:
                 "name": f"{events[focus_at]['node']}:{events[focus_at]['seq']}",
                 "past": _bits(past), "future": _bits(future)}
     concurrent = len(events) - 1 - len(relation["past"]) - len(relation["future"])
-    lost = sum(1 for m in messages if m["status"] != "delivered")
+    flying = sum(1 for m in messages if m.get("reason") == IN_FLIGHT)
+    lost = sum(1 for m in messages if m["status"] != "delivered") - flying
+    in_flight = f", {flying} in flight" if flying else ""
     summary = (f"{len(names)} processes, {len(events)} events, {len(messages)} messages "
-               f"({lost} lost); focus {relation['name']} has {len(relation['past'])} events "
-               f"in its past, {len(relation['future'])} in its future, {concurrent} concurrent")
+               f"({lost} lost{in_flight}); focus {relation['name']} has "
+               f"{len(relation['past'])} events in its past, {len(relation['future'])} in its "
+               f"future, {concurrent} concurrent")
     extra = {"downtime": downtime, "partitions": sim.partitions, "focus": relation}
     svg = draw(names=names, events=events, messages=messages, downtime=downtime,
                partitions=sim.partitions, focus=relation, checks=results, duration=duration,

@@ -205,7 +205,14 @@ class Network:
             return
         record.recv = sim.now
         record.status = "delivered"
+        first_event = len(sim.trace.events)
         node.deliver(msg, record.src, record.id)
+        if record.recv_event is None:
+            # The first event the receiver records while handling the message is its receipt.
+            for event in sim.trace.events[first_event:]:
+                if event["node"] == record.dst:
+                    record.recv_event = event["id"]
+                    break
 
 
 class Simulation:

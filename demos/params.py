@@ -132,7 +132,7 @@ def resolve(specs: Iterable[Param], given: Mapping[str, object],
             raise ParamError(f"unknown parameter {key!r} (known: {', '.join(by_name)})")
     params = {}
     for spec in by_name.values():
-        raw = given[spec.name] if spec.name in given else spec.default
+        raw = given.get(spec.name, spec.default)
         params[spec.name] = spec.coerce(raw)
     for spec in by_name.values():
         if spec.kind == "schedule":

@@ -1,0 +1,551 @@
+"""A replicated register under a network partition: CP (majority quorums) against AP (local).
+
+Replicas n1..nR each hold every key as `(stamp, value)`; a stamp is `(counter, replica
+number)`, so stamps are totally ordered and a higher stamp always wins. Clients c1..cK sit
+next to a home replica (c_i uses n((i-1) mod R + 1)) and so are always on its side of a
+partition; each issues reads and writes one at a time, with unique written values.
+
+- cp: the home replica coordinates each op as in ABD (Attiya, Bar-Noy & Dolev). A write
+  asks a majority for the highest stamp, then stores its value under a higher stamp at a
+  majority. A read asks a majority and, unless that majority already agreed, writes the
+  newest value back to a majority before answering, so no later read can see an older one.
+  Cut off from a majority, the coordinator gives up: "fail" if nothing was stored yet,
+  "info" (unknown outcome) if a store may have landed.
+- ap: the home replica answers at once from its own copy and passes a write on to its
+  peers without waiting. A write takes a Lamport stamp
+  (one more than any counter the replica has seen), so last-writer-wins keeps the write
+  with the highest (counter, replica number), and concurrent writes on the other side of a
+  partition are silently overwritten at the heal.
+
+In both modes replicas push their whole state to every peer every GOSSIP_INTERVAL ms and
+adopt any higher stamp (anti-entropy). For ABD that is only a late store, so it keeps
+linearizability; it is what brings a replica that missed writes up to date after a heal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from . import linearizability as lin
+from .errors import ParamError
+from .faults import parse_schedule
+from .params import Param, common_params, resolve
+from .result import Check, Result
+from .sim import Node, Simulation
+
+NAME = "partition"
+TITLE = "A replicated register under a partition: consistency or availability"
+
+GOSSIP_INTERVAL = 250.0  # ms between anti-entropy pushes
+RESEND = 100.0  # ms before a coordinator asks silent replicas again
+GIVE_UP = 300.0  # ms a coordinator waits for a majority
+CLIENT_TIMEOUT = 500.0  # ms a client waits for its replica's answer
+CLIENT_LINK = 1.0  # ms between a client and its home replica (same machine)
+THINK = (100.0, 300.0)  # ms a client waits between ops
+SETTLE = 1000.0  # ms at the end with no client ops, so the replicas can go quiet
+LATENCY = (5.0, 15.0)  # ms, one way, between replicas
+
+PARAMS = common_params(duration=6000, faults="partition n1|n2,n3@1500-4500") + (
+    Param("mode", "choice", "cp", "Mode",
+          "cp: majority quorums, linearizable, unavailable on a minority side; "
+          "ap: every replica answers alone, always available, stale reads.",
+          choices=("cp", "ap")),
+    Param("replicas", "int", 3, "Replicas", "Replicas n1..nR holding every key.",
+          min=3, max=7),
+    Param("clients", "int", 3, "Clients",
+          "Clients c1..cK; client i talks to replica n((i-1) mod R + 1).", min=1, max=8),
+    Param("keys", "text", "x,y", "Keys", "One to four key names, separated by commas."),
+)
+
+Stamp = tuple[int, int]
+ZERO: Stamp = (0, 0)
+
+
+# -- messages -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Query:
+    op: int
+    key: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    op: int
+    key: str
+    stamp: Stamp
+    value: int | None
+
+
+@dataclass(frozen=True)
+class Store:
+    op: int
+    key: str
+    stamp: Stamp
+    value: int | None
+
+
+@dataclass(frozen=True)
+class Ack:
+    op: int
+
+
+@dataclass(frozen=True)
+class Gossip:
+    entries: tuple[tuple[str, Stamp, int | None], ...]
+
+
+# -- params ---------------------------------------------------------------------------
+def node_names(params: Mapping[str, object]) -> list[str]:
+    """Give the replicas: the only nodes a fault schedule may name."""
+    return [f"n{i}" for i in range(1, int(params["replicas"]) + 1)]
+
+
+def client_names(params: Mapping[str, object]) -> list[str]:
+    return [f"c{i}" for i in range(1, int(params["clients"]) + 1)]
+
+
+def home_of(client: int, replicas: int) -> str:
+    """Give the home replica of client number `client` (1-based)."""
+    return f"n{(client - 1) % replicas + 1}"
+
+
+_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,7}$")
+
+
+def parse_keys(text: str) -> list[str]:
+    """Give the key names in `text`; ParamError names a bad one."""
+    keys = [k.strip() for k in text.split(",") if k.strip()]
+    if not 1 <= len(keys) <= 4:
+        raise ParamError(f"keys: give one to four key names, got {text!r}")
+    for k in keys:
+        if not _KEY.match(k):
+            raise ParamError(f"keys: {k!r} is not a short name (a letter, then up to 7 "
+                             "letters, digits or _)")
+    if len(set(keys)) != len(keys):
+        raise ParamError(f"keys: a key is named twice in {text!r}")
+    return keys
+
+
+# -- the replicas ---------------------------------------------------------------------
+@dataclass
+class Coordination:
+    """A client op the home replica is running in cp mode (volatile: lost in a crash)."""
+
+    op: int
+    client: Client
+    token: int
+    f: str
+    key: str
+    value: int | None
+    phase: str = "query"  # "query", then "store"
+    heard: dict[str, tuple[Stamp, int | None]] = field(default_factory=dict)
+    acked: set[str] = field(default_factory=set)
+    stamp: Stamp = ZERO
+
+
+class Replica(Node):
+    def __init__(self, name: str, sim: Simulation, number: int, peers: list[str],
+                 mode: str, keys: list[str]) -> None:
+        super().__init__(name, sim)
+        self.number = number
+        self.peers = peers
+        self.mode = mode
+        self.majority = (len(peers) + 1) // 2 + 1
+        self.store: dict[str, tuple[Stamp, int | None]] = {k: (ZERO, None) for k in keys}
+        self.clock = 0  # highest counter seen; durable with the store
+        self.next_op = 0  # never reused, so a late answer cannot match a newer op
+        self.pending: dict[int, Coordination] = {}
+
+    def on_start(self) -> None:
+        self.set_timer(self.sim.rng.uniform(0.0, GOSSIP_INTERVAL), self.gossip)
+
+    def on_crash(self) -> None:
+        self.pending.clear()
+
+    def on_restart(self) -> None:
+        self.set_timer(self.sim.rng.uniform(0.0, GOSSIP_INTERVAL), self.gossip)
+
+    def adopt(self, key: str, stamp: Stamp, value: int | None) -> bool:
+        """Keep `value` if its stamp beats ours; give whether it did."""
+        if stamp <= self.store[key][0]:
+            return False
+        self.store[key] = (stamp, value)
+        self.clock = max(self.clock, stamp[0])
+        return True
+
+    # -- anti-entropy -----------------------------------------------------------------
+    def gossip(self) -> None:
+        entries = tuple((k, stamp, value) for k, (stamp, value) in self.store.items())
+        for peer in self.peers:
+            self.send(peer, Gossip(entries), label="gossip")
+        self.set_timer(GOSSIP_INTERVAL, self.gossip)
+
+    def push(self, key: str) -> None:
+        """Pass a fresh ap write on to the peers at once, without waiting for acks."""
+        stamp, value = self.store[key]
+        for peer in self.peers:
+            self.send(peer, Gossip(((key, stamp, value),)), label=f"update {key}={value}")
+
+    def on_Gossip(self, msg: Gossip, src: str, msg_id: int) -> None:
+        for key, stamp, value in msg.entries:
+            if self.adopt(key, stamp, value):
+                self.record("adopt", key=key, value=value, stamp=list(stamp), src=src)
+
+    # -- client requests --------------------------------------------------------------
+    def request(self, client: Client, token: int, f: str, key: str,
+                value: int | None) -> None:
+        """Take a client's op (a local call: the client runs beside this replica)."""
+        if not self.up:
+            client.answer(token, "fail", None, "replica down")
+        elif self.mode == "ap":
+            if f == "write":
+                self.clock += 1
+                self.adopt(key, (self.clock, self.number), value)
+                self.push(key)
+            self.reply(client, token, f, key, "ok", self.store[key][1])
+        else:
+            self.next_op += 1
+            c = Coordination(self.next_op, client, token, f, key, value)
+            self.pending[c.op] = c
+            c.heard[self.name] = self.store[key]
+            self.broadcast(c)
+            self.set_timer(RESEND, self.resend, c.op)
+            self.set_timer(GIVE_UP, self.give_up, c.op)
+
+    def reply(self, client: Client, token: int, f: str, key: str, kind: str,
+              value: int | None, error: str | None = None) -> None:
+        self.record("reply", process=client.name, f=f, key=key, type=kind, value=value)
+        self.sim.after(CLIENT_LINK, client.answer, token, kind, value, error)
+
+    # -- cp: ABD quorums --------------------------------------------------------------
+    def broadcast(self, c: Coordination) -> None:
+        """Send the current phase's message to every peer that has not answered it."""
+        answered = c.heard if c.phase == "query" else c.acked
+        for peer in self.peers:
+            if peer in answered:
+                continue
+            if c.phase == "query":
+                self.send(peer, Query(c.op, c.key), label=f"query {c.key}")
+            else:
+                self.send(peer, Store(c.op, c.key, c.stamp, c.value),
+                          label=f"store {c.key}={c.value}")
+
+    def on_Query(self, msg: Query, src: str, msg_id: int) -> None:
+        stamp, value = self.store[msg.key]
+        self.send(src, Reply(msg.op, msg.key, stamp, value), label=f"reply {msg.key}={value}")
+
+    def on_Reply(self, msg: Reply, src: str, msg_id: int) -> None:
+        c = self.pending.get(msg.op)
+        if c is None or c.phase != "query":
+            return
+        c.heard[src] = (msg.stamp, msg.value)
+        if len(c.heard) >= self.majority:
+            self.queried(c)
+
+    def queried(self, c: Coordination) -> None:
+        """A majority answered: pick the newest value, then store (or answer)."""
+        stamp, value = max(c.heard.values(), key=lambda sv: sv[0])
+        if c.f == "write":
+            # above every counter this replica has seen or issued: two writes it
+            # coordinates at once must not share a stamp
+            c.stamp = (max(stamp[0], self.clock) + 1, self.number)
+            self.clock = c.stamp[0]
+        else:
+            if all(s == stamp for s, _ in c.heard.values()):
+                # a majority already holds the newest value: any later quorum meets it
+                self.finish(c, value)
+                return
+            c.stamp, c.value = stamp, value
+        self.adopt(c.key, c.stamp, c.value)
+        c.phase = "store"
+        c.acked = {self.name}
+        self.broadcast(c)
+
+    def on_Store(self, msg: Store, src: str, msg_id: int) -> None:
+        self.adopt(msg.key, msg.stamp, msg.value)
+        self.send(src, Ack(msg.op), label="ack")
+
+    def on_Ack(self, msg: Ack, src: str, msg_id: int) -> None:
+        c = self.pending.get(msg.op)
+        if c is None or c.phase != "store":
+            return
+        c.acked.add(src)
+        if len(c.acked) >= self.majority:
+            self.finish(c, c.value)
+
+    def finish(self, c: Coordination, value: int | None) -> None:
+        del self.pending[c.op]
+        self.reply(c.client, c.token, c.f, c.key, "ok", value)
+
+    def resend(self, op: int) -> None:
+        c = self.pending.get(op)
+        if c is not None:
+            self.broadcast(c)
+            self.set_timer(RESEND, self.resend, op)
+
+    def give_up(self, op: int) -> None:
+        c = self.pending.pop(op, None)
+        if c is None:
+            return
+        if c.phase == "query":  # nothing stored anywhere: the op certainly did not happen
+            self.reply(c.client, c.token, c.f, c.key, "fail", None, "no majority")
+        else:  # a store may have landed somewhere: the outcome is unknown
+            self.reply(c.client, c.token, c.f, c.key, "info", c.value if c.f == "write"
+                       else None, "no majority acked")
+
+
+# -- the clients ----------------------------------------------------------------------
+class Workload:
+    """What all clients share: the history, the key set, and the next unique value."""
+
+    def __init__(self, keys: list[str], stop: float) -> None:
+        self.keys = keys
+        self.stop = stop
+        self.history: list[dict] = []
+        self.last_value = 0
+
+    def new_value(self) -> int:
+        self.last_value += 1
+        return self.last_value
+
+
+class Client:
+    """A process issuing one op at a time to its home replica."""
+
+    def __init__(self, name: str, sim: Simulation, replica: Replica,
+                 work: Workload) -> None:
+        self.name = name
+        self.sim = sim
+        self.replica = replica
+        self.work = work
+        self.token = 0
+        self.current: dict | None = None
+        self.timeout = None
+
+    def start(self) -> None:
+        self.sim.after(self.sim.rng.uniform(0.0, THINK[1]), self.issue)
+
+    def log(self, kind: str, f: str, key: str, value: int | None,
+            error: str | None = None) -> None:
+        entry = {"process": self.name, "type": kind, "f": f, "key": key, "value": value,
+                 "t": round(self.sim.now, 3), "node": self.replica.name}
+        if error:
+            entry["error"] = error
+        self.work.history.append(entry)
+
+    def issue(self) -> None:
+        if self.sim.now >= self.work.stop:
+            return
+        rng = self.sim.rng
+        f = rng.choice(("read", "write"))
+        key = rng.choice(self.work.keys)
+        value = self.work.new_value() if f == "write" else None
+        self.token += 1
+        self.current = {"f": f, "key": key, "value": value}
+        self.log("invoke", f, key, value)
+        self.timeout = self.sim.after(CLIENT_TIMEOUT, self.answer, self.token, "info",
+                                      None, "timeout")
+        self.sim.after(CLIENT_LINK, self.replica.request, self, self.token, f, key, value)
+
+    def answer(self, token: int, kind: str, value: int | None,
+               error: str | None = None) -> None:
+        if token != self.token or self.current is None:
+            return  # an answer to an op this client already gave up on
+        op, self.current = self.current, None
+        self.timeout.cancel()
+        if op["f"] == "write" or kind != "ok":
+            value = op["value"] if op["f"] == "write" else None
+        self.log(kind, op["f"], op["key"], value, error)
+        self.sim.after(self.sim.rng.uniform(*THINK), self.issue)
+
+
+# -- running --------------------------------------------------------------------------
+def simulate(params: Mapping[str, object], keys: list[str]) -> tuple[Simulation, Workload]:
+    """Give the finished simulation and its workload."""
+    duration = float(params["duration"])
+    faults = parse_schedule(str(params["faults"]), node_names(params), duration)
+    sim = Simulation(int(params["seed"]), latency=LATENCY, drop=float(params["drop"]))
+    names = node_names(params)
+    replicas = [sim.add(Replica(name, sim, i + 1, [p for p in names if p != name],
+                                str(params["mode"]), keys))
+                for i, name in enumerate(names)]
+    work = Workload(keys, stop=max(0.0, duration - min(SETTLE, duration / 4)))
+    for i, name in enumerate(client_names(params), start=1):
+        Client(name, sim, replicas[(i - 1) % len(replicas)], work).start()
+    sim.apply_faults(faults)
+    sim.run(duration)
+    return sim, work
+
+
+def run(given: Mapping[str, object]) -> Result:
+    """Give the result of one run: history, final state, checks and the diagram."""
+    from .partition_draw import draw  # the drawing is long; keep it out of the model
+
+    params = resolve(PARAMS, given, node_names)
+    keys = parse_keys(str(params["keys"]))
+    sim, work = simulate(params, keys)
+    final = {name: {k: node.store[k][1] for k in keys} for name, node in sim.nodes.items()}
+    result = Result(NAME, params, node_names(params), "", "", [], sim.trace.events_json(),
+                    sim.messages_json(),
+                    {"history": work.history, "final_state": final,
+                     "partitions": sim.partitions, "clients": client_names(params)})
+    trace = result.trace()
+    result.checks = checks(trace)
+    result.summary = summarize(trace, result.checks)
+    result.svg = draw(trace, result.checks)
+    return result
+
+
+# -- checks ---------------------------------------------------------------------------
+def checks(trace: dict) -> list[Check]:
+    """Give the checks: Linearizable, Availability, Convergence (see `summarize`)."""
+    return [check_linearizable(trace), check_availability(trace), check_convergence(trace)]
+
+
+def check_linearizable(trace: dict) -> Check:
+    name = "Linearizable"
+    try:
+        verdict = lin.check(trace["history"])
+        stale = lin.stale_reads(trace["history"])
+    except (lin.HistoryError, KeyError, TypeError, ValueError) as err:
+        return Check(name, False, f"malformed history: {err}")
+    if verdict.valid:
+        return Check(name, True, verdict.detail)
+    if verdict.valid is None:
+        return Check(name, False, f"not established: {verdict.detail}")
+    op = verdict.op
+    detail = verdict.detail
+    if stale:
+        read, newer = stale[0]
+        detail += (f"; {len(stale)} stale read{'s' if len(stale) != 1 else ''}, the first "
+                   f"by {read.process} at {read.call:g} ms, after {newer.process} had "
+                   f"written {newer.value!r} to {newer.key}")
+    return Check(name, False, detail, t=op.call if op else None, node=op.node if op else None)
+
+
+def _down_intervals(trace: dict) -> dict[str, list[tuple[float, float]]]:
+    """Give each node's down time as [start, end) intervals."""
+    end = float(trace["duration"])
+    down: dict[str, list[tuple[float, float]]] = {}
+    since: dict[str, float] = {}
+    for e in trace["events"]:
+        if e["kind"] == "crash":
+            since[e["node"]] = e["t"]
+        elif e["kind"] == "restart" and e["node"] in since:
+            down.setdefault(e["node"], []).append((since.pop(e["node"]), e["t"]))
+    for node, t in since.items():
+        down.setdefault(node, []).append((t, end))
+    return down
+
+
+def reaches_majority(trace: dict, home: str, t0: float, t1: float,
+                     down: dict[str, list[tuple[float, float]]]) -> bool:
+    """Give whether `home` could talk to a majority of up replicas all through [t0, t1]."""
+    nodes = trace["nodes"]
+
+    def up(node: str) -> bool:
+        return not any(a <= t1 and b >= t0 for a, b in down.get(node, []))
+
+    reach = [n for n in nodes if up(n)]
+    for p in trace["partitions"]:
+        if p["start"] <= t1 and p["end"] >= t0:
+            side = next((g for g in p["groups"] if home in g), [home])
+            reach = [n for n in reach if n in side]
+    return home in reach and len(reach) > len(nodes) // 2
+
+
+def check_availability(trace: dict) -> Check:
+    """cp: every op that could reach a majority succeeded; ap: every op succeeded."""
+    name = "Availability"
+    try:
+        ops = _completed_ops(trace)
+    except (KeyError, TypeError, lin.HistoryError) as err:
+        return Check(name, False, f"malformed history: {err}")
+    total, good = len(ops), sum(1 for op in ops if op["type"] == "ok")
+    share = f"{good} of {total} ops ok ({100 * good // max(total, 1)}%)"
+    if trace["params"]["mode"] == "ap":
+        bad = next((op for op in ops if op["type"] != "ok"), None)
+        if bad is None:
+            return Check(name, True, f"{share}: every replica answers on its own")
+        return Check(name, False, f"{share}; {bad['process']}'s {bad['f']} at "
+                     f"{bad['call']:g} ms ended {bad['type']}", t=bad["call"], node=bad["node"])
+    down = _down_intervals(trace)
+    covered = [op for op in ops
+               if reaches_majority(trace, op["node"], op["call"], op["ret"], down)]
+    cut = [op for op in ops if op not in covered]
+    cut_ok = sum(1 for op in cut if op["type"] == "ok")
+    text = (f"{share}; with a majority in reach: {sum(op['type'] == 'ok' for op in covered)} "
+            f"of {len(covered)} ok; cut off from a majority: {cut_ok} of {len(cut)} ok")
+    bad = next((op for op in covered if op["type"] != "ok"), None)
+    if bad is None:
+        return Check(name, True, text)
+    return Check(name, False, f"{text}; {bad['process']}'s {bad['f']} at {bad['call']:g} ms "
+                 f"ended {bad['type']} though a majority was in reach",
+                 t=bad["call"], node=bad["node"])
+
+
+def _completed_ops(trace: dict) -> list[dict]:
+    """Give every invoked op with its outcome; an op still open at the end counts as info."""
+    pending: dict[str, dict] = {}
+    ops: list[dict] = []
+    for entry in trace["history"]:
+        if entry["type"] == "invoke":
+            pending[entry["process"]] = {"process": entry["process"], "f": entry["f"],
+                                         "node": entry["node"], "call": entry["t"]}
+        else:
+            if entry["process"] not in pending:
+                raise lin.HistoryError(f"{entry['process']} completes without an invocation")
+            op = pending.pop(entry["process"])
+            op.update(type=entry["type"], ret=entry["t"])
+            ops.append(op)
+    for op in pending.values():
+        op.update(type="info", ret=float(trace["duration"]))
+        ops.append(op)
+    ops.sort(key=lambda op: (op["call"], op["process"]))
+    return ops
+
+
+def check_convergence(trace: dict) -> Check:
+    """After the last heal, every replica that is up holds the same value for every key."""
+    name = "Convergence"
+    duration = float(trace["duration"])
+    late = [p for p in trace["partitions"] if p["end"] >= duration]
+    if late:
+        return Check(name, True, f"not tested: the partition from {late[-1]['start']:g} ms "
+                     "lasts past the end of the run")
+    down = _down_intervals(trace)
+    final = trace["final_state"]
+    up = [n for n in trace["nodes"] if not any(b >= duration for _, b in down.get(n, []))]
+    if not up:
+        return Check(name, True, "not tested: no replica is up at the end")
+    first = final[up[0]]
+    for node in up[1:]:
+        for key in sorted(set(first) | set(final[node])):
+            if first.get(key) != final[node].get(key):
+                return Check(name, False, f"{up[0]} holds {key}={first.get(key)!r} but "
+                             f"{node} holds {key}={final[node].get(key)!r} at the end",
+                             t=duration, node=node)
+    state = ", ".join(f"{k}={v!r}" for k, v in first.items())
+    skipped = f" ({', '.join(n for n in trace['nodes'] if n not in up)} down)" \
+        if len(up) < len(trace["nodes"]) else ""
+    return Check(name, True, f"all {len(up)} replicas{skipped} end with {state}")
+
+
+def summarize(trace: dict, results: list[Check]) -> str:
+    """Give one paragraph: what happened, and which checks are promises in this mode."""
+    ok = {c.name: c.ok for c in results}
+    ops = _completed_ops(trace)
+    good = sum(1 for op in ops if op["type"] == "ok")
+    stale = len(lin.stale_reads(trace["history"]))
+    if trace["params"]["mode"] == "cp":
+        return (f"CP (majority quorums): {good} of {len(ops)} ops succeeded; the history is "
+                f"{'' if ok['Linearizable'] else 'NOT '}linearizable. Linearizability is the "
+                "safety promise here; availability gives way on a minority side, and "
+                "convergence follows once the partition heals.")
+    return (f"AP (local answers, last writer wins): {good} of {len(ops)} ops succeeded, "
+            f"{stale} stale read{'s' if stale != 1 else ''}; the history is "
+            f"{'' if ok['Linearizable'] else 'not '}linearizable. Availability and "
+            "convergence after the heal are the promises here; linearizability is what "
+            "gives way.")

@@ -1,0 +1,182 @@
+"""The ```demo NAME fence: a Markdown preprocessor that turns it into a prerendered figure."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from markdown import Markdown
+from markdown.extensions import Extension
+from markdown.preprocessors import Preprocessor
+
+from .catalog import Catalog
+from .errors import FenceError
+from .figure import figure
+from .prerender import Prerenderer
+
+TEXT_KEYS = ("title", "caption")
+
+OPEN = re.compile(r"""
+    ^(?P<indent>[ ]{0,3})      # up to three spaces, as any fence may have
+    (?P<fence>`{3,}|~{3,})     # three or more backticks or tildes
+    [ ]*demo(?:[ ]+|$)         # the info string's first word is `demo`
+    (?P<name>.*?)[ ]*$         # the demo's name, checked against the package
+""", re.VERBOSE)
+
+ANY_FENCE = re.compile(r"""
+    ^[ ]{0,3}                  # up to three spaces
+    (?P<fence>`{3,}|~{3,})     # a fence of some other code block, or a closing fence
+    (?P<info>.*)$              # its info string (a closing fence has none)
+""", re.VERBOSE)
+
+ENTRY = re.compile(r"""
+    ^[ ]*(?P<key>[A-Za-z_][\w-]*)  # a parameter name, or title / caption
+    [ ]*:                          # the colon that separates key and value
+    [ ]*(?P<value>.*?)[ ]*$        # the value, trimmed
+""", re.VERBOSE)
+
+
+class DemoFenceExtension(Extension):
+    """Adds the demo fence; shared by every Markdown instance Pelican builds."""
+
+    def __init__(self, catalog: Catalog, prerenderer: Prerenderer, **kwargs: object) -> None:
+        self.catalog = catalog
+        self.prerenderer = prerenderer
+        self.seconds = 0.0  # time spent on fences this build, for the benchmark
+        super().__init__(**kwargs)
+
+    def __reduce__(self) -> tuple:
+        # Settings (which hold this extension) get pickled into Pelican's content cache.
+        return (dict, ())
+
+    def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802 - Python-Markdown's name
+        # Between whitespace normalising (30) and the metadata header (27): how many lines
+        # the header takes is the shift from body lines back to file lines.
+        md.preprocessors.register(_LineMark(md), "demo_line_mark", 28)
+        # Before fenced_code (25), so it never sees a demo fence as a code block.
+        md.preprocessors.register(DemoFencePreprocessor(md, self), "demo_fence", 26)
+
+
+class _LineMark(Preprocessor):
+    def run(self, lines: list[str]) -> list[str]:
+        # Per-document state lives on `md`, set afresh by each conversion.
+        self.md.demo_lines_before_meta = len(lines)
+        self.md.demo_counts = {}
+        return lines
+
+
+class DemoFencePreprocessor(Preprocessor):
+    """Replaces each demo fence by a stashed figure; FenceError names the source line."""
+
+    def __init__(self, md: Markdown, ext: DemoFenceExtension) -> None:
+        super().__init__(md)
+        self.ext = ext
+
+    def run(self, lines: list[str]) -> list[str]:
+        start = time.perf_counter()
+        try:
+            return self._replace_fences(lines)
+        finally:
+            self.ext.seconds += time.perf_counter() - start
+
+    def _replace_fences(self, lines: list[str]) -> list[str]:
+        offset = getattr(self.md, "demo_lines_before_meta", len(lines)) - len(lines)
+        out: list[str] = []
+        i = 0
+        while i < len(lines):
+            opening = OPEN.match(lines[i]) or ANY_FENCE.match(lines[i])
+            if not opening:
+                out.append(lines[i])
+                i += 1
+                continue
+            end = _closing(lines, i + 1, opening["fence"])
+            if "name" not in opening.groupdict():  # another code block: leave it whole
+                stop = len(lines) if end is None else end + 1
+                out.extend(lines[i:stop])
+                i = stop
+                continue
+            if end is None:
+                raise FenceError(i + 1 + offset, f"the demo fence is never closed (add a line "
+                                                 f"{opening['fence']} after its settings)")
+            html = self._figure(opening["name"], lines[i + 1:end], i + 1 + offset)
+            out.extend(["", self.md.htmlStash.store(html), ""])
+            i = end + 1
+        return out
+
+    def _figure(self, name: str, body: list[str], line: int) -> str:
+        catalog = self.ext.catalog
+        known = catalog.names()
+        if name not in known:
+            what = f"unknown demo {name!r}" if name else "a demo fence needs a demo name"
+            raise FenceError(line, f"{what} (known: {', '.join(known)})")
+        module = catalog.module(name)
+        specs = {p.name: p for p in module.PARAMS}
+        entries = _entries(name, body, line, [*specs, *TEXT_KEYS])
+        params = _params(catalog, module, name, specs, entries, line)
+        try:
+            rendered = self.ext.prerenderer.render(catalog, name, params)
+        except catalog.param_error as err:
+            raise FenceError(_line_of(err, entries, line), f"demo {name}: {err}") from None
+        except Exception as err:  # a bug in a demo: report it where the build met it
+            sets = " ".join(f"--set {k}={v!r}" for k, v in params.items())
+            raise FenceError(line, f"demo {name} failed: {type(err).__name__}: {err} "
+                                   f"(reproduce: python -m demos run {name} {sets})") from None
+        counts = self.md.demo_counts
+        counts[name] = counts.get(name, 0) + 1
+        return figure(slug=f"{name}-{counts[name]}", demo=name,
+                      title=entries.get("title", (0, ""))[1] or module.TITLE,
+                      caption=entries.get("caption", (0, ""))[1], params=params,
+                      specs=module.PARAMS, rendered=rendered)
+
+
+def _closing(lines: list[str], start: int, fence: str) -> int | None:
+    """Give the index of the line closing `fence`, or None."""
+    for j in range(start, len(lines)):
+        m = ANY_FENCE.match(lines[j])
+        if (m and not m["info"].strip() and m["fence"][0] == fence[0]
+                and len(m["fence"]) >= len(fence)):
+            return j
+    return None
+
+
+def _entries(name: str, body: list[str], line: int,
+             known: list[str]) -> dict[str, tuple[int, str]]:
+    """Give each `key: value` of the fence body with the file line it stands on."""
+    entries: dict[str, tuple[int, str]] = {}
+    for number, text in enumerate(body, start=line + 1):
+        if not text.strip():
+            continue
+        m = ENTRY.match(text)
+        if not m:
+            raise FenceError(number, f"demo {name}: expected 'key: value', got {text.strip()!r}")
+        key = m["key"]
+        if key in entries:
+            raise FenceError(number, f"demo {name}: duplicate key {key!r} (first on line "
+                                     f"{entries[key][0]})")
+        if key not in known:
+            raise FenceError(number, f"demo {name}: unknown key {key!r} (known: "
+                                     f"{', '.join(known)})")
+        entries[key] = (number, m["value"])
+    return entries
+
+
+def _params(catalog: Catalog, module: object, name: str, specs: dict,
+            entries: dict[str, tuple[int, str]], line: int) -> dict:
+    """Give the figure's effective params; each error points at the key that caused it."""
+    given = {}
+    for key, (number, value) in entries.items():
+        if key in specs:
+            try:
+                given[key] = specs[key].coerce(value)
+            except catalog.param_error as err:
+                raise FenceError(number, f"demo {name}: {err}") from None
+    try:
+        return catalog.resolve(module, given)
+    except catalog.param_error as err:
+        raise FenceError(_line_of(err, entries, line), f"demo {name}: {err}") from None
+
+
+def _line_of(err: Exception, entries: dict[str, tuple[int, str]], line: int) -> int:
+    """Give the line of the key an error message starts with (`faults: ...`), else `line`."""
+    key = str(err).split(":", 1)[0].strip()
+    return entries[key][0] if key in entries else line

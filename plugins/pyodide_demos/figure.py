@@ -1,0 +1,84 @@
+"""The figure markup of WEB.md: prerendered run, summary, checks and a form from the specs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from html import escape
+
+from .prerender import Rendered
+
+
+def figure(*, slug: str, demo: str, title: str, caption: str, params: dict,
+           specs: Iterable, rendered: Rendered) -> str:
+    """Give the whole `<figure class="demo">` for one fence."""
+    fid = f"demo-{slug}"
+    defaults = json.dumps(params, ensure_ascii=False, separators=(",", ":"))
+    parts = [
+        f'<figure class="demo" id="{_e(fid)}" data-demo="{_e(demo)}" '
+        f"data-defaults='{_single_quoted(defaults)}'>",
+        f'<figcaption class="demo-title">{_e(title)}</figcaption>',
+        f'<div class="demo-output">{rendered.svg}</div>',
+        f'<p class="demo-summary">{_e(rendered.summary)}</p>',
+        '<ul class="demo-checks">',
+        *(f'<li class="demo-check" data-ok="{"true" if c["ok"] else "false"}">'
+          f'<strong>{_e(c["name"])}</strong> {_e(c["detail"])}</li>' for c in rendered.checks),
+        "</ul>",
+        f'<form class="demo-controls" aria-label="Parameters for {_e(title)}">',
+        *(_field(fid, spec, params[spec.name]) for spec in specs),
+        '<div class="demo-buttons">',
+        '<button type="button" data-action="run">Run</button>',
+        '<button type="button" data-action="stop" disabled>Stop</button>',
+        '<button type="button" data-action="reset">Reset</button>',
+        "</div>",
+        "</form>",
+        '<output class="demo-status" data-state="idle" aria-live="polite">'
+        "Default run, rendered at build time.</output>",
+    ]
+    if caption:
+        parts.append(f'<p class="demo-caption">{_e(caption)}</p>')
+    parts.append("</figure>")
+    return "\n".join(parts)
+
+
+def _field(fid: str, spec, value: object) -> str:
+    """Give one labelled control for `spec`, showing `value`."""
+    input_id = f"{fid}-{spec.name}"
+    help_id = f"{input_id}-help"
+    described = f' aria-describedby="{_e(help_id)}"' if spec.help else ""
+    common = f'id="{_e(input_id)}" name="{_e(spec.name)}"'
+    if spec.kind == "choice":
+        options = "".join(
+            f'<option value="{_e(c)}"{" selected" if c == value else ""}>{_e(c)}</option>'
+            for c in spec.choices)
+        control = f"<select {common}{described}>{options}</select>"
+    elif spec.kind in ("int", "float"):
+        bounds = "".join(f' {attr}="{_number(limit)}"'
+                         for attr, limit in (("min", spec.min), ("max", spec.max))
+                         if limit is not None)
+        step = _number(spec.step) if spec.step is not None else (
+            "1" if spec.kind == "int" else "any")
+        control = (f'<input {common} type="number"{bounds} step="{step}" '
+                   f'value="{_number(value)}"{described}>')
+    else:
+        control = f'<input {common} type="text" value="{_e(value)}"{described}>'
+    help_text = f'\n<small id="{_e(help_id)}">{_e(spec.help)}</small>' if spec.help else ""
+    return (f'<div class="demo-field"><label for="{_e(input_id)}">{_e(spec.label)}</label>\n'
+            f"{control}{help_text}</div>")
+
+
+def _number(value: object) -> str:
+    """Give a number as a form shows it: integers without '.0', floats exactly."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _e(text: object) -> str:
+    return escape(str(text), quote=True)
+
+
+def _single_quoted(text: str) -> str:
+    """Escape for an attribute in single quotes, leaving JSON's double quotes readable."""
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("'", "&#x27;"))

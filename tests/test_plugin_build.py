@@ -1,0 +1,229 @@
+"""End-to-end: Pelican builds small temporary sites with the project's config, theme, plugin."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+from pyodide_demos.config import RUNTIME_FILES
+
+POST = """Title: Two of one, one of another
+Date: 2024-01-01
+Slug: post
+
+The same demo twice, with different seeds:
+
+```demo {a}
+title: First run
+seed: 3
+```
+
+```demo {a}
+seed: 4
+caption: Seed four.
+```
+
+And another demo:
+
+```demo {b}
+```
+"""
+PLAIN = "Title: No demos\nDate: 2024-01-02\nSlug: plain\n\nJust words.\n"
+BAD = """Title: Broken
+Date: 2024-01-03
+Slug: broken
+Summary: a post with a wrong fence
+
+Text.
+
+```demo {a}
+seed: 1
+nodes: 99
+```
+"""
+
+
+def real_demos() -> list[str]:
+    done = subprocess.run([sys.executable, "-m", "demos", "list"], cwd=ROOT,
+                          capture_output=True, text=True, check=True)
+    return done.stdout.split()
+
+
+DEMOS = real_demos()
+A, B = ("raft", "clocks") if {"raft", "clocks"} <= set(DEMOS) else DEMOS[:2]
+
+
+def make_site(base: Path, posts: dict[str, str]) -> Path:
+    content = base / "content" / "articles"
+    content.mkdir(parents=True)
+    for name, text in posts.items():
+        (content / name).write_text(text)
+    return base / "content"
+
+
+def build(runner, base: Path, content: Path, **overrides: object):
+    overrides = {"THEME": str(ROOT / "theme"), "PLUGIN_PATHS": [str(ROOT / "plugins")],
+                 "PYODIDE_DEMOS_ROOT": str(ROOT), **overrides}
+    return runner(content, base / "output", cwd=base, **overrides)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, pelican_runner) -> Path:
+    base = tmp_path_factory.mktemp("e2e")
+    content = make_site(base, {"post.md": POST.format(a=A, b=B), "plain.md": PLAIN})
+    done = build(pelican_runner, base, content)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return base / "output"
+
+
+def figures(html: str) -> dict[str, str]:
+    return dict(re.findall(r'(<figure class="demo" id="demo-([a-z]+-\d+)".*?</figure>)', html,
+                           re.S)[i][::-1] for i in range(html.count('<figure class="demo"')))
+
+
+def test_figure_markup(site: Path) -> None:
+    html = (site / "post" / "index.html").read_text()
+    found = figures(html)
+    assert list(found) == [f"{A}-1", f"{A}-2", f"{B}-1"]
+    first = found[f"{A}-1"]
+    defaults = json.loads(re.search(r"data-defaults='([^']*)'", first)[1]
+                          .replace("&quot;", '"').replace("&amp;", "&"))
+    assert defaults["seed"] == 3
+    assert f'data-demo="{A}"' in first
+    assert '<figcaption class="demo-title">First run</figcaption>' in first
+    assert re.search(r'<div class="demo-output"><svg[^>]*>.*</svg></div>', first, re.S)
+    assert '<p class="demo-summary">' in first and '<li class="demo-check" data-ok="' in first
+    for name in defaults:
+        assert f'name="{name}"' in first
+    for action in ("run", "stop", "reset"):
+        assert f'data-action="{action}"' in first
+    assert '<output class="demo-status" data-state="idle" aria-live="polite">' in first
+    assert '<p class="demo-caption">Seed four.</p>' in found[f"{A}-2"]
+    assert "demo-caption" not in first
+
+
+def test_prerendered_svg_is_the_cli_run(site: Path) -> None:
+    first = figures((site / "post" / "index.html").read_text())[f"{A}-1"]
+    svg = re.search(r'<div class="demo-output">(<svg.*</svg>)</div>', first, re.S)[1]
+    cli = subprocess.run([sys.executable, "-m", "demos", "run", A, "--set", "seed=3",
+                          "--format", "svg"], cwd=ROOT, capture_output=True, text=True,
+                         check=True)
+    assert svg == cli.stdout.rstrip("\n")
+
+
+def test_assets_only_on_pages_with_demos(site: Path) -> None:
+    post = (site / "post" / "index.html").read_text()
+    manifest = re.search(r'data-manifest="\.\./(demos/manifest-[0-9a-f]+\.json)"', post)
+    assert manifest and (site / manifest[1]).is_file()
+    assert 'href="../theme/css/demo.css"' in post
+    plain = (site / "plain" / "index.html").read_text()
+    assert "data-manifest" not in plain and "demo.css" not in plain
+
+
+def test_manifest_and_wheel(site: Path) -> None:
+    (manifest_path,) = (site / "demos").glob("manifest-*.json")
+    manifest = json.loads(manifest_path.read_text())
+    version = json.loads((ROOT / "node_modules/pyodide/package.json").read_text())["version"]
+    assert manifest["runtime"] == {"version": version, "indexURL": f"../pyodide/{version}/"}
+    assert set(DEMOS) == set(manifest["demos"])
+    assert [p["name"] for p in manifest["demos"][A]["params"]][:4] == [
+        "seed", "duration", "drop", "faults"]
+    wheel = site / "demos" / manifest["wheel"]
+    assert sorted(p.name for p in (site / "demos").iterdir()) == sorted(
+        [manifest_path.name, wheel.name])
+    with zipfile.ZipFile(wheel) as whl:
+        names = whl.namelist()
+        modules = [n for n in names if n.startswith("demos/")]
+        assert "demos/__init__.pyc" in names and f"demos/{A}.pyc" in names
+        assert all(n.endswith(".pyc") for n in modules), "compiled wheels ship no .py"
+        assert any(n.endswith(".dist-info/WHEEL") for n in names)
+        # The same magic as this 3.13 interpreter: Pyodide 0.29's CPython loads it.
+        assert sys.version_info[:2] == (3, 13)
+        assert whl.read("demos/__init__.pyc")[:4] == importlib.util.MAGIC_NUMBER
+
+
+def test_runtime_copy_is_exactly_the_five_files(site: Path) -> None:
+    (version_dir,) = (site / "pyodide").iterdir()
+    assert sorted(p.name for p in version_dir.iterdir()) == sorted(RUNTIME_FILES)
+    for name in RUNTIME_FILES:
+        source = ROOT / "node_modules" / "pyodide" / name
+        assert (version_dir / name).stat().st_size == source.stat().st_size
+
+
+def test_no_change_rebuild_keeps_outputs(site: Path, pelican_runner) -> None:
+    before = {p: p.stat().st_mtime_ns for p in (site / "pyodide").rglob("*") if p.is_file()}
+    wheel_before = sorted((site / "demos").iterdir())
+    done = build(pelican_runner, site.parent, site.parent / "content")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert before == {p: p.stat().st_mtime_ns for p in before}
+    assert wheel_before == sorted((site / "demos").iterdir())
+
+
+def test_bad_fence_fails_with_file_and_line(tmp_path: Path, pelican_runner) -> None:
+    content = make_site(tmp_path, {"good.md": PLAIN, "bad.md": BAD.format(a=A)})
+    done = build(pelican_runner, tmp_path, content)
+    said = (done.stdout + done.stderr).strip()
+    line = BAD.splitlines().index("nodes: 99") + 1
+    assert done.returncode != 0
+    assert said.splitlines()[-1].startswith(f"content/articles/bad.md:{line}: demo {A}: nodes:")
+    assert "99" in said and "Traceback" not in said and "Could not process" not in said
+    assert len(said.splitlines()) == 1, said
+    assert not list((tmp_path / "output").rglob("*.html")), "nothing is written"
+
+
+def test_missing_runtime_fails_with_one_line(tmp_path: Path, pelican_runner) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "demos").symlink_to(ROOT / "demos")
+    content = make_site(tmp_path, {"plain.md": PLAIN})
+    done = build(pelican_runner, tmp_path, content, PYODIDE_DEMOS_ROOT=str(root))
+    said = (done.stdout + done.stderr).strip()
+    assert done.returncode != 0
+    assert "npm ci" in said and len(said.splitlines()) == 1, said
+
+
+def test_cdn_runtime_copies_nothing(tmp_path: Path, pelican_runner) -> None:
+    cdn = "https://cdn.example.org/pyodide/v0.29.5/full"
+    content = make_site(tmp_path, {"post.md": POST.format(a=A, b=B)})
+    done = build(pelican_runner, tmp_path, content, PYODIDE_DEMOS_RUNTIME=cdn)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not (tmp_path / "output" / "pyodide").exists()
+    (manifest,) = (tmp_path / "output" / "demos").glob("manifest-*.json")
+    assert json.loads(manifest.read_text())["runtime"]["indexURL"] == cdn + "/"
+
+
+def test_real_site_pages_link_assets_exactly_when_they_have_demos(built_site: Path) -> None:
+    pages = list(built_site.rglob("index.html"))
+    with_demos = 0
+    for page in pages:
+        html = page.read_text()
+        ids = re.findall(r'<figure class="demo" id="([^"]+)"', html)
+        assert len(ids) == len(set(ids)), f"{page}: figure ids repeat"
+        assert bool(ids) == ("data-manifest=" in html), page
+        with_demos += bool(ids)
+    assert with_demos >= 1
+
+
+def test_edited_demo_refreshes_cached_pages(tmp_path: Path, pelican_runner,
+                                            fake_demos_root: Path) -> None:
+    root = tmp_path / "root"
+    shutil.copytree(fake_demos_root, root)
+    (root / "node_modules").symlink_to(ROOT / "node_modules")
+    content = make_site(tmp_path, {"post.md": "Title: T\nDate: 2024-01-01\nSlug: t\n\n"
+                                              "```demo tiny\n```\n"})
+    page = tmp_path / "output" / "t" / "index.html"
+    for title in ("A token on a ring", "A renamed ring"):
+        tiny = root / "fakedemos" / "tiny.py"
+        tiny.write_text(re.sub(r'TITLE = ".*"', f'TITLE = "{title}"', tiny.read_text()))
+        done = build(pelican_runner, tmp_path, content, PYODIDE_DEMOS_ROOT=str(root),
+                     PYODIDE_DEMOS_PACKAGE="fakedemos")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f'<figcaption class="demo-title">{title}</figcaption>' in page.read_text()

@@ -1,0 +1,413 @@
+"""Failure detection over a lossy, jittery network: a fixed timeout against phi accrual.
+
+Every node heartbeats every other node each `interval` ms. An observer suspects a peer
+it has not heard from for too long, and trusts it again when a heartbeat arrives.
+
+- `timeout`: suspect when the silence reaches `timeout` ms.
+- `phi`: Hayashibara et al., "The phi accrual failure detector" (SRDS 2004). The observer
+  keeps the last `window` inter-arrival times of each peer, fits a normal distribution to
+  them, and reads phi = -log10(P(the next heartbeat comes later than the silence so far)).
+  It suspects when phi reaches `threshold`: phi 8 means "a live peer would be this late
+  once in 10^8 waits", if the network keeps behaving as it did.
+
+Nothing here can tell a crashed peer from a slow link: every suspicion of a live node is a
+mistake the network provoked, and the knob that cuts mistakes slows detection.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .failure_draw import draw
+from .faults import Crash, Fault, parse_schedule
+from .params import Param, common_params, resolve
+from .result import Check, Result
+from .sim import Node, Simulation
+
+NAME = "failure"
+TITLE = "Failure detectors: a fixed timeout against phi accrual"
+
+PARAMS = common_params(duration=10000, drop=0.05, faults="crash n3@4000") + (
+    Param("nodes", "int", 4, "Nodes", "How many nodes heartbeat each other.", min=2, max=8),
+    Param("detector", "choice", "phi", "Detector",
+          "timeout: suspect after a fixed silence. phi: suspect when the silence is "
+          "improbable given the heartbeats seen so far.", choices=("phi", "timeout")),
+    Param("interval", "float", 200.0, "Heartbeat interval (ms)",
+          "Each node sends every other node a heartbeat this often.", min=50.0, max=2000.0,
+          step=10.0),
+    Param("jitter", "float", 80.0, "Latency jitter (ms)",
+          "A message takes 10 ms plus up to this much more, uniformly.", min=0.0,
+          max=1000.0, step=10.0),
+    Param("timeout", "float", 500.0, "Timeout (ms)",
+          "timeout detector: suspect a peer silent for this long.", min=20.0, max=20000.0,
+          step=50.0),
+    Param("threshold", "float", 8.0, "Phi threshold",
+          "phi detector: suspect at this phi (8 means a one-in-10^8 delay).", min=1.0,
+          max=16.0, step=0.5),
+    Param("window", "int", 20, "Window",
+          "phi detector: how many recent inter-arrival times it fits.", min=2, max=200),
+)
+
+BASE_LATENCY = 10.0
+# The fitted spread never goes below interval / 4: with a steady stream the measured
+# spread tends to zero and the first slightly late heartbeat would look impossible.
+MIN_STD_SHARE = 0.25
+# How often an observer re-evaluates its peers, as a share of the heartbeat interval.
+CHECK_SHARE = 0.1
+# -log10 of the smallest probability a double holds: phi saturates here.
+PHI_MAX = 300.0
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    seq: int
+
+
+@dataclass(frozen=True)
+class Config:
+    detector: str
+    interval: float
+    timeout: float
+    threshold: float
+    window: int
+
+    @property
+    def min_std(self) -> float:
+        return self.interval * MIN_STD_SHARE
+
+    @property
+    def check_every(self) -> float:
+        return self.interval * CHECK_SHARE
+
+    @property
+    def limit(self) -> float:
+        """Give the level at which a peer becomes suspect: phi, or silence in ms."""
+        return self.threshold if self.detector == "phi" else self.timeout
+
+
+def phi(silence: float, intervals: list[float] | deque, min_std: float) -> float:
+    """Give -log10 of the chance that a heartbeat comes later than `silence` ms.
+
+    The inter-arrival times are taken as normally distributed with the sample mean and
+    standard deviation of `intervals` (the deviation no smaller than `min_std`).
+    """
+    n = len(intervals)
+    mean = sum(intervals) / n
+    var = sum((x - mean) ** 2 for x in intervals) / n
+    std = max(math.sqrt(var), min_std)
+    p_later = 0.5 * math.erfc((silence - mean) / (std * math.sqrt(2.0)))
+    if p_later <= 0.0:
+        return PHI_MAX
+    return min(-math.log10(p_later), PHI_MAX)
+
+
+class PeerView:
+    """What an observer knows about one peer; volatile, lost when the observer crashes."""
+
+    def __init__(self, now: float, interval: float, window: int) -> None:
+        self.last = now                 # the observer starts its watch as if just heard
+        self.heard = False              # the first gap is a start-up artefact, not a sample
+        self.intervals: deque[float] = deque([interval], maxlen=window)
+        self.suspected = False
+
+
+class Monitor(Node):
+    """A node that heartbeats its peers and runs a failure detector on each of them."""
+
+    def __init__(self, name: str, sim: Simulation, peers: list[str], config: Config,
+                 probe: tuple[str, list] | None = None) -> None:
+        super().__init__(name, sim)
+        self.peers = peers
+        self.config = config
+        self.probe = probe  # (peer, samples): record this peer's suspicion level over time
+        self.views: dict[str, PeerView] = {}
+        self.seq = 0
+
+    # -- life cycle -------------------------------------------------------------
+    def on_start(self) -> None:
+        self._begin()
+
+    def on_restart(self) -> None:
+        self._begin()
+
+    def on_crash(self) -> None:
+        self.views = {}
+
+    def _begin(self) -> None:
+        now, cfg = self.sim.now, self.config
+        self.views = {p: PeerView(now, cfg.interval, cfg.window) for p in self.peers}
+        # Random phases keep the nodes from beating and checking in lockstep.
+        self.set_timer(self.sim.rng.uniform(0.0, cfg.interval), self._beat)
+        self.set_timer(self.sim.rng.uniform(0.0, cfg.check_every), self._check)
+
+    # -- heartbeats ---------------------------------------------------------------
+    def _beat(self) -> None:
+        self.seq += 1
+        for peer in self.peers:
+            self.send(peer, Heartbeat(self.seq), label=f"hb {self.seq}")
+        self.set_timer(self.config.interval, self._beat)
+
+    def on_Heartbeat(self, msg: Heartbeat, src: str, msg_id: int) -> None:
+        view = self.views[src]
+        now = self.sim.now
+        if view.suspected:
+            # The gap that ended a suspicion was an outage, not a sample of normal jitter;
+            # learning from it would make the detector sluggish for a whole window.
+            view.suspected = False
+            self.record("trust", peer=src, silence=round(now - view.last, 3))
+        elif view.heard:
+            view.intervals.append(now - view.last)
+        view.heard = True
+        view.last = now
+
+    # -- detection ------------------------------------------------------------------
+    def level(self, view: PeerView) -> float:
+        """Give the detector's suspicion level now: phi, or the silence in ms."""
+        silence = self.sim.now - view.last
+        if self.config.detector == "phi":
+            return phi(silence, view.intervals, self.config.min_std)
+        return silence
+
+    def _check(self) -> None:
+        limit = self.config.limit
+        for peer in self.peers:
+            view = self.views[peer]
+            level = self.level(view)
+            if self.probe is not None and self.probe[0] == peer:
+                self.probe[1].append([round(self.sim.now, 3), round(level, 2)])
+            if not view.suspected and level >= limit:
+                self._suspect(peer, view, level)
+        self.set_timer(self.config.check_every, self._check)
+
+    def _suspect(self, peer: str, view: PeerView, level: float) -> None:
+        view.suspected = True
+        silence = round(self.sim.now - view.last, 3)
+        if self.config.detector == "phi":
+            self.record("suspect", peer=peer, phi=round(level, 2), silence=silence)
+        else:
+            self.record("suspect", peer=peer, silence=silence)
+
+
+# -- running ---------------------------------------------------------------------------
+
+def node_names(params: Mapping[str, object]) -> list[str]:
+    """Give n1..nN for the `nodes` param."""
+    return [f"n{i}" for i in range(1, int(params["nodes"]) + 1)]
+
+
+def watched_pair(names: list[str], faults: list[Fault]) -> tuple[str, str]:
+    """Give (observer, peer) for the plot: someone watching the first node to crash."""
+    crashed = [f.node for f in faults if isinstance(f, Crash)]
+    peer = crashed[0] if crashed else names[-1]
+    observer = next(n for n in names if n != peer)
+    return observer, peer
+
+
+def simulate(params: dict) -> dict:
+    """Run the detectors with effective `params`; give the trace JSON dict (checks empty)."""
+    names = node_names(params)
+    faults = parse_schedule(params["faults"], names, params["duration"])
+    sim = Simulation(params["seed"], latency=(BASE_LATENCY, BASE_LATENCY + params["jitter"]),
+                     drop=params["drop"])
+    config = Config(params["detector"], params["interval"], params["timeout"],
+                    params["threshold"], params["window"])
+    observer, peer = watched_pair(names, faults)
+    samples: list[list[float]] = []
+    for name in names:
+        probe = (peer, samples) if name == observer else None
+        sim.add(Monitor(name, sim, [p for p in names if p != name], config, probe))
+    sim.apply_faults(faults)
+    sim.run(params["duration"])
+    result = Result(NAME, params, names, "", "", [], sim.trace.events_json(),
+                    sim.messages_json(),
+                    extra={"detector": config.detector, "partitions": sim.partitions,
+                           "level": {"observer": observer, "peer": peer,
+                                     "unit": "phi" if config.detector == "phi" else "ms",
+                                     "limit": config.limit,
+                                     "samples": samples}})
+    return result.trace()
+
+
+def run(given: Mapping[str, object]) -> Result:
+    """Give the result of a run with `given` params (strings or typed values)."""
+    params = resolve(PARAMS, given, node_names)
+    trace = simulate(params)
+    found = checks(trace)
+    extra = {k: trace[k] for k in ("detector", "partitions", "level")}
+    wrong = {(e["node"], e["peer"], e["t"]) for e in false_suspicions(trace)}
+    svg = draw(trace, found, _downtimes(trace), wrong)
+    return Result(NAME, params, trace["nodes"], svg, summary(trace, found),
+                  found, trace["events"], trace["messages"], extra=extra)
+
+
+# -- checks (pure functions of the trace) --------------------------------------------------
+
+def _downtimes(trace: dict) -> dict[str, list[list[float]]]:
+    """Give each node's down intervals [crash, restart or end]."""
+    end = float(trace["duration"])
+    spans: dict[str, list[list[float]]] = {n: [] for n in trace["nodes"]}
+    for e in trace["events"]:
+        if e["kind"] == "crash":
+            spans[e["node"]].append([e["t"], end])
+        elif e["kind"] == "restart" and spans[e["node"]]:
+            spans[e["node"]][-1][1] = e["t"]
+    return spans
+
+
+def _suspicion_states(trace: dict) -> tuple[dict, list[dict]]:
+    """Give the final suspected set per (observer, peer) and the suspect events.
+
+    An observer's crash wipes its opinions, as it does in the nodes.
+    """
+    suspects: dict[tuple[str, str], float] = {}
+    for e in trace["events"]:
+        if e["kind"] == "suspect":
+            suspects[(e["node"], e["peer"])] = e["t"]
+        elif e["kind"] == "trust":
+            suspects.pop((e["node"], e["peer"]), None)
+        elif e["kind"] == "crash":
+            for pair in [p for p in suspects if p[0] == e["node"]]:
+                del suspects[pair]
+    return suspects, [e for e in trace["events"] if e["kind"] == "suspect"]
+
+
+def _ms(x: float) -> str:
+    return f"{x:.0f} ms"
+
+
+def check_completeness(trace: dict) -> Check:
+    """Every node that crashes and stays down is suspected by every live node at the end."""
+    end = float(trace["duration"])
+    spans = _downtimes(trace)
+    dead = {n: s[-1][0] for n, s in spans.items() if s and s[-1][1] >= end}
+    if not dead:
+        return Check("Completeness", True, "no node stayed down, so there was nothing to detect")
+    live = [n for n in trace["nodes"] if n not in dead]
+    final, _ = _suspicion_states(trace)
+    parts, missing = [], []
+    for peer, crashed_at in sorted(dead.items(), key=lambda kv: (kv[1], kv[0])):
+        seen = []
+        for obs in live:
+            if (obs, peer) in final:
+                seen.append(f"{obs} after {_ms(max(0.0, final[(obs, peer)] - crashed_at))}")
+            else:
+                missing.append((obs, peer, crashed_at))
+        if seen:
+            parts.append(f"{peer} (down from {crashed_at:g} ms) suspected by " + ", ".join(seen))
+    if not live:
+        return Check("Completeness", True, "every node is down at the end: nobody to detect")
+    if missing:
+        obs, peer, crashed_at = missing[0]
+        names = ", ".join(f"{o} still trusts {p}" for o, p, _ in missing)
+        return Check("Completeness", False,
+                     f"{names} at the end ({peer} down for {_ms(end - crashed_at)})",
+                     t=end, node=obs)
+    return Check("Completeness", True, "; ".join(parts))
+
+
+def false_suspicions(trace: dict) -> list[dict]:
+    """Give the suspect events that accused a peer which never stopped.
+
+    A suspicion is false when the peer was up throughout the silence that led to it. A
+    peer that crashed and came back during that silence was rightly suspected, if late.
+    """
+    spans = _downtimes(trace)
+    _, suspicions = _suspicion_states(trace)
+    wrong = []
+    for e in suspicions:
+        since = e["t"] - float(e.get("silence", 0.0))
+        if not any(start <= e["t"] and since < stop for start, stop in spans[e["peer"]]):
+            wrong.append(e)
+    return wrong
+
+
+def check_false_suspicions(trace: dict) -> Check:
+    """Count suspicions of a node that never stopped: the detector's mistakes.
+
+    The check passes only with none. A run with mistakes is not a bug in the detector:
+    no detector over an asynchronous network avoids them, it only trades them for speed.
+    """
+    _, suspicions = _suspicion_states(trace)
+    wrong = false_suspicions(trace)
+    if not wrong:
+        return Check("False suspicions", True,
+                     f"0 of {len(suspicions)} suspicions hit a live node")
+    shown = ", ".join(f"{e['node']} suspected {e['peer']} at {e['t']:g} ms" for e in wrong[:3])
+    more = f" and {len(wrong) - 3} more" if len(wrong) > 3 else ""
+    return Check("False suspicions", False,
+                 f"{len(wrong)} of {len(suspicions)} suspicions hit a live node ({shown}{more}); "
+                 "a longer timeout or higher threshold errs less but detects later",
+                 t=wrong[0]["t"], node=wrong[0]["node"])
+
+
+def detection_latencies(trace: dict) -> tuple[list[float], int]:
+    """Give crash-to-suspicion latencies over (observer, crash) and how many went unseen.
+
+    Only observers up for the whole outage count; one already suspecting at the crash
+    detects it at once.
+    """
+    spans = _downtimes(trace)
+    events = trace["events"]
+    latencies: list[float] = []
+    unseen = 0
+    for peer, outages in spans.items():
+        for start, stop in outages:
+            for obs in trace["nodes"]:
+                if obs == peer or any(s < stop and start < e for s, e in spans[obs]):
+                    continue
+                state = False
+                hit = None
+                for e in events:
+                    if e["node"] != obs or e.get("peer") != peer or e["t"] > stop:
+                        continue
+                    if e["t"] < start:
+                        state = e["kind"] == "suspect"
+                    elif e["kind"] == "suspect":
+                        hit = e["t"]
+                        break
+                if state:
+                    latencies.append(0.0)
+                elif hit is not None:
+                    latencies.append(hit - start)
+                else:
+                    unseen += 1
+    return latencies, unseen
+
+
+def check_detection_time(trace: dict) -> Check:
+    """Report mean and max crash-to-suspicion latency. Informational: it always passes."""
+    latencies, unseen = detection_latencies(trace)
+    if not latencies and not unseen:
+        return Check("Detection time", True, "no crash was watched, so nothing to time")
+    text = "no crash was detected"
+    if latencies:
+        mean = sum(latencies) / len(latencies)
+        text = (f"mean {_ms(mean)}, max {_ms(max(latencies))} over {len(latencies)} "
+                "observations")
+    if unseen:
+        text += f"; {unseen} outages ended before the observer noticed"
+    return Check("Detection time", True, text)
+
+
+def checks(trace: dict) -> list[Check]:
+    """Give the checks of a failure-detector trace."""
+    return [check_completeness(trace), check_false_suspicions(trace),
+            check_detection_time(trace)]
+
+
+def summary(trace: dict, found: list[Check]) -> str:
+    """Give one sentence naming the detector, its mistakes and its speed."""
+    p = trace["params"]
+    if p["detector"] == "phi":
+        name = f"phi accrual (threshold {p['threshold']:g}, window {p['window']})"
+    else:
+        name = f"fixed timeout ({p['timeout']:g} ms)"
+    wrong = len(false_suspicions(trace))
+    latencies, _ = detection_latencies(trace)
+    speed = (f"crashes detected after {_ms(sum(latencies) / len(latencies))} on average"
+             if latencies else "no crash detected")
+    return (f"{name}, heartbeat every {p['interval']:g} ms: {wrong} false "
+            f"suspicion{'s' if wrong != 1 else ''}, {speed}.")

@@ -1,0 +1,341 @@
+"""The delivery demo: node rules through a fake network, the guarantees as properties over
+many seeds, checks that can fail, the contracts (params, CLI, trace, SVG), a golden figure."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from demos import ParamError, delivery
+from demos.delivery import Ack, Deliver, Publish, PublishAck
+from demos.params import resolve
+from demos.sim import Timer, Trace
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).resolve().parent / "golden" / "delivery-default.svg"
+
+
+# -- a fake network: records what nodes send, and insists the test looks at all of it ----
+
+class FakeNetwork:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, object]] = []
+
+    def send(self, src: str, dst: str, msg: object, *, label: str | None = None,
+             send_event: int | None = None) -> int:
+        self.sent.append((src, dst, msg))
+        return len(self.sent) - 1
+
+
+class FakeSim:
+    """Just what a Node touches: a clock, timers, an rng, a trace and the fake network."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.rng = random.Random(0)
+        self.trace = Trace()
+        self.network = FakeNetwork()
+        self.timers: list[Timer] = []
+
+    def after(self, delay: float, callback, *args) -> Timer:
+        timer = Timer(self.now + delay, callback, args)
+        self.timers.append(timer)
+        return timer
+
+    def advance(self, until: float) -> None:
+        """Fire every due timer in time order, up to `until`."""
+        while True:
+            due = [t for t in self.timers if not t.cancelled and t.t <= until]
+            if not due:
+                break
+            timer = min(due, key=lambda t: t.t)
+            self.timers.remove(timer)
+            self.now = timer.t
+            timer.callback(*timer.args)
+        self.now = until
+
+    def take(self, src: str, dst: str, expected: object) -> None:
+        """Read the oldest unread message; it must go src -> dst and equal `expected`."""
+        assert self.network.sent, f"nothing sent; expected {src}->{dst} {expected!r}"
+        got = self.network.sent.pop(0)
+        assert got == (src, dst, expected)
+
+    def kinds(self, kind: str) -> list[dict]:
+        return [e for e in self.trace.events if e["kind"] == kind]
+
+
+@pytest.fixture
+def sim():
+    fake = FakeSim()
+    yield fake
+    assert not fake.network.sent, f"messages the test did not look at: {fake.network.sent}"
+
+
+def config(mode: str, messages: int = 1) -> delivery.Config:
+    return delivery.Config(mode, messages, ack_timeout=300.0, spacing=100.0)
+
+
+# -- node rules ------------------------------------------------------------------------
+
+def test_producer_retries_until_the_broker_acks(sim):
+    producer = delivery.Producer("n1", sim, config("at-least-once"))
+    producer.on_start()
+    sim.advance(100.0)
+    sim.take("n1", "n2", Publish("m1", 1))
+    sim.advance(400.0)
+    sim.take("n1", "n2", Publish("m1", 2))
+    producer.on_PublishAck(PublishAck("m1"), "n2", 0)
+    sim.advance(2000.0)
+    assert [e["msg"] for e in sim.kinds("produce")] == ["m1"]
+    assert [e["of"] for e in sim.kinds("ack")] == ["publish"]
+
+
+def test_at_most_once_producer_never_retries(sim):
+    producer = delivery.Producer("n1", sim, config("at-most-once", messages=2))
+    producer.on_start()
+    sim.advance(2000.0)
+    sim.take("n1", "n2", Publish("m1", 1))
+    sim.take("n1", "n2", Publish("m2", 1))
+
+
+def test_producer_outbox_survives_a_crash(sim):
+    producer = delivery.Producer("n1", sim, config("idempotent"))
+    producer.on_start()
+    sim.advance(100.0)
+    sim.take("n1", "n2", Publish("m1", 1))
+    producer.crash()
+    sim.advance(1000.0)
+    producer.restart()
+    sim.take("n1", "n2", Publish("m1", 2))
+    producer.on_PublishAck(PublishAck("m1"), "n2", 0)
+    sim.advance(3000.0)
+
+
+def test_broker_acks_publish_and_redelivers_until_consumer_acks(sim):
+    broker = delivery.Broker("n2", sim, config("at-least-once"))
+    broker.on_Publish(Publish("m1", 1), "n1", 0)
+    sim.take("n2", "n1", PublishAck("m1"))
+    sim.take("n2", "n3", Deliver(1, "m1", 1))
+    sim.advance(300.0)
+    sim.take("n2", "n3", Deliver(1, "m1", 2))
+    broker.on_Ack(Ack(1), "n3", 0)
+    sim.advance(2000.0)
+    # A retried publish is new to the broker: it becomes a second delivery.
+    broker.on_Publish(Publish("m1", 2), "n1", 0)
+    sim.take("n2", "n1", PublishAck("m1"))
+    sim.take("n2", "n3", Deliver(2, "m1", 1))
+    broker.crash()
+    broker.restart()  # the queue is durable: the pending delivery goes out again
+    sim.take("n2", "n3", Deliver(2, "m1", 2))
+    broker.on_Ack(Ack(2), "n3", 0)
+
+
+def test_at_most_once_broker_forgets_after_handing_on(sim):
+    broker = delivery.Broker("n2", sim, config("at-most-once"))
+    broker.on_Publish(Publish("m1", 1), "n1", 0)
+    sim.take("n2", "n3", Deliver(1, "m1", 1))
+    sim.advance(5000.0)
+    assert broker.queue == {}
+
+
+def test_at_least_once_consumer_acks_after_the_work_and_repeats_it(sim):
+    consumer = delivery.Consumer("n3", sim, config("at-least-once"))
+    consumer.on_Deliver(Deliver(1, "m1", 1), "n2", 0)
+    assert not sim.network.sent
+    sim.advance(delivery.WORK)
+    sim.take("n3", "n2", Ack(1))
+    consumer.on_Deliver(Deliver(1, "m1", 2), "n2", 0)  # our ack was lost
+    sim.advance(2 * delivery.WORK)
+    sim.take("n3", "n2", Ack(1))
+    assert consumer.effects == {"m1": 2}
+
+
+def test_consumer_crash_mid_work_applies_nothing(sim):
+    consumer = delivery.Consumer("n3", sim, config("at-least-once"))
+    consumer.on_Deliver(Deliver(1, "m1", 1), "n2", 0)
+    consumer.crash()
+    sim.advance(1000.0)
+    consumer.restart()
+    assert consumer.effects == {} and not sim.kinds("process")
+
+
+def test_at_most_once_consumer_acks_first_so_a_crash_loses_the_message(sim):
+    consumer = delivery.Consumer("n3", sim, config("at-most-once"))
+    consumer.on_Deliver(Deliver(1, "m1", 1), "n2", 0)
+    sim.take("n3", "n2", Ack(1))
+    consumer.crash()
+    sim.advance(1000.0)
+    assert consumer.effects == {}
+
+
+def test_idempotent_consumer_skips_an_id_it_has_applied(sim):
+    consumer = delivery.Consumer("n3", sim, config("idempotent"))
+    consumer.on_Deliver(Deliver(1, "m1", 1), "n2", 0)
+    sim.advance(delivery.WORK)
+    sim.take("n3", "n2", Ack(1))
+    consumer.crash()
+    consumer.restart()  # the dedup store is durable
+    consumer.on_Deliver(Deliver(7, "m1", 1), "n2", 0)
+    sim.advance(2 * delivery.WORK)
+    sim.take("n3", "n2", Ack(7))
+    assert consumer.effects == {"m1": 1}
+    assert [e["msg"] for e in sim.kinds("dedup")] == ["m1"]
+
+
+# -- the guarantees, over many seeds ---------------------------------------------------
+
+def _random_params(rng: random.Random, mode: str, settle: bool) -> dict:
+    """Give random params; with `settle`, every crash heals by 40% of the run."""
+    duration = 10000.0
+    faults = []
+    for node in ("n1", "n2", "n3"):
+        if rng.random() < 0.5:
+            start = rng.uniform(0.0, 3000.0)
+            stop = start + rng.uniform(10.0, 1000.0)
+            faults.append(f"crash {node}@{start:.0f}")
+            if settle or rng.random() < 0.5:
+                faults.append(f"restart {node}@{stop:.0f}")
+    if rng.random() < 0.3:
+        start = rng.uniform(0.0, 3000.0)
+        group = rng.choice(["n1|n2,n3", "n1,n2|n3", "n1,n3|n2"])
+        faults.append(f"partition {group}@{start:.0f}-{start + rng.uniform(10, 1000):.0f}")
+    return {"seed": rng.randrange(2**31), "mode": mode, "duration": duration,
+            "messages": rng.randint(1, 20), "ack_timeout": rng.choice([100, 200, 400]),
+            "drop": rng.choice([0.0, 0.1, 0.2, 0.3]), "faults": "; ".join(faults)}
+
+
+def _guarantees_hold(count: int, seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(count):
+        mode = rng.choice(delivery.MODES)
+        settle = mode != "at-most-once" or rng.random() < 0.5
+        given = _random_params(rng, mode, settle)
+        trace = delivery.simulate(resolve(delivery.PARAMS, given, delivery.node_names))
+        loss, dups = delivery.check_no_loss(trace), delivery.check_no_duplicates(trace)
+        if mode != "at-most-once":
+            assert loss.ok, (given, loss.detail)
+        if mode != "at-least-once":
+            assert dups.ok, (given, dups.detail)
+        if settle:  # every message was produced
+            assert len(trace["effects"]) == given["messages"], given
+
+
+def test_guarantees_over_300_seeds():
+    _guarantees_hold(300, seed=1)
+
+
+@pytest.mark.slow
+def test_guarantees_over_3000_seeds():
+    _guarantees_hold(3000, seed=2)
+
+
+def test_each_mode_shows_its_weakness_somewhere():
+    """The properties above are not vacuous: the weaker modes do lose and duplicate."""
+    losses = sum(not delivery.run({"seed": s, "mode": "at-most-once"}).checks[0].ok
+                 for s in range(10))
+    dups = sum(not delivery.run({"seed": s, "mode": "at-least-once"}).checks[1].ok
+               for s in range(10))
+    assert losses >= 5 and dups >= 2
+
+
+def test_same_params_same_bytes():
+    given = {"seed": 5, "mode": "idempotent", "drop": "0.2", "messages": "12"}
+    a, b = delivery.run(given), delivery.run(dict(reversed(list(given.items()))))
+    assert a.to_json() == b.to_json()
+    assert a.svg == b.svg
+    assert delivery.run({"seed": 1}).to_json() != delivery.run({"seed": 2}).to_json()
+
+
+# -- the checks can fail ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def clean_trace() -> dict:
+    trace = delivery.run({"mode": "idempotent"}).trace()
+    assert all(c["ok"] for c in trace["checks"])
+    return trace
+
+
+def test_no_loss_fails_when_a_message_never_took_effect(clean_trace):
+    trace = json.loads(json.dumps(clean_trace))
+    trace["effects"]["m4"] = 0
+    check = delivery.check_no_loss(trace)
+    assert not check.ok and "(m4)" in check.detail and check.node == "n1"
+    assert check.t == next(e["t"] for e in trace["events"]
+                           if e["kind"] == "produce" and e["msg"] == "m4")
+
+
+def test_no_duplicates_fails_when_an_effect_repeats(clean_trace):
+    trace = json.loads(json.dumps(clean_trace))
+    trace["effects"]["m2"] = 3
+    check = delivery.check_no_duplicates(trace)
+    assert not check.ok and "(m2), 2 extra effects" in check.detail and check.node == "n3"
+
+
+# -- contracts -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("given, culprit", [
+    ({"mode": "exactly-once"}, "mode"), ({"messages": 0}, "messages"),
+    ({"messages": 51}, "messages"), ({"ack_timeout": "x"}, "ack_timeout"),
+    ({"drop": 1.5}, "drop"), ({"faults": "crash n4@100"}, "n4"),
+    ({"faults": "restart n3@100"}, "restart n3@100"), ({"consumers": 2}, "consumers"),
+])
+def test_bad_params_name_the_culprit(given, culprit):
+    with pytest.raises(ParamError, match=re.escape(culprit)):
+        delivery.run(given)
+
+
+def test_cli_json_has_the_contract_keys():
+    out = subprocess.run([sys.executable, "-m", "demos", "run", "delivery", "--format",
+                          "json"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    doc = json.loads(out)
+    assert {"schema", "demo", "params", "nodes", "duration", "events", "messages", "checks",
+            "effects"} <= doc.keys()
+    assert doc["nodes"] == ["n1", "n2", "n3"] and doc["params"]["mode"] == "at-least-once"
+    kinds = {e["kind"] for e in doc["events"]}
+    assert {"produce", "enqueue", "deliver", "process", "ack", "crash", "restart"} <= kinds
+    processed = [e["msg"] for e in doc["events"] if e["kind"] == "process"]
+    assert doc["effects"] == {m: processed.count(m) for m in doc["effects"]}
+    bad = subprocess.run([sys.executable, "-m", "demos", "run", "delivery", "--set",
+                          "mode=twice", "--format", "json"], cwd=ROOT, capture_output=True,
+                         text=True)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "mode" in bad.stderr
+
+
+@pytest.mark.parametrize("mode", delivery.MODES)
+def test_svg_follows_the_contract_and_budget(mode):
+    result = delivery.run({"mode": mode})
+    svg = result.svg
+    assert len(svg.encode()) <= 30_000
+    assert "<script" not in svg and not re.search(r"\son\w+=", svg)
+    assert "<title>" in svg and 'data-t="' in svg and 'data-node="n3"' in svg
+    assert "producer" in svg and "broker" in svg and "consumer" in svg
+    for c in result.checks:
+        assert (f'data-check="{c.name}"' in svg) == (not c.ok), (mode, c.name)
+
+
+def test_a_busy_run_stays_reasonable():
+    # The 30 KB budget is for the default figure; a reader's busiest runs draw every one
+    # of a few hundred arrows and may take a few times that, not more.
+    svg = delivery.run({"messages": 50, "drop": 0.3, "duration": 20000}).svg
+    assert len(svg.encode()) <= 100_000
+
+
+def test_summary_says_what_the_mode_delivered():
+    text = delivery.run({"mode": "idempotent"}).summary
+    assert text.startswith("idempotent: of 10 messages, 10 took effect once")
+    assert "repeats recognised and skipped" in text
+
+
+def test_golden_svg():
+    svg = delivery.run({}).svg
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        GOLDEN.parent.mkdir(exist_ok=True)
+        GOLDEN.write_text(svg, encoding="utf-8")
+    assert GOLDEN.read_text(encoding="utf-8") == svg

@@ -1,0 +1,349 @@
+"""The failure-detector demo: node rules through a fake network, properties over many seeds,
+checks that can fail, the contracts (params, CLI, trace, SVG) and a golden figure."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from demos import ParamError, failure
+from demos.params import resolve
+from demos.sim import Timer, Trace
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).resolve().parent / "golden" / "failure-default.svg"
+
+
+# -- a fake network: records what nodes send, and insists the test looks at all of it ----
+
+class FakeNetwork:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, object]] = []
+
+    def send(self, src: str, dst: str, msg: object, *, label: str | None = None,
+             send_event: int | None = None) -> int:
+        self.sent.append((src, dst, msg))
+        return len(self.sent) - 1
+
+
+class FakeSim:
+    """Just what a Node touches: a clock, timers, an rng, a trace and the fake network."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.rng = random.Random(0)
+        self.trace = Trace()
+        self.network = FakeNetwork()
+        self.timers: list[Timer] = []
+
+    def after(self, delay: float, callback, *args) -> Timer:
+        timer = Timer(self.now + delay, callback, args)
+        self.timers.append(timer)
+        return timer
+
+    def advance(self, until: float) -> None:
+        """Fire every due timer in time order, up to `until`."""
+        while True:
+            due = [t for t in self.timers if not t.cancelled and t.t <= until]
+            if not due:
+                break
+            timer = min(due, key=lambda t: t.t)
+            self.timers.remove(timer)
+            self.now = timer.t
+            timer.callback(*timer.args)
+        self.now = until
+
+    def take(self, src: str, dst: str, kind: type) -> object:
+        """Give the oldest unread message from src to dst, which must be a `kind`."""
+        for i, (s, d, msg) in enumerate(self.network.sent):
+            if s == src and d == dst:
+                assert isinstance(msg, kind), f"{src}->{dst} sent {msg!r}, not a {kind.__name__}"
+                del self.network.sent[i]
+                return msg
+        raise AssertionError(f"{src} sent nothing to {dst}; sent: {self.network.sent}")
+
+    def take_all(self, kind: type) -> list[tuple[str, str, object]]:
+        taken = [(s, d, m) for s, d, m in self.network.sent if isinstance(m, kind)]
+        self.network.sent = [x for x in self.network.sent if not isinstance(x[2], kind)]
+        return taken
+
+    def kinds(self, kind: str) -> list[dict]:
+        return [e for e in self.trace.events if e["kind"] == kind]
+
+
+@pytest.fixture
+def sim():
+    fake = FakeSim()
+    yield fake
+    assert not fake.network.sent, f"messages the test did not look at: {fake.network.sent}"
+
+
+def monitor(sim: FakeSim, detector: str = "timeout", **kw) -> failure.Monitor:
+    cfg = dict(detector=detector, interval=100.0, timeout=300.0, threshold=8.0, window=10)
+    cfg.update(kw)
+    node = failure.Monitor("n1", sim, ["n2", "n3"], failure.Config(**cfg))
+    node.on_start()
+    return node
+
+
+# -- node rules ------------------------------------------------------------------------
+
+def test_heartbeats_every_peer_each_interval(sim):
+    monitor(sim)
+    sim.advance(100.0)  # the first beat comes within one interval (random phase)
+    assert [(d, m.seq) for _, d, m in sim.take_all(failure.Heartbeat)] == [("n2", 1), ("n3", 1)]
+    sim.advance(200.0)
+    assert [(d, m.seq) for _, d, m in sim.take_all(failure.Heartbeat)] == [("n2", 2), ("n3", 2)]
+
+
+def test_timeout_suspects_silent_peer_and_trusts_it_when_it_speaks(sim):
+    node = monitor(sim, timeout=300.0)
+    for t in (100.0, 200.0, 300.0, 400.0, 500.0):
+        sim.advance(t)
+        node.on_Heartbeat(failure.Heartbeat(int(t)), "n2", 0)
+    sim.take_all(failure.Heartbeat)
+    suspects = sim.kinds("suspect")
+    assert [e["peer"] for e in suspects] == ["n3"]
+    assert 300.0 <= suspects[0]["t"] <= 310.0
+    sim.advance(650.0)
+    node.on_Heartbeat(failure.Heartbeat(1), "n3", 0)
+    assert [e["peer"] for e in sim.kinds("trust")] == ["n3"]
+    sim.advance(790.0)  # n2 silent since 500: suspected at 800, not before
+    assert [e["peer"] for e in sim.kinds("suspect")] == ["n3"]
+    sim.advance(811.0)
+    assert [e["peer"] for e in sim.kinds("suspect")] == ["n3", "n2"]
+    sim.take_all(failure.Heartbeat)
+
+
+def test_crash_forgets_opinions_and_restart_starts_afresh(sim):
+    node = monitor(sim, timeout=300.0)
+    sim.advance(400.0)
+    assert {e["peer"] for e in sim.kinds("suspect")} == {"n2", "n3"}
+    node.crash()
+    assert node.views == {}
+    sim.advance(1000.0)
+    sim.take_all(failure.Heartbeat)
+    assert not sim.network.sent  # down: no beats
+    node.restart()
+    sim.advance(1250.0)
+    assert len(sim.kinds("suspect")) == 2  # a fresh watch waits a full timeout again
+    sim.advance(1311.0)
+    assert len(sim.kinds("suspect")) == 4
+    sim.take_all(failure.Heartbeat)
+
+
+def test_phi_suspects_later_with_a_higher_threshold():
+    def first_suspicion(threshold: float) -> float:
+        fake = FakeSim()
+        node = monitor(fake, "phi", threshold=threshold)
+        for k in range(1, 11):
+            fake.advance(k * 100.0)
+            node.on_Heartbeat(failure.Heartbeat(k), "n2", 0)
+            node.on_Heartbeat(failure.Heartbeat(k), "n3", 0)
+        fake.advance(5000.0)
+        return next(e["t"] for e in fake.kinds("suspect") if e["peer"] == "n2")
+
+    low, high = first_suspicion(2.0), first_suspicion(12.0)
+    assert 1000.0 < low < high < 5000.0
+
+
+def test_phi_formula():
+    window = [100.0] * 10
+    # At the mean, a later arrival has probability 1/2: phi = log10(2).
+    assert failure.phi(100.0, window, 25.0) == pytest.approx(math.log10(2.0))
+    # The floor sets the spread of a perfectly regular stream: 3 sigma late.
+    p_later = 0.5 * math.erfc(3.0 / math.sqrt(2.0))
+    assert failure.phi(175.0, window, 25.0) == pytest.approx(-math.log10(p_later))
+    assert failure.phi(0.0, window, 25.0) < failure.phi(150.0, window, 25.0)
+    assert failure.phi(1e9, window, 25.0) == failure.PHI_MAX
+
+
+# -- runs and properties ---------------------------------------------------------------
+
+def _random_params(rng: random.Random) -> tuple[dict, float | None]:
+    """Give params with a random schedule and, if a node stays down, the time detection
+    must be complete by; None when the schedule leaves no such node or too little time."""
+    nodes = rng.randint(2, 6)
+    interval = rng.choice([100.0, 150.0, 200.0, 300.0])
+    timeout = interval * rng.uniform(2.0, 4.0)
+    jitter = rng.choice([0.0, 40.0, 80.0, 200.0])
+    duration = 8000.0
+    names = [f"n{i}" for i in range(1, nodes + 1)]
+    victim = rng.choice(names)
+    crash_at = rng.uniform(500.0, 6000.0)
+    faults = [f"crash {victim}@{crash_at:.0f}"]
+    settled = crash_at
+    others = [n for n in names if n != victim]
+    if others and rng.random() < 0.5:  # another node blinks: crashes and comes back
+        blink = rng.choice(others)
+        start = rng.uniform(200.0, 5000.0)
+        stop = start + rng.uniform(100.0, 1500.0)
+        faults += [f"crash {blink}@{start:.0f}", f"restart {blink}@{stop:.0f}"]
+        settled = max(settled, stop)
+    params = {"seed": rng.randrange(2**31), "nodes": nodes, "duration": duration,
+              "drop": rng.choice([0.0, 0.05, 0.1, 0.2]), "faults": "; ".join(faults),
+              "detector": rng.choice(["phi", "timeout"]), "interval": interval,
+              "timeout": timeout, "threshold": rng.choice([1.0, 4.0, 8.0, 12.0]),
+              "window": rng.choice([2, 10, 50]), "jitter": jitter}
+    # Heartbeats still in flight at the crash land up to 10 + jitter ms later; phi's
+    # threshold can sit several fitted deviations out, hence the wider margin there.
+    margin = (5 * interval + timeout if params["detector"] == "timeout"
+              else 20 * interval) + 10.0 + jitter
+    return params, (None if duration - settled <= margin else settled + margin)
+
+
+def _completeness_holds(count: int, seed: int) -> None:
+    rng = random.Random(seed)
+    tested = 0
+    for _ in range(count):
+        given, deadline = _random_params(rng)
+        params = resolve(failure.PARAMS, given, failure.node_names)
+        trace = failure.simulate(params)
+        completeness = failure.check_completeness(trace)
+        if deadline is not None:
+            tested += 1
+            assert completeness.ok, (given, completeness.detail)
+    assert tested > count // 4
+
+
+def test_completeness_over_300_seeds():
+    _completeness_holds(300, seed=1)
+
+
+@pytest.mark.slow
+def test_completeness_over_3000_seeds():
+    _completeness_holds(3000, seed=2)
+
+
+def _timeouts_are_accurate_on_a_reliable_network(count: int, seed: int) -> None:
+    """With no loss and a timeout longer than any gap, a timeout detector never errs."""
+    rng = random.Random(seed)
+    for _ in range(count):
+        given, _ = _random_params(rng)
+        given.update(drop=0.0, detector="timeout")
+        given["timeout"] = given["interval"] + given["jitter"] + 11.0
+        trace = failure.simulate(resolve(failure.PARAMS, given, failure.node_names))
+        check = failure.check_false_suspicions(trace)
+        assert check.ok, (given, check.detail)
+
+
+def test_timeouts_accurate_without_loss_over_300_seeds():
+    _timeouts_are_accurate_on_a_reliable_network(300, seed=3)
+
+
+@pytest.mark.slow
+def test_timeouts_accurate_without_loss_over_3000_seeds():
+    _timeouts_are_accurate_on_a_reliable_network(3000, seed=4)
+
+
+def test_same_params_same_bytes():
+    given = {"seed": 11, "detector": "phi", "faults": "crash n2@3000; restart n2@6000"}
+    a, b = failure.run(given), failure.run(dict(reversed(list(given.items()))))
+    assert a.to_json() == b.to_json()
+    assert a.svg == b.svg
+    assert failure.run({"seed": 12}).to_json() != failure.run({"seed": 13}).to_json()
+
+
+# -- the checks can fail ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def default_trace() -> dict:
+    return failure.run({}).trace()
+
+
+def test_completeness_fails_when_an_observer_never_suspects(default_trace):
+    trace = json.loads(json.dumps(default_trace))
+    assert failure.check_completeness(trace).ok
+    trace["events"] = [e for e in trace["events"]
+                       if not (e["kind"] == "suspect" and e["node"] == "n2" and e["peer"] == "n3"
+                               and e["t"] >= 4000)]
+    check = failure.check_completeness(trace)
+    assert not check.ok and "n2 still trusts n3" in check.detail and check.node == "n2"
+
+
+def test_false_suspicions_fail_on_a_suspicion_of_a_live_node(default_trace):
+    trace = json.loads(json.dumps(default_trace))
+    trace["events"] = [e for e in trace["events"]
+                       if e["kind"] not in ("suspect", "trust") or e["peer"] == "n3"
+                       and e["t"] >= 4000]
+    assert failure.check_false_suspicions(trace).ok
+    trace["events"].append({"id": 10**6, "t": 1000.0, "node": "n1", "kind": "suspect",
+                            "peer": "n2"})
+    trace["events"].sort(key=lambda e: (e["t"], e["id"]))
+    check = failure.check_false_suspicions(trace)
+    assert not check.ok and check.t == 1000.0 and "1 of" in check.detail
+
+
+def test_detection_time_reports_the_latencies(default_trace):
+    trace = json.loads(json.dumps(default_trace))
+    for e in trace["events"]:
+        if e["kind"] == "suspect" and e["peer"] == "n3" and e["t"] >= 4000:
+            e["t"] = 4000.0 + (900.0 if e["node"] == "n1" else 300.0)
+    trace["events"].sort(key=lambda e: (e["t"], e["id"]))
+    check = failure.check_detection_time(trace)
+    assert check.ok and "mean 500 ms, max 900 ms over 3" in check.detail
+
+
+# -- contracts -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("given, culprit", [
+    ({"nodes": 9}, "nodes"), ({"nodes": 1}, "nodes"), ({"detector": "oracle"}, "detector"),
+    ({"interval": "soon"}, "interval"), ({"threshold": 17}, "threshold"),
+    ({"window": 1}, "window"), ({"faults": "crash n5@100"}, "n5"),
+    ({"faults": "crash n2@99999"}, "crash n2@99999"), ({"speed": 1}, "speed"),
+])
+def test_bad_params_name_the_culprit(given, culprit):
+    with pytest.raises(ParamError, match=re.escape(culprit)):
+        failure.run(given)
+
+
+def test_cli_json_has_the_contract_keys():
+    out = subprocess.run([sys.executable, "-m", "demos", "run", "failure", "--format", "json"],
+                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    doc = json.loads(out)
+    assert {"schema", "demo", "params", "nodes", "duration", "events", "messages",
+            "checks"} <= doc.keys()
+    assert doc["schema"] == 1 and doc["demo"] == "failure" and doc["nodes"][0] == "n1"
+    assert [c["name"] for c in doc["checks"]] == ["Completeness", "False suspicions",
+                                                  "Detection time"]
+    assert [e["t"] for e in doc["events"]] == sorted(e["t"] for e in doc["events"])
+    suspect = next(e for e in doc["events"] if e["kind"] == "suspect")
+    assert {"peer", "phi", "silence"} <= suspect.keys()
+    bad = subprocess.run([sys.executable, "-m", "demos", "run", "failure", "--set",
+                          "nodes=99", "--format", "json"], cwd=ROOT, capture_output=True,
+                         text=True)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "nodes" in bad.stderr
+
+
+def test_svg_follows_the_contract_and_budget():
+    result = failure.run({})
+    svg = result.svg
+    assert len(svg.encode()) <= 30_000
+    assert "<script" not in svg and not re.search(r"\son\w+=", svg)
+    assert "<title>" in svg and 'data-t="' in svg and 'data-node="n3"' in svg
+    assert 'data-duration="10000"' in svg
+    for c in result.checks:
+        assert (f'data-check="{c.name}"' in svg) == (not c.ok), c.name
+    timeout_svg = failure.run({"detector": "timeout"}).svg
+    assert "timeout 500" in timeout_svg and len(timeout_svg.encode()) <= 30_000
+
+
+def test_summary_names_detector_mistakes_and_speed():
+    text = failure.run({}).summary
+    assert "phi accrual" in text and "false suspicion" in text and "ms on average" in text
+
+
+def test_golden_svg():
+    svg = failure.run({}).svg
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        GOLDEN.parent.mkdir(exist_ok=True)
+        GOLDEN.write_text(svg, encoding="utf-8")
+    assert GOLDEN.read_text(encoding="utf-8") == svg

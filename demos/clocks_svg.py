@@ -31,7 +31,6 @@ STYLE = """
 .ck-fly{stroke-dasharray:2 2}
 .ck-cross{stroke:var(--demo-bad,#c01c28);stroke-width:1.5;fill:none}
 .ck-hit{fill:transparent}
-.dm-violation{fill:none;stroke:var(--demo-bad,#c01c28);stroke-width:2}
 """
 
 

@@ -28,7 +28,6 @@ STYLE = """
 .dv-dup{fill:var(--demo-warn,#9c5d00)}
 .dv-cell{fill:var(--demo-bg,#fff);font-size:10px}
 .dv-skip{fill:none;stroke:var(--demo-ok,#1e7a34);stroke-width:1.2}
-.dm-violation{fill:none;stroke:var(--demo-bad,#c01c28);stroke-width:2}
 """
 
 _ATTEMPT = re.compile(r"#(\d+)$")

@@ -28,7 +28,6 @@ STYLE = """
 .fd-limit{stroke:var(--demo-bad,#c01c28);stroke-width:1;stroke-dasharray:4 3}
 .fd-row{font-size:9px}
 .fd-lane{fill:transparent}
-.dm-violation{fill:none;stroke:var(--demo-bad,#c01c28);stroke-width:2}
 """
 
 

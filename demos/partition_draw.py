@@ -20,7 +20,6 @@ STYLE = """
 .pt-info{fill:var(--demo-warn,#9c5d00)}
 .pt-read{fill-opacity:.45}
 .pt-side{font-size:9px}
-.dm-violation{fill:none;stroke:var(--demo-bad,#c01c28);stroke-width:1.5}
 """
 
 

@@ -27,6 +27,7 @@ BASE_STYLE = """
 .dm-msg-lost{stroke:var(--demo-bad,#c01c28);stroke-width:1;stroke-dasharray:3 2;fill:none}
 .dm-band{fill:var(--demo-band,#fdecc8);opacity:.6}
 .dm-down{fill:var(--demo-down,#d0d3d8);opacity:.7}
+.dm-violation{fill:none;stroke:var(--demo-bad,#c01c28);stroke-width:2}
 """
 
 

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+# The `sim` fixture: a fake simulator for driving one node by hand (tests/fakes.py).
+pytest_plugins = ["fakes"]
+
 ROOT = Path(__file__).resolve().parent.parent
 # The plugin package is imported by its tests as Pelican would: from plugins/.
 if str(ROOT / "plugins") not in sys.path:

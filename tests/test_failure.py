@@ -13,77 +13,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from fakes import FakeSim
 
 from demos import ParamError, failure
 from demos.params import resolve
-from demos.sim import Timer, Trace
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden" / "failure-default.svg"
-
-
-# -- a fake network: records what nodes send, and insists the test looks at all of it ----
-
-class FakeNetwork:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str, object]] = []
-
-    def send(self, src: str, dst: str, msg: object, *, label: str | None = None,
-             send_event: int | None = None) -> int:
-        self.sent.append((src, dst, msg))
-        return len(self.sent) - 1
-
-
-class FakeSim:
-    """Just what a Node touches: a clock, timers, an rng, a trace and the fake network."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.rng = random.Random(0)
-        self.trace = Trace()
-        self.network = FakeNetwork()
-        self.timers: list[Timer] = []
-
-    def after(self, delay: float, callback, *args) -> Timer:
-        timer = Timer(self.now + delay, callback, args)
-        self.timers.append(timer)
-        return timer
-
-    def advance(self, until: float) -> None:
-        """Fire every due timer in time order, up to `until`."""
-        while True:
-            due = [t for t in self.timers if not t.cancelled and t.t <= until]
-            if not due:
-                break
-            timer = min(due, key=lambda t: t.t)
-            self.timers.remove(timer)
-            self.now = timer.t
-            timer.callback(*timer.args)
-        self.now = until
-
-    def take(self, src: str, dst: str, kind: type) -> object:
-        """Give the oldest unread message from src to dst, which must be a `kind`."""
-        for i, (s, d, msg) in enumerate(self.network.sent):
-            if s == src and d == dst:
-                assert isinstance(msg, kind), f"{src}->{dst} sent {msg!r}, not a {kind.__name__}"
-                del self.network.sent[i]
-                return msg
-        raise AssertionError(f"{src} sent nothing to {dst}; sent: {self.network.sent}")
-
-    def take_all(self, kind: type) -> list[tuple[str, str, object]]:
-        taken = [(s, d, m) for s, d, m in self.network.sent if isinstance(m, kind)]
-        self.network.sent = [x for x in self.network.sent if not isinstance(x[2], kind)]
-        return taken
-
-    def kinds(self, kind: str) -> list[dict]:
-        return [e for e in self.trace.events if e["kind"] == kind]
-
-
-@pytest.fixture
-def sim():
-    fake = FakeSim()
-    yield fake
-    assert not fake.network.sent, f"messages the test did not look at: {fake.network.sent}"
 
 
 def monitor(sim: FakeSim, detector: str = "timeout", **kw) -> failure.Monitor:

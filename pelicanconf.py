@@ -3,7 +3,8 @@
 AUTHOR = "The Distributed Notes team"
 SITENAME = "Distributed Notes"
 SITESUBTITLE = "Distributed systems explained with demos you can run and break"
-# Pages use relative links; the feed needs an absolute base (publishconf takes it from the environment).
+# Pages use relative links; the feed needs an absolute base
+# (publishconf.py takes it from the environment).
 SITEURL = "http://127.0.0.1:8000"
 RELATIVE_URLS = True
 

@@ -20,8 +20,8 @@ SVG_NS = "{http://www.w3.org/2000/svg}"
 BUDGET_BYTES = 36_000  # an article inlines several default figures; the page stays small
 
 
-def test_the_five_demos_are_registered():
-    assert NAMES == ["clocks", "raft", "partition", "failure", "delivery"]
+def test_the_series_demos_are_registered():
+    assert {"clocks", "raft", "partition", "failure", "delivery"} <= set(NAMES)
 
 
 @pytest.fixture(scope="module", params=NAMES)
@@ -32,7 +32,7 @@ def default_run(request):
 def test_module_shape(default_run):
     name, _ = default_run
     module = demos.get(name)
-    assert module.NAME == name and module.TITLE
+    assert name == module.NAME and module.TITLE
     assert all(isinstance(p, Param) for p in module.PARAMS)
     assert {"seed", "duration", "drop", "faults"} <= {p.name for p in module.PARAMS}
     assert callable(module.node_names) and callable(module.checks)

@@ -1,0 +1,185 @@
+// The page's side of the Python worker: one worker shared by every demo on the page,
+// started on the reader's first intent, replaced by a fresh one when a run is stopped.
+import { startWorker } from "./boot.js";
+
+export const RUN_LIMIT_MS = 20000;
+
+// A site (or a test) may set a shorter limit: <html data-demo-run-limit-ms="5000">.
+function runLimit() {
+  return Number(document.documentElement.dataset.demoRunLimitMs) || RUN_LIMIT_MS;
+}
+
+export class Stopped extends Error {
+  constructor(reason, limit = 0) {
+    super(reason);
+    this.name = "Stopped";
+    this.limit = limit; // the run limit that was hit, for reason "timeout"
+  }
+}
+
+export class PythonClient {
+  // `started`: a worker the entry module already started (startWorker), or null.
+  constructor(manifestURL, started = null) {
+    this.manifestURL = manifestURL;
+    this.started = started;
+    this.worker = null;
+    this.ready = null; // Promise resolved with the boot time (ms) of the current worker
+    this.nextId = 1;
+    this.runs = new Map(); // id -> {demo, params, owner, resolve, reject, onStart, timer}
+    this.listeners = new Set(); // progress listeners: ({stage, loaded, total}) => void
+    this.bootCount = 0;
+    this.isReady = false;
+    this.bootMs = 0;
+    this.bootReported = true; // the first result after a boot says how long the boot took
+    this.interrupt = null; // the current worker's interrupt buffer, if the page may have one
+  }
+
+  onProgress(listener) {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // Start the worker if none is running; give the promise of it being ready.
+  start() {
+    if (this.worker) return this.ready;
+    this.bootCount += 1;
+    const { worker, id, interrupt, early } = this.started ?? startWorker(this.manifestURL,
+      this.nextId++);
+    this.started = null;
+    this.worker = worker;
+    this.interrupt = interrupt;
+    this.ready = new Promise((resolve, reject) => {
+      const failed = (event) => {
+        event.preventDefault();
+        if (worker !== this.worker) return;
+        const message = event.message || "the Python worker failed to load";
+        reject(new Error(message));
+        this.failAll(new Error(message));
+        this.discard();
+      };
+      const receive = (event) => this.receive(worker, event.data, id, resolve, reject);
+      worker.onmessage = receive;
+      worker.onerror = failed;
+      early.splice(0).forEach((event) => (event.type === "error" ? failed : receive)(event));
+    });
+    this.ready.catch(() => {}); // callers see the failure through their own awaits
+    return this.ready;
+  }
+
+  receive(worker, msg, initId, resolve, reject) {
+    if (worker !== this.worker) return; // a stopped worker's last words
+    if (msg.id === initId) {
+      if (msg.type === "progress") this.listeners.forEach((fn) => fn(msg));
+      else if (msg.type === "ready") {
+        this.isReady = true;
+        this.bootMs = msg.ms;
+        // For whoever measures the page (bench/browser_bench.py): how the boot went.
+        document.dispatchEvent(new CustomEvent("demo-python-ready",
+          { detail: { ms: msg.ms, phases: msg.phases } }));
+        this.bootReported = false;
+        resolve(msg.ms);
+      }
+      else if (msg.type === "error") {
+        const err = new Error(msg.error);
+        reject(err);
+        this.failAll(err);
+        this.discard();
+      }
+      return;
+    }
+    const run = this.runs.get(msg.id);
+    if (!run) return;
+    if (msg.type === "started") {
+      run.started = true;
+      run.onStart();
+      const limit = runLimit();
+      run.timer = setTimeout(() => this.stop(run.owner, "timeout", limit), limit);
+      return;
+    }
+    this.runs.delete(msg.id);
+    clearTimeout(run.timer);
+    if (msg.type === "result") run.resolve(msg);
+    else if (msg.stopped) run.reject(new Stopped("stop"));
+    else run.reject(new Error(msg.error));
+    this.flush(); // the owner's next request may be waiting for this one
+  }
+
+  // Run `demo` with `params` for `owner` (a figure); `onStart` fires when Python begins it.
+  // The run is registered at once, so Stop also cancels a run still waiting for the boot.
+  // Each owner has at most one run in the worker and one waiting: a newer request replaces
+  // the waiting one, so quick edits do not pile up runs nobody will look at.
+  run(owner, demo, params, onStart = () => {}) {
+    for (const [id, run] of this.runs) {
+      if (run.owner === owner && !run.sent) {
+        this.runs.delete(id);
+        run.reject(new Stopped("superseded"));
+      }
+    }
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++;
+      this.runs.set(id, { demo, params, owner, resolve, reject, onStart, timer: 0,
+        sent: false, started: false });
+      this.start().then(() => this.flush(), () => {});
+    });
+  }
+
+  flush() {
+    if (!this.worker || !this.isReady) return;
+    const inWorker = new Set([...this.runs.values()].filter((r) => r.sent).map((r) => r.owner));
+    for (const [id, run] of this.runs) {
+      if (run.sent || inWorker.has(run.owner)) continue;
+      run.sent = true;
+      inWorker.add(run.owner);
+      this.worker.postMessage({ type: "run", id, demo: run.demo, params: run.params });
+    }
+  }
+
+  busy(owner) {
+    for (const run of this.runs.values()) if (run.owner === owner) return true;
+    return false;
+  }
+
+  // Stop `owner`'s runs. Other figures' runs are sent again to the fresh worker.
+  stop(owner, reason = "stop", limit = 0) {
+    const mine = [...this.runs].filter(([, run]) => run.owner === owner);
+    if (!mine.length) return; // nothing of this figure is running: keep the warm worker
+    for (const [id, run] of mine) {
+      if (run.sent) continue;
+      this.runs.delete(id); // a waiting run just never goes
+      run.reject(new Stopped(reason, limit));
+    }
+    const current = mine.find(([, run]) => run.sent);
+    if (!current) return;
+    if (this.interrupt && reason === "stop" && current[1].started) {
+      this.interrupt[0] = 2; // SIGINT: Python raises KeyboardInterrupt, the worker stays warm
+      return;
+    }
+    const [id, run] = current;
+    clearTimeout(run.timer);
+    this.runs.delete(id);
+    run.reject(new Stopped(reason, limit));
+    for (const other of this.runs.values()) {
+      clearTimeout(other.timer);
+      other.sent = false;
+      other.started = false;
+    }
+    this.discard();
+    // A fresh worker boots in the background so the next Run waits less.
+    this.start().then(() => this.flush(), () => {});
+  }
+
+  discard() {
+    if (this.worker) this.worker.terminate();
+    this.worker = null;
+    this.ready = null;
+    this.isReady = false;
+  }
+
+  failAll(err) {
+    for (const run of this.runs.values()) {
+      clearTimeout(run.timer);
+      run.reject(err);
+    }
+    this.runs.clear();
+  }
+}

@@ -1,0 +1,293 @@
+// One demo figure brought to life: its form runs the demo in the page's Python worker and
+// the answer replaces the prerendered diagram, summary and checks. Reset brings them back.
+import { showChecks } from "./checks.js";
+import { Stopped } from "./client.js";
+import { FaultPicker } from "./faults.js";
+import { changed, checkValue, readForm, Refused, writeForm } from "./params.js";
+import { Playback } from "./playback.js";
+import { parseSVG } from "./sanitize.js";
+import { parsePairs, writeFragment } from "./share.js";
+
+const MB = 1e6;
+const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+
+export class DemoFigure {
+  constructor(element, page) {
+    this.el = element;
+    this.page = page;
+    this.demo = element.dataset.demo;
+    this.defaults = JSON.parse(element.dataset.defaults || "{}");
+    this.form = element.querySelector(".demo-controls");
+    this.output = element.querySelector(".demo-output");
+    this.status = element.querySelector(".demo-status");
+    this.summary = element.querySelector(".demo-summary");
+    this.checks = element.querySelector(".demo-checks");
+    this.button = (action) => element.querySelector(`[data-action="${action}"]`);
+    this.ticket = 0; // the latest request; answers to older ones are ignored
+    this.watching = false; // shows the boot's progress
+    this.prerendered = {
+      svg: this.svg()?.cloneNode(true),
+      summary: this.summary?.textContent,
+      checks: this.checks?.cloneNode(true),
+      status: this.status?.textContent,
+    };
+    this.addParts();
+    this.wire();
+  }
+
+  svg() {
+    const svg = this.output?.firstElementChild;
+    return svg && svg.localName === "svg" ? svg : null;
+  }
+
+  faultsField() {
+    return this.form?.elements.namedItem("faults") ?? null;
+  }
+
+  addParts() {
+    const id = this.el.id;
+    this.progress = Object.assign(document.createElement("progress"),
+      { className: "demo-progress", hidden: true });
+    this.progress.setAttribute("aria-label", "Python download");
+    this.error = Object.assign(document.createElement("p"),
+      { className: "demo-error", hidden: true });
+    this.error.setAttribute("role", "alert");
+    this.playback = new Playback(id);
+    this.faults = new FaultPicker(this, id);
+    const tools = document.createElement("div");
+    tools.className = "demo-tools";
+    tools.append(this.playback.element, this.faults.button, this.faults.hint);
+    this.tools = tools;
+    this.output.after(this.error, tools);
+    this.status?.after(this.progress);
+    const svg = this.svg();
+    if (svg) this.playback.attach(svg);
+    else tools.hidden = true;
+  }
+
+  wire() {
+    const intent = () => this.intent();
+    for (const part of [this.form, this.tools]) {
+      part?.addEventListener("pointerenter", intent);
+      part?.addEventListener("focusin", intent);
+    }
+    this.button("run")?.addEventListener("click", () => this.run());
+    this.button("stop")?.addEventListener("click", () => this.stop());
+    this.button("reset")?.addEventListener("click", () => this.reset());
+    this.form?.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.run();
+    });
+    this.form?.addEventListener("change", (event) => {
+      if (event.target.name) this.run();
+    });
+    this.output.addEventListener("click", (event) => this.faults.click(event));
+  }
+
+  // The reader reached for the controls: start Python now, it takes a few seconds.
+  intent() {
+    if (this.watching) return;
+    this.watching = true;
+    this.page.client.onProgress((msg) => this.showProgress(msg));
+    const booted = this.page.client.start();
+    if (!this.page.client.isReady) this.setStatus("loading", "Loading Python…");
+    booted.then((ms) => {
+      if (this.status?.dataset.state === "loading" && !this.page.client.busy(this)) {
+        this.progress.hidden = true;
+        this.setStatus("idle", `Python is ready (started in ${seconds(ms)}).`);
+      }
+    }, (err) => {
+      if (this.status?.dataset.state === "loading" && !this.page.client.busy(this)) {
+        this.progress.hidden = true;
+        this.setStatus("error", "Python could not start.");
+        this.say(err.message);
+      }
+    });
+  }
+
+  showProgress({ stage, loaded, total }) {
+    if (this.status?.dataset.state !== "loading") return;
+    if (stage === "download") {
+      this.progress.hidden = false;
+      if (total) {
+        this.progress.max = total;
+        this.progress.value = loaded;
+      } else {
+        this.progress.removeAttribute("value"); // indeterminate: no honest total
+      }
+      const of = total ? ` / ${(total / MB).toFixed(1)}` : "";
+      const text = `Loading Python ${(loaded / MB).toFixed(1)}${of} MB`;
+      if (total && loaded >= total) this.setStatus("loading", "Starting Python…");
+      else this.setStatus("loading", text);
+    } else if (stage === "install") {
+      this.progress.hidden = true;
+      this.setStatus("loading", "Installing the demos…");
+    }
+  }
+
+  setStatus(state, text) {
+    if (!this.status) return;
+    this.status.dataset.state = state;
+    if (this.status.textContent !== text) this.status.textContent = text;
+  }
+
+  say(text) {
+    this.error.textContent = text;
+    this.error.hidden = false;
+  }
+
+  clearError() {
+    this.error.hidden = true;
+    this.error.textContent = "";
+  }
+
+  setBusy(busy) {
+    const stop = this.button("stop");
+    if (stop) {
+      if (!busy && document.activeElement === stop) this.button("run")?.focus();
+      stop.disabled = !busy;
+    }
+    this.el.setAttribute("aria-busy", String(busy));
+  }
+
+  async specs() {
+    const manifest = await this.page.manifest();
+    const entry = manifest.demos && manifest.demos[this.demo];
+    if (!entry) throw new Refused(`This site's manifest has no demo named ${this.demo}.`);
+    return entry.params;
+  }
+
+  // Run with the form's values (checked first: a refused value never reaches Python).
+  // Stop is offered at once, also while the manifest or Python is still on its way.
+  async run() {
+    const ticket = ++this.ticket;
+    this.intent();
+    this.clearError();
+    this.setBusy(true);
+    this.showWaiting();
+    let params;
+    try {
+      params = readForm(this.form, await this.specs(), this.defaults);
+    } catch (err) {
+      if (ticket === this.ticket) {
+        this.setBusy(false);
+        this.refuse(err);
+      }
+      return;
+    }
+    if (ticket === this.ticket) await this.request(params, ticket);
+  }
+
+  showWaiting() {
+    const ready = this.page.client.isReady;
+    this.setStatus(ready ? "running" : "loading", ready ? "Running…" : "Loading Python…");
+  }
+
+  rerun() {
+    this.run();
+  }
+
+  refuse(err) {
+    this.setStatus("error", err instanceof Refused ? "Not run: a value was refused."
+      : "Not run: the demos could not be loaded.");
+    this.say(err.message);
+  }
+
+  async request(params, ticket) {
+    const client = this.page.client;
+    try {
+      const result = await client.run(this, this.demo, params, () => {
+        if (ticket === this.ticket) {
+          this.progress.hidden = true;
+          this.setStatus("running", "Running…");
+        }
+      });
+      if (ticket !== this.ticket) return;
+      this.show(result);
+      writeFragment(this.el.id, changed(params, this.defaults));
+      const boot = client.bootReported ? "" : `; Python started in ${seconds(client.bootMs)}`;
+      client.bootReported = true;
+      this.setStatus("done", `Done in ${result.ms} ms${boot}.`);
+    } catch (err) {
+      if (ticket !== this.ticket) return;
+      this.progress.hidden = true;
+      if (err instanceof Stopped) {
+        this.setStatus("stopped", err.message === "timeout"
+          ? `Stopped after ${seconds(err.limit)}: the run took too long. `
+            + "Python restarts in the background."
+          : "Stopped. Python restarts in the background.");
+      } else if (err instanceof Refused) {
+        this.setStatus("error", "The new diagram was refused; the last good one stays.");
+        this.say(err.message);
+      } else {
+        this.setStatus("error", "The run raised an error; the diagram is the last good one.");
+        this.say(err.message);
+      }
+    } finally {
+      if (ticket === this.ticket) this.setBusy(false);
+    }
+  }
+
+  show(result) {
+    const svg = parseSVG(result.svg);
+    this.output.replaceChildren(svg);
+    if (this.summary) this.summary.textContent = String(result.summary ?? "");
+    if (this.checks) showChecks(this.checks, Array.isArray(result.checks) ? result.checks : [], svg);
+    this.playback.attach(svg, true);
+    this.faults.attach();
+    this.tools.hidden = false;
+  }
+
+  // Stop gives the controls back at once; the worker is replaced in the background.
+  stop() {
+    this.ticket += 1;
+    this.page.client.stop(this);
+    this.progress.hidden = true;
+    this.setBusy(false);
+    this.setStatus("stopped", "Stopped. Python restarts in the background.");
+  }
+
+  reset() {
+    this.ticket += 1;
+    if (this.page.client.busy(this)) this.page.client.stop(this);
+    this.setBusy(false);
+    this.clearError();
+    this.progress.hidden = true;
+    if (this.prerendered.svg) {
+      const svg = this.prerendered.svg.cloneNode(true);
+      this.output.replaceChildren(svg);
+      this.playback.attach(svg);
+    }
+    if (this.summary) this.summary.textContent = this.prerendered.summary;
+    if (this.checks && this.prerendered.checks) {
+      const checks = this.prerendered.checks.cloneNode(true);
+      this.checks.replaceWith(checks);
+      this.checks = checks;
+    }
+    if (this.form) writeForm(this.form, this.defaults);
+    this.faults.picked.clear();
+    this.faults.attach();
+    this.setStatus("idle", this.prerendered.status ?? "");
+    writeFragment(this.el.id, []);
+  }
+
+  // Apply a link's params (raw query text): refuse the whole link on any bad value.
+  async restore(query) {
+    this.clearError();
+    const values = { ...this.defaults };
+    try {
+      const specs = await this.specs();
+      for (const [name, raw] of parsePairs(query)) {
+        const spec = specs.find((s) => s.name === name);
+        if (!spec) throw new Refused(`The link names a parameter this demo does not have.`);
+        values[name] = checkValue(spec, raw);
+      }
+    } catch (err) {
+      this.setStatus("error", "The link's parameters were refused; nothing was run.");
+      this.say(err instanceof Refused ? `Link refused. ${err.message}` : `Link refused: ${err.message}.`);
+      return;
+    }
+    writeForm(this.form, values);
+    await this.run();
+  }
+}

@@ -1,0 +1,43 @@
+// The one place Python output becomes markup: SVG text is parsed as XML and refused when
+// it could run code or reach out of the page.
+import { Refused } from "./params.js";
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+// Elements that run script, embed other documents, or can rewrite attributes over time
+// (<set attributeName="href" to="javascript:…"> is a classic way around attribute checks).
+const FORBIDDEN = new Set(["script", "foreignobject", "iframe", "embed", "object", "image",
+  "audio", "video", "set", "animate", "animatemotion", "animatetransform", "discard",
+  "handler", "listener"]);
+
+// Give a document-owned <svg> element built from `text`; throw Refused if it is unsafe.
+export function parseSVG(text) {
+  const doc = new DOMParser().parseFromString(String(text), "image/svg+xml");
+  const root = doc.documentElement;
+  if (doc.getElementsByTagName("parsererror").length || root.localName !== "svg"
+      || root.namespaceURI !== SVG_NS) {
+    throw new Refused("The diagram from Python is not well-formed SVG.");
+  }
+  for (const node of [root, ...root.querySelectorAll("*")]) {
+    const tag = node.localName.toLowerCase();
+    if (FORBIDDEN.has(tag) || node.namespaceURI !== SVG_NS) {
+      throw new Refused(`The diagram from Python was refused: it holds a <${tag}> element.`);
+    }
+    for (const attr of node.attributes) {
+      const name = attr.name.toLowerCase();
+      const value = attr.value.replace(/[\s\u0000-\u001f]+/g, "").toLowerCase();
+      if (name.startsWith("on")) {
+        throw new Refused(`The diagram from Python was refused: it holds an ${name} attribute.`);
+      }
+      // Only references inside the diagram itself (href="#arrow").
+      const isRef = name === "href" || name.endsWith(":href");
+      if ((isRef && !value.startsWith("#")) || value.includes("javascript:")
+          || /url\((?!['"]?#)/.test(value)) {
+        throw new Refused(`The diagram from Python was refused: its ${name} points outside it.`);
+      }
+    }
+    if (tag === "style" && /@import|url\((?!['"]?#)|javascript:/i.test(node.textContent)) {
+      throw new Refused("The diagram from Python was refused: its style loads outside files.");
+    }
+  }
+  return document.importNode(root, true);
+}

@@ -1,0 +1,51 @@
+// A run as a link: each figure's changed params live in the URL fragment,
+//   #demo-raft-1:seed=3&faults=crash%20n1%401000;demo-clocks-1:processes=4
+// Figures are split by ";" and params by "&"; values are percent-encoded, so neither
+// separator can occur inside one.
+
+const FIGURE_ID = /^demo-[a-z0-9-]{1,60}$/;
+
+// Give Map(figure id -> raw query text) for the demo entries of `hash`.
+export function readFragment(hash) {
+  const entries = new Map();
+  const text = hash.replace(/^#/, "");
+  if (!text) return entries;
+  for (const part of text.split(";")) {
+    const colon = part.indexOf(":");
+    const id = colon > 0 ? part.slice(0, colon) : "";
+    if (FIGURE_ID.test(id)) entries.set(id, part.slice(colon + 1));
+  }
+  return entries;
+}
+
+// Give [name, value] pairs from a figure's query text; throw on text that is not one.
+export function parsePairs(query) {
+  const pairs = [];
+  for (const item of query.split("&")) {
+    if (!item) continue;
+    const eq = item.indexOf("=");
+    const name = eq > 0 ? item.slice(0, eq) : item;
+    if (!/^[a-z_][a-z0-9_]{0,40}$/.test(name) || eq < 0) {
+      throw new Error("the link holds a parameter this demo does not have");
+    }
+    try {
+      pairs.push([name, decodeURIComponent(item.slice(eq + 1))]);
+    } catch {
+      throw new Error(`the link's value for ${name} is not valid percent-encoding`);
+    }
+  }
+  return pairs;
+}
+
+// Put figure `id`'s changed params into the fragment (none: drop its entry).
+export function writeFragment(id, pairs) {
+  const entries = readFragment(location.hash);
+  entries.delete(id);
+  if (pairs.length) {
+    entries.set(id, pairs.map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`).join("&"));
+  }
+  const hash = [...entries].map(([key, query]) => `${key}:${query}`).join(";");
+  const url = location.pathname + location.search + (hash ? `#${hash}` : "");
+  // replaceState: no scroll jump, no history entry per run, no hashchange event.
+  history.replaceState(history.state, "", url);
+}

@@ -56,15 +56,29 @@ class Catalog:
     def package(self) -> ModuleType:
         """Give the package, imported on first use (a no-change build never needs it)."""
         if self._package is None:
-            # A long-lived `pelican --autoreload` must not keep running edited demos.
-            for mod in [m for m in sys.modules if m == self.name or
-                        m.startswith(self.name + ".")]:
-                del sys.modules[mod]
-            if str(self.root) not in sys.path:
-                sys.path.insert(0, str(self.root))
-            importlib.invalidate_caches()
-            self._package = importlib.import_module(self.name)
+            current = sys.modules.get(self.name)
+            if current is not None and self._is_current(current):
+                # Already imported from these sources (by a test, or an earlier build):
+                # importing again would make a second copy of every class.
+                self._package = current
+            else:
+                # A long-lived `pelican --autoreload` must not keep running edited demos.
+                for mod in [m for m in sys.modules if m == self.name or
+                            m.startswith(self.name + ".")]:
+                    del sys.modules[mod]
+                if str(self.root) not in sys.path:
+                    sys.path.insert(0, str(self.root))
+                importlib.invalidate_caches()
+                self._package = importlib.import_module(self.name)
+            self._package.__sources_digest__ = self.digest
         return self._package
+
+    def _is_current(self, module: ModuleType) -> bool:
+        """Tell whether `module` was imported from this package dir and these sources."""
+        origin = getattr(module, "__file__", None)
+        if origin is None or Path(origin).resolve().parent != self.package_dir.resolve():
+            return False
+        return getattr(module, "__sources_digest__", self.digest) == self.digest
 
     def names(self) -> list[str]:
         return list(self.package.names())

@@ -72,9 +72,13 @@ class Page:
             self.path = find_article_with_demos(self.output, demo=demo)
         self.page.goto(self.base + self.path + fragment)
         if enhance:
-            self.page.dispatch_event("figure.demo", "pointerenter")
-            self.page.wait_for_function(
-                "document.documentElement.classList.contains('demos-enhanced')")
+            self.enhance()
+
+    def enhance(self) -> None:
+        """Point at the first figure, as a reader would, and wait for the runner."""
+        self.page.dispatch_event("figure.demo", "pointerenter")
+        self.page.wait_for_function(
+            "document.documentElement.classList.contains('demos-enhanced')")
 
     def figures(self) -> list[str]:
         return self.page.eval_on_selector_all("figure.demo", "els => els.map(e => e.id)")
@@ -257,6 +261,19 @@ def test_python_error_shows_in_its_figure_and_other_demos_still_run(page: Page) 
     assert broken.locator(".demo-error").is_visible()
 
 
+# The live diagram without what the runner adds to it (playback cursor, node tab stops).
+AS_DRAWN = """svg => {
+    const copy = svg.cloneNode(true);
+    copy.querySelectorAll('.demo-cursor').forEach((el) => el.remove());
+    for (const el of copy.querySelectorAll('[tabindex]')) {
+      for (const name of ['tabindex', 'role', 'aria-label', 'aria-describedby']) {
+        el.removeAttribute(name);
+      }
+    }
+    return copy.outerHTML;
+}"""
+
+
 def _host_svg_in_browser(page: Page, demo: str, params: dict) -> str:
     """Give CPython's SVG for `params`, parsed and serialised by the page like the runner's."""
     import demos
@@ -276,7 +293,7 @@ def test_share_link_restores_the_same_run(page: Page) -> None:
     assert page.finish(fig) == "done"
     assert fig.locator("input[name=seed]").input_value() == str(params["seed"])
     # Same params, same picture: Pyodide draws byte for byte what CPython draws here.
-    live = fig.locator(".demo-output > svg").evaluate("el => el.outerHTML")
+    live = fig.locator(".demo-output > svg").evaluate(AS_DRAWN)
     if fig.locator(".demo-check[data-ok=false]").count() == 0:
         assert live == _host_svg_in_browser(page, demo, params)
 
@@ -314,13 +331,15 @@ def test_worker_svg_with_script_or_handlers_is_refused(page: Page) -> None:
           `<svg ${ns}><a href="javascript:alert(1)"><text>x</text></a></svg>`,
           `<svg ${ns}><set attributeName="href" to="javascript:alert(1)"/></svg>`,
           `<svg ${ns}><rect`,
+          `<svg ${ns} style="background-image:image-set('https://example.org/x.png' 1x)"/>`,
+          `<svg ${ns}><style>svg { background: u\\\\72l(https://example.org/x.png) }</style></svg>`,
         ];
         const out = bad.map((text) => { try { parseSVG(text); return 'accepted'; }
                                          catch (e) { return e.name; } });
         out.push(parseSVG(`<svg ${ns}><rect data-t="5" class="dm-bg"/></svg>`).localName);
         return out;
     }""")
-    assert refusals == ["Refused"] * 6 + ["svg"]
+    assert refusals == ["Refused"] * 8 + ["svg"]
 
 
 def test_playback_and_click_to_crash(page: Page) -> None:
@@ -416,3 +435,201 @@ def test_stop_interrupts_python_in_place_where_the_page_is_isolated(page: Page) 
     assert page.finish(fig) == "done"
     # KeyboardInterrupt stopped the run; the same warm worker answers, no second boot.
     assert "Python started in" not in fig.locator(STATUS).text_content()
+
+
+def _focused(page: Page) -> dict:
+    return page.page.evaluate("""() => {
+        const el = document.activeElement;
+        const owner = el && el.closest('[data-node]');
+        return { node: owner ? owner.getAttribute('data-node') : null,
+                 label: el.getAttribute('aria-label'), fresh: !el.closest('svg')?.__old };
+    }""")
+
+
+def test_nodes_work_by_keyboard(page: Page) -> None:
+    page.open(enhance=False)
+    fig = page.fig(0)
+    assert fig.locator(".demo-output [tabindex]").count() == 0  # no tab stops without the runner
+    page.enhance()
+    targets = fig.locator(".demo-output [tabindex='0'][role=button]")
+    names = targets.evaluate_all(
+        "els => els.map((el) => el.closest('[data-node]').getAttribute('data-node'))")
+    every = fig.locator(".demo-output [data-node]").evaluate_all(
+        "els => [...new Set(els.map((el) => el.getAttribute('data-node')))]")
+    assert sorted(names) == sorted(every) and len(names) == len(set(names))  # one stop per node
+
+    faults = fig.locator("input[name=faults]")
+    faults.evaluate("field => { field.value = ''; }")  # start from no faults, without a run
+    targets.first.focus()
+    page.page.keyboard.press("Tab")
+    node = _focused(page)["node"]
+    assert node == names[1]
+    # At the end of the run no moment is chosen yet: Enter says how, and adds nothing.
+    assert "pick a moment" in _focused(page)["label"]
+    page.page.keyboard.press("Enter")
+    assert faults.input_value() == ""
+    assert "moment" in fig.locator(".demo-error").text_content()
+
+    duration = float(fig.locator(".demo-output > svg").get_attribute("data-duration"))
+    for _ in range(40):  # each ← is a hundredth of the run
+        page.page.keyboard.press("ArrowLeft")
+    t = round(duration * 0.6 / 10) * 10
+    assert _focused(page)["label"] == f"Crash {node} at {t} ms"
+    assert abs(float(fig.locator(".demo-scrubber").input_value()) - t) <= duration / 100
+    fig.locator(".demo-output > svg").evaluate("svg => { svg.__old = true; }")
+    page.page.keyboard.press("Enter")
+    assert faults.input_value() == f"crash {node}@{t}; restart {node}@{min(t + 2000, duration):g}"
+    assert page.finish(fig) == "done"
+    # The new diagram keeps the reader's place: the same node has focus, at the same moment.
+    assert _focused(page) == {"node": node, "label": f"Crash {node} at {t} ms", "fresh": True}
+
+    # Shift+Enter picks the node; Add partition is one Tab stop further on.
+    page.page.keyboard.press("Shift+Enter")
+    assert "picked" in _focused(page)["label"]
+    add = fig.locator(".demo-add-partition")
+    assert f"Add partition {node} | rest" == add.text_content()
+    add.focus()
+    page.page.keyboard.press("Enter")
+    assert f"partition {node}@{t}-" in faults.input_value()
+    assert page.finish(fig) == "done"
+    # A second partition over the first is refused here, before Python would refuse it.
+    before = faults.input_value()
+    targets.first.focus()
+    page.page.keyboard.press("Shift+Enter")
+    add.focus()
+    page.page.keyboard.press("Enter")
+    assert faults.input_value() == before
+    assert "already runs" in fig.locator(".demo-error").text_content()
+
+
+# Every layout shift the page has had, kept from page load on.
+WATCH_SHIFTS = """() => {
+    window.__shifts = [];
+    new PerformanceObserver((list) => window.__shifts.push(...list.getEntries()))
+        .observe({ type: 'layout-shift', buffered: true });
+}"""
+SHIFT_SINCE = """t => window.__shifts.filter((e) => e.startTime >= t)
+    .reduce((sum, e) => sum + e.value, 0)"""
+TOPS = """() => [...document.querySelectorAll('figure.demo > :not(.demo-output)')]
+    .map((el) => [el.className, Math.round(el.getBoundingClientRect().top + scrollY)])
+    .filter(([name]) => !['demo-tools', 'demo-error', 'demo-progress'].includes(name))"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_runner_arrives_without_moving_the_text(browser, site, width: int) -> None:
+    base, output = site
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    try:
+        tab = context.new_page()
+        tab.goto(base + find_article_with_demos(output, min_figures=2))
+        tab.evaluate(WATCH_SHIFTS)
+        # Scroll anchoring could hide a shift by scrolling along with it: measure without it.
+        tab.add_style_tag(content="html, body { overflow-anchor: none; }")
+        tab.evaluate("document.querySelector('figure.demo .demo-output').scrollIntoView()")
+        tab.wait_for_timeout(200)
+        tops = tab.evaluate(TOPS)
+        since = tab.evaluate("performance.now()")
+        # A pointer passing over brings the runner: not an input that excuses a shift.
+        tab.dispatch_event("figure.demo", "pointerenter")
+        tab.wait_for_function("document.documentElement.classList.contains('demos-enhanced')")
+        tab.wait_for_timeout(300)
+        assert tab.locator("figure.demo .demo-tools").first.is_visible()
+        assert tab.evaluate(TOPS) == tops
+        assert tab.evaluate(SHIFT_SINCE, since) == 0
+        # The measure can see a shift: push the figure down and it reports one.
+        since = tab.evaluate("performance.now()")
+        tab.evaluate("document.querySelector('figure.demo').before(Object.assign("
+                     "document.createElement('div'), { style: 'height: 50px' }))")
+        tab.wait_for_timeout(300)
+        assert tab.evaluate(SHIFT_SINCE, since) > 0
+    finally:
+        context.close()
+
+
+def test_a_demo_missing_from_the_manifest_says_so(page: Page) -> None:
+    page.open(enhance=False)
+    page.page.evaluate("document.querySelector('figure.demo').dataset.demo = 'no_such_demo'")
+    page.enhance()
+    fig = page.fig(0)
+    before = page.svg(fig)
+    fig.locator("[data-action=run]").click()
+    assert page.wait_state(fig, "error", "done", timeout=10_000) == "error"
+    assert "not available" in fig.locator(STATUS).text_content()
+    assert '"no_such_demo"' in fig.locator(".demo-error").text_content()
+    assert page.svg(fig) == before
+    assert fig.locator("[data-action=stop]").is_disabled()
+
+
+def test_link_fragments_are_read_strictly(page: Page) -> None:
+    page.open()
+    out = page.page.evaluate("""async () => {
+        const { readFragment, parsePairs, writeFragment } =
+          await import(new URL('../theme/js/share.js', location.href));
+        const read = (hash) => Object.fromEntries(readFragment(hash));
+        const pairs = (query) => { try { return parsePairs(query); } catch { return 'refused'; } };
+        writeFragment('demo-raft-9', [['faults', 'crash n1@5; restart n1@9&x=1'], ['seed', 2]]);
+        const written = location.hash;
+        const back = parsePairs(readFragment(written).get('demo-raft-9'));
+        writeFragment('demo-raft-9', []);
+        return {
+          empty: read(''), heading: read('#some-heading'), bare: read('#demo-raft-1'),
+          blank: read('#demo-raft-1:'), upper: read('#Demo-Raft-1:seed=1'),
+          mixed: read('#intro;demo-raft-1:seed=3;;demo-vector_clocks-2:n=4'),
+          ok: pairs('seed=3&&faults=crash%20n1%401000&'),
+          noValue: pairs('seed'), noName: pairs('=3'), badEscape: pairs('seed=%E0%A4%A'),
+          upperName: pairs('Seed=1'),
+          written, back, after: location.hash,
+        };
+    }""")
+    assert out["empty"] == out["heading"] == out["bare"] == out["upper"] == {}
+    assert out["blank"] == {"demo-raft-1": ""}
+    assert out["mixed"] == {"demo-raft-1": "seed=3", "demo-vector_clocks-2": "n=4"}
+    assert out["ok"] == [["seed", "3"], ["faults", "crash n1@1000"]]
+    assert {out[k] for k in ("noValue", "noName", "badEscape", "upperName")} == {"refused"}
+    assert ";" not in out["written"].split(":", 1)[1]  # the value's ";" and "&" stay escaped
+    assert out["back"] == [["faults", "crash n1@5; restart n1@9&x=1"], ["seed", "2"]]
+    assert out["after"] == ""
+
+
+def test_reset_drops_only_its_own_entry_from_the_link(page: Page) -> None:
+    page.open()
+    first, second = page.fig(0), page.fig(1)
+    ids = [first.get_attribute("id"), second.get_attribute("id")]
+    seeds = [defaults_of(first)["seed"] + 4, defaults_of(second)["seed"] + 4]
+    page.open(f"#{ids[0]}:seed={seeds[0]};{ids[1]}:seed={seeds[1]}")
+    assert page.finish(first) == "done" and page.finish(second) == "done"
+    first.locator("[data-action=reset]").click()
+    assert page.page.evaluate("location.hash") == f"#{ids[1]}:seed={seeds[1]}"
+    second.locator("[data-action=reset]").click()
+    assert "#" not in page.page.evaluate("location.href")
+    assert second.locator("input[name=seed]").input_value() == str(defaults_of(second)["seed"])
+
+
+def test_reset_while_a_link_waits_for_the_manifest_wins(page: Page) -> None:
+    held = []
+    page.page.route("**/manifest-*.json", lambda route: held.append(route))  # answered later
+    page.open()
+    fig = page.fig(0)
+    fig_id, seed = fig.get_attribute("id"), defaults_of(fig)["seed"]
+    page.page.evaluate(f"location.hash = '{fig_id}:seed={seed + 6}'")
+    fig.locator("[data-action=reset]").click()
+    page.page.wait_for_timeout(100)
+    assert held, "the link did not ask for the manifest"
+    for route in held:
+        route.continue_()
+    page.page.wait_for_timeout(500)
+    assert page.state(fig) == "idle"
+    assert fig.locator("input[name=seed]").input_value() == str(seed)
+    assert fig_id not in page.page.evaluate("location.hash")
+
+
+def test_an_overlong_schedule_is_refused_in_plain_words(page: Page) -> None:
+    page.open()
+    fig = page.fig(0)
+    schedule = "; ".join(f"crash n1@{t}; restart n1@{t + 5}" for t in range(0, 2000, 10))
+    assert len(schedule) > 2000
+    fig.locator("input[name=faults]").fill(schedule)
+    fig.locator("[data-action=run]").click()
+    assert page.wait_state(fig, "error", "done", timeout=10_000) == "error"
+    message = fig.locator(".demo-error").text_content()
+    assert "too long" in message and "at most 2000" in message

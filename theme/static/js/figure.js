@@ -11,6 +11,15 @@ import { parsePairs, writeFragment } from "./share.js";
 const MB = 1e6;
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
 
+// The figure names a demo the site's manifest (and so its Python bundle) does not have:
+// a page built against other demos, or a stale cached manifest.
+class Unavailable extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "Unavailable";
+  }
+}
+
 export class DemoFigure {
   constructor(element, page) {
     this.el = element;
@@ -54,15 +63,17 @@ export class DemoFigure {
     this.error.setAttribute("role", "alert");
     this.playback = new Playback(id);
     this.faults = new FaultPicker(this, id);
+    this.playback.onSeek = () => this.faults.label();
     const tools = document.createElement("div");
     tools.className = "demo-tools";
-    tools.append(this.playback.element, this.faults.button, this.faults.hint);
+    tools.append(this.playback.element, this.faults.button, this.faults.help);
     this.tools = tools;
     this.output.after(this.error, tools);
     this.status?.after(this.progress);
     const svg = this.svg();
     if (svg) this.playback.attach(svg);
     else tools.hidden = true;
+    this.faults.attach();
   }
 
   wire() {
@@ -82,6 +93,7 @@ export class DemoFigure {
       if (event.target.name) this.run();
     });
     this.output.addEventListener("click", (event) => this.faults.click(event));
+    this.output.addEventListener("keydown", (event) => this.faults.key(event));
   }
 
   // The reader reached for the controls: start Python now, it takes a few seconds.
@@ -153,7 +165,10 @@ export class DemoFigure {
   async specs() {
     const manifest = await this.page.manifest();
     const entry = manifest.demos && manifest.demos[this.demo];
-    if (!entry) throw new Refused(`This site's manifest has no demo named ${this.demo}.`);
+    if (!entry) {
+      throw new Unavailable(`This site's demo bundle has no demo named "${this.demo}", ` +
+        "so this figure cannot run here; its diagram is the one drawn when the page was built.");
+    }
     return entry.params;
   }
 
@@ -189,7 +204,8 @@ export class DemoFigure {
 
   refuse(err) {
     this.setStatus("error", err instanceof Refused ? "Not run: a value was refused."
-      : "Not run: the demos could not be loaded.");
+      : err instanceof Unavailable ? "Not run: this demo is not available here."
+        : "Not run: the demos could not be loaded.");
     this.say(err.message);
   }
 
@@ -230,11 +246,12 @@ export class DemoFigure {
 
   show(result) {
     const svg = parseSVG(result.svg);
+    const refocus = this.faults.focusedNode();
     this.output.replaceChildren(svg);
     if (this.summary) this.summary.textContent = String(result.summary ?? "");
     if (this.checks) showChecks(this.checks, Array.isArray(result.checks) ? result.checks : [], svg);
     this.playback.attach(svg, true);
-    this.faults.attach();
+    this.faults.attach(refocus);
     this.tools.hidden = false;
   }
 
@@ -253,6 +270,7 @@ export class DemoFigure {
     this.setBusy(false);
     this.clearError();
     this.progress.hidden = true;
+    const refocus = this.faults.focusedNode();
     if (this.prerendered.svg) {
       const svg = this.prerendered.svg.cloneNode(true);
       this.output.replaceChildren(svg);
@@ -266,7 +284,7 @@ export class DemoFigure {
     }
     if (this.form) writeForm(this.form, this.defaults);
     this.faults.picked.clear();
-    this.faults.attach();
+    this.faults.attach(refocus);
     this.setStatus("idle", this.prerendered.status ?? "");
     writeFragment(this.el.id, []);
   }
@@ -275,14 +293,22 @@ export class DemoFigure {
   async restore(query) {
     this.clearError();
     const values = { ...this.defaults };
+    const ticket = this.ticket;
     try {
       const specs = await this.specs();
+      // A Reset or Run while the manifest was on its way is the reader's newer word.
+      if (ticket !== this.ticket) return;
       for (const [name, raw] of parsePairs(query)) {
         const spec = specs.find((s) => s.name === name);
         if (!spec) throw new Refused(`The link names a parameter this demo does not have.`);
         values[name] = checkValue(spec, raw);
       }
     } catch (err) {
+      if (ticket !== this.ticket) return;
+      if (err instanceof Unavailable) {
+        this.refuse(err);
+        return;
+      }
       this.setStatus("error", "The link's parameters were refused; nothing was run.");
       this.say(err instanceof Refused ? `Link refused. ${err.message}` : `Link refused: ${err.message}.`);
       return;

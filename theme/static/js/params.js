@@ -42,8 +42,13 @@ export function checkValue(spec, raw) {
     }
     return text;
   }
+  if (text.length > MAX_TEXT) {
+    // Python refuses it too; a schedule grows this long by clicks, so say what to do.
+    throw new Refused(`${label}: ${text.length} characters is too long (at most ${MAX_TEXT}); ` +
+      "remove some items.");
+  }
   const pattern = spec.kind === "schedule" ? SCHEDULE : TEXT;
-  if (text.length > MAX_TEXT || !pattern.test(text)) {
+  if (!pattern.test(text)) {
     throw new Refused(spec.kind === "schedule"
       ? `${label}: only items like "crash n2@1500; restart n2@4000; partition n1,n2|n3@2000-6000" are accepted.`
       : `${label}: contains characters that are not accepted.`);

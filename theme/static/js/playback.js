@@ -20,10 +20,13 @@ export class Playback {
     this.speed = make("select", { className: "demo-speed", id: `${idPrefix}-speed` },
       SPEEDS.map((s) => make("option", { value: String(s), textContent: `${s}×`,
         selected: s === 1 })));
+    // The labels are for screen readers: the readout's "ms" and the "1×" say it to the
+    // eye, and the bar keeps to one row down to phone widths.
+    const label = (control, text) => make("label",
+      { htmlFor: control.id, className: "visually-hidden", textContent: text });
     this.element = make("div", { className: "demo-playback" }, [
-      this.play,
-      make("label", { htmlFor: this.range.id, textContent: "Time" }), this.range, this.readout,
-      make("label", { htmlFor: this.speed.id, textContent: "Speed" }), this.speed,
+      this.play, label(this.range, "Time"), this.range, this.readout,
+      label(this.speed, "Playback speed"), this.speed,
     ]);
     this.range.addEventListener("input", () => this.seek(Number(this.range.value)));
     this.play.addEventListener("click", () => (this.frame ? this.pause() : this.start()));
@@ -32,6 +35,7 @@ export class Playback {
     this.items = [];
     this.frame = 0;
     this.t = 0;
+    this.onSeek = () => {}; // the fault picker names its node buttons after the moment
   }
 
   // Take over `svg` (a new or restored diagram). The cursor starts at the end (all shown),
@@ -62,6 +66,15 @@ export class Playback {
     for (const [el, at] of this.items) el.classList.toggle("demo-future", !atEnd && at > t);
     this.readout.textContent = `${Math.round(t)} ms`;
     this.drawCursor(atEnd ? null : timeToX(this.svg, t));
+    this.onSeek(t);
+  }
+
+  // Move the cursor by a hundredth of the run, backwards for direction -1.
+  nudge(direction) {
+    if (!(this.duration > 0)) return;
+    this.pause();
+    const t = this.time() + direction * this.duration / 100;
+    this.seek(Math.min(this.duration, Math.max(0, t)));
   }
 
   drawCursor(x) {

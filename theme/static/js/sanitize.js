@@ -9,6 +9,10 @@ const FORBIDDEN = new Set(["script", "foreignobject", "iframe", "embed", "object
   "audio", "video", "set", "animate", "animatemotion", "animatetransform", "discard",
   "handler", "listener"]);
 
+// CSS that fetches: url() other than "#id", image-set() with bare strings, and any escape,
+// since "u\72l(" is url( to a CSS parser. The demos' own styles need none of them.
+const LOADS_CSS = /url\((?!['"]?#)|image-set\(|\\/i;
+
 // Give a document-owned <svg> element built from `text`; throw Refused if it is unsafe.
 export function parseSVG(text) {
   const doc = new DOMParser().parseFromString(String(text), "image/svg+xml");
@@ -31,11 +35,12 @@ export function parseSVG(text) {
       // Only references inside the diagram itself (href="#arrow").
       const isRef = name === "href" || name.endsWith(":href");
       if ((isRef && !value.startsWith("#")) || value.includes("javascript:")
-          || /url\((?!['"]?#)/.test(value)) {
+          || LOADS_CSS.test(value)) {
         throw new Refused(`The diagram from Python was refused: its ${name} points outside it.`);
       }
     }
-    if (tag === "style" && /@import|url\((?!['"]?#)|javascript:/i.test(node.textContent)) {
+    if (tag === "style" && (/@import|javascript:/i.test(node.textContent)
+        || LOADS_CSS.test(node.textContent))) {
       throw new Refused("The diagram from Python was refused: its style loads outside files.");
     }
   }

@@ -3,7 +3,8 @@
 // Figures are split by ";" and params by "&"; values are percent-encoded, so neither
 // separator can occur inside one.
 
-const FIGURE_ID = /^demo-[a-z0-9-]{1,60}$/;
+// demo-<demo module name>-<n>: module names may hold "_" (vector_clocks).
+const FIGURE_ID = /^demo-[a-z0-9_-]{1,60}$/;
 
 // Give Map(figure id -> raw query text) for the demo entries of `hash`.
 export function readFragment(hash) {

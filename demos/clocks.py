@@ -355,19 +355,24 @@ def split_trace(sim: Simulation) -> tuple[list[dict], list[dict], list[dict]]:
 
 
 def pick_focus(cause: Causality, focus: tuple[str, int] | None, duration: float) -> int:
-    """Give the position of the focus event; ParamError if the run has no such event."""
+    """Give the position of the focus event.
+
+    A focus past the node's last event falls back to that last event (or, on a node with
+    none, to the middle of the run): a reader who changes the seed of a figure whose
+    author picked `n3:7` still gets a diagram, and the summary says what is shown.
+    """
     events = cause.events
     if not events:
         raise ParamError("focus: the run has no events (raise rate or duration)")
+    middle = duration / 2
+    nearest_middle = min(range(len(events)), key=lambda i: (abs(events[i]["t"] - middle), i))
     if focus is None:
-        middle = duration / 2
-        return min(range(len(events)), key=lambda i: (abs(events[i]["t"] - middle), i))
+        return nearest_middle
     node, number = focus
     on_node = [i for i, e in enumerate(events) if e["node"] == node]
-    if number > len(on_node):
-        raise ParamError(f"focus: '{node}:{number}' but {node} has only {len(on_node)} "
-                         "event(s) in this run")
-    return on_node[number - 1]
+    if not on_node:
+        return nearest_middle
+    return on_node[min(number, len(on_node)) - 1]
 
 
 def run(given: Mapping[str, object]) -> Result:
@@ -391,8 +396,11 @@ def run(given: Mapping[str, object]) -> Result:
     flying = sum(1 for m in messages if m.get("reason") == IN_FLIGHT)
     lost = sum(1 for m in messages if m["status"] != "delivered") - flying
     in_flight = f", {flying} in flight" if flying else ""
+    asked = f"{focus[0]}:{focus[1]}" if focus else None
+    shown = (f"focus {relation['name']}" if asked in (None, relation["name"]) else
+             f"focus {relation['name']} ({asked} is not in this run)")
     summary = (f"{len(names)} processes, {len(events)} events, {len(messages)} messages "
-               f"({lost} lost{in_flight}); focus {relation['name']} has "
+               f"({lost} lost{in_flight}); {shown} has "
                f"{len(relation['past'])} events in its past, {len(relation['future'])} in its "
                f"future, {concurrent} concurrent")
     extra = {"downtime": downtime, "partitions": sim.partitions, "focus": relation}

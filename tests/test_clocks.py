@@ -381,13 +381,19 @@ def test_a_failing_check_is_marked_in_the_svg(real_trace):
     ({"focus": "banana"}, "banana"),
     ({"focus": "n2:0"}, "n2:0"),
     ({"focus": "n2:x"}, "n2:x"),
-    ({"focus": "n2:500"}, "n2:500"),
     ({"rate": 0}, "rate"),
     ({"faults": "crash n4@100"}, "n4"),
 ])
 def test_bad_params_name_the_culprit(given, culprit):
     with pytest.raises(ParamError, match=culprit):
         clocks.run(given)
+
+
+def test_focus_past_the_last_event_shows_the_last_one_and_says_so():
+    result = clocks.run({"focus": "n2:500"})
+    last = max((e for e in result.events if e["node"] == "n2"), key=lambda e: e["seq"])
+    assert result.extra["focus"]["name"] == f"n2:{last['seq']}"
+    assert f"focus n2:{last['seq']} (n2:500 is not in this run)" in result.summary
 
 
 def test_focus_picks_the_event_and_splits_the_rest():

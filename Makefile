@@ -80,10 +80,10 @@ publish: setup
 
 # -- Checks ---------------------------------------------------------------------
 test: setup $(STAMPS)/chromium
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest
 
 test-fast: setup
-	$(PY) -m pytest -m "not slow and not browser"
+	$(PY) -m pytest -m "not browser"
 
 bench: setup $(STAMPS)/chromium
 	$(PY) bench/run.py

@@ -70,3 +70,13 @@ def fake_demos_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for path in FAKE_DEMOS.glob("*.py"):
         shutil.copyfile(path, package / path.name)
     return root
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out `slow` tests unless the -m expression asks about them (`-m slow`)."""
+    if "slow" in (config.getoption("markexpr") or ""):
+        return
+    slow = [item for item in items if "slow" in item.keywords]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if "slow" not in item.keywords]

@@ -363,7 +363,8 @@ def pick_focus(cause: Causality, focus: tuple[str, int] | None, duration: float)
     """
     events = cause.events
     if not events:
-        raise ParamError("focus: the run has no events (raise rate or duration)")
+        # The focus is not at fault: with too few actions there is nothing to point at.
+        raise ParamError("rate: the run has no events; raise rate or duration")
     middle = duration / 2
     nearest_middle = min(range(len(events)), key=lambda i: (abs(events[i]["t"] - middle), i))
     if focus is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .result import Check
+from .result import Check, down_intervals
 from .svg import attrs, document, el, num
 
 WIDTH = 720.0
@@ -85,16 +85,10 @@ def _axis(duration: float, x) -> list[str]:
 
 
 def _downtimes(trace: dict) -> list[tuple[str, float, float]]:
-    end = float(trace["duration"])
-    open_: dict[str, float] = {}
-    spans = []
-    for e in trace["events"]:
-        if e["kind"] == "crash":
-            open_[e["node"]] = e["t"]
-        elif e["kind"] == "restart" and e["node"] in open_:
-            spans.append((e["node"], open_.pop(e["node"]), e["t"]))
-    spans.extend((n, s, end) for n, s in open_.items())
-    return spans
+    """Give (node, start, end) of every outage, the ones that end first first."""
+    down = down_intervals(trace["events"], trace["nodes"], float(trace["duration"]))
+    outages = [(node, start, stop) for node, spans in down.items() for start, stop in spans]
+    return sorted(outages, key=lambda o: (o[2], o[1], o[0]))
 
 
 def _lanes(trace: dict, x) -> list[str]:

@@ -19,12 +19,12 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .failure_draw import draw
 from .faults import Crash, Fault, parse_schedule
 from .params import Param, common_params, resolve
-from .result import Check, Result
+from .result import Check, Result, down_intervals
 from .sim import Node, Simulation
 
 NAME = "failure"
@@ -206,8 +206,8 @@ def watched_pair(names: list[str], faults: list[Fault]) -> tuple[str, str]:
     return observer, peer
 
 
-def simulate(params: dict) -> dict:
-    """Run the detectors with effective `params`; give the trace JSON dict (checks empty)."""
+def simulate(params: dict) -> Result:
+    """Run the detectors with effective `params`; give the result without checks or SVG."""
     names = node_names(params)
     faults = parse_schedule(params["faults"], names, params["duration"])
     sim = Simulation(params["seed"], latency=(BASE_LATENCY, BASE_LATENCY + params["jitter"]),
@@ -221,49 +221,41 @@ def simulate(params: dict) -> dict:
         sim.add(Monitor(name, sim, [p for p in names if p != name], config, probe))
     sim.apply_faults(faults)
     sim.run(params["duration"])
-    result = Result(NAME, params, names, "", "", [], sim.trace.events_json(),
-                    sim.messages_json(),
-                    extra={"detector": config.detector, "partitions": sim.partitions,
-                           "level": {"observer": observer, "peer": peer,
-                                     "unit": "phi" if config.detector == "phi" else "ms",
-                                     "limit": config.limit,
-                                     "samples": samples}})
-    return result.trace()
+    return Result(NAME, params, names, "", "", [], sim.trace.events_json(),
+                  sim.messages_json(),
+                  extra={"detector": config.detector, "partitions": sim.partitions,
+                         "level": {"observer": observer, "peer": peer,
+                                   "unit": "phi" if config.detector == "phi" else "ms",
+                                   "limit": config.limit, "samples": samples}})
 
 
 def run(given: Mapping[str, object]) -> Result:
     """Give the result of a run with `given` params (strings or typed values)."""
-    params = resolve(PARAMS, given, node_names)
-    trace = simulate(params)
-    found = checks(trace)
-    extra = {k: trace[k] for k in ("detector", "partitions", "level")}
+    result = simulate(resolve(PARAMS, given, node_names))
+    trace = result.trace()
+    result.checks = checks(trace)
+    result.extra["detection"] = detection(trace)
+    result.summary = summary(trace)
     wrong = {(e["node"], e["peer"], e["t"]) for e in false_suspicions(trace)}
-    svg = draw(trace, found, _downtimes(trace), wrong)
-    return Result(NAME, params, trace["nodes"], svg, summary(trace, found),
-                  found, trace["events"], trace["messages"], extra=extra)
+    result.svg = draw(trace, result.checks, _downtimes(trace), wrong)
+    return result
 
 
 # -- checks (pure functions of the trace) --------------------------------------------------
 
-def _downtimes(trace: dict) -> dict[str, list[list[float]]]:
-    """Give each node's down intervals [crash, restart or end]."""
-    end = float(trace["duration"])
-    spans: dict[str, list[list[float]]] = {n: [] for n in trace["nodes"]}
-    for e in trace["events"]:
-        if e["kind"] == "crash":
-            spans[e["node"]].append([e["t"], end])
-        elif e["kind"] == "restart" and spans[e["node"]]:
-            spans[e["node"]][-1][1] = e["t"]
-    return spans
+def _downtimes(trace: dict) -> dict[str, list[tuple[float, float]]]:
+    return down_intervals(trace["events"], trace["nodes"], float(trace["duration"]))
 
 
-def _suspicion_states(trace: dict) -> tuple[dict, list[dict]]:
-    """Give the final suspected set per (observer, peer) and the suspect events.
+def _suspected(events: list[dict], before: float = math.inf) -> dict[tuple[str, str], float]:
+    """Give the suspicions standing just before time `before`: (observer, peer) -> since.
 
     An observer's crash wipes its opinions, as it does in the nodes.
     """
     suspects: dict[tuple[str, str], float] = {}
-    for e in trace["events"]:
+    for e in events:
+        if e["t"] >= before:
+            break
         if e["kind"] == "suspect":
             suspects[(e["node"], e["peer"])] = e["t"]
         elif e["kind"] == "trust":
@@ -271,7 +263,11 @@ def _suspicion_states(trace: dict) -> tuple[dict, list[dict]]:
         elif e["kind"] == "crash":
             for pair in [p for p in suspects if p[0] == e["node"]]:
                 del suspects[pair]
-    return suspects, [e for e in trace["events"] if e["kind"] == "suspect"]
+    return suspects
+
+
+def _suspicions(trace: dict) -> list[dict]:
+    return [e for e in trace["events"] if e["kind"] == "suspect"]
 
 
 def _ms(x: float) -> str:
@@ -279,14 +275,23 @@ def _ms(x: float) -> str:
 
 
 def check_completeness(trace: dict) -> Check:
-    """Every node that crashes and stays down is suspected by every live node at the end."""
+    """Every node that crashes and stays down is suspected by every live node at the end.
+
+    The detail also gives how fast crashes were detected (see `detection`).
+    """
+    check = _completeness(trace)
+    speed = _detection_text(detection(trace))
+    return replace(check, detail=f"{check.detail}; {speed}") if speed else check
+
+
+def _completeness(trace: dict) -> Check:
     end = float(trace["duration"])
     spans = _downtimes(trace)
     dead = {n: s[-1][0] for n, s in spans.items() if s and s[-1][1] >= end}
     if not dead:
         return Check("Completeness", True, "no node stayed down, so there was nothing to detect")
     live = [n for n in trace["nodes"] if n not in dead]
-    final, _ = _suspicion_states(trace)
+    final = _suspected(trace["events"])
     parts, missing = [], []
     for peer, crashed_at in sorted(dead.items(), key=lambda kv: (kv[1], kv[0])):
         seen = []
@@ -315,9 +320,8 @@ def false_suspicions(trace: dict) -> list[dict]:
     peer that crashed and came back during that silence was rightly suspected, if late.
     """
     spans = _downtimes(trace)
-    _, suspicions = _suspicion_states(trace)
     wrong = []
-    for e in suspicions:
+    for e in _suspicions(trace):
         since = e["t"] - float(e.get("silence", 0.0))
         if not any(start <= e["t"] and since < stop for start, stop in spans[e["peer"]]):
             wrong.append(e)
@@ -330,7 +334,7 @@ def check_false_suspicions(trace: dict) -> Check:
     The check passes only with none. A run with mistakes is not a bug in the detector:
     no detector over an asynchronous network avoids them, it only trades them for speed.
     """
-    _, suspicions = _suspicion_states(trace)
+    suspicions = _suspicions(trace)
     wrong = false_suspicions(trace)
     if not wrong:
         return Check("False suspicions", True,
@@ -350,25 +354,18 @@ def detection_latencies(trace: dict) -> tuple[list[float], int]:
     detects it at once.
     """
     spans = _downtimes(trace)
-    events = trace["events"]
     latencies: list[float] = []
     unseen = 0
     for peer, outages in spans.items():
         for start, stop in outages:
+            standing = _suspected(trace["events"], before=start)
             for obs in trace["nodes"]:
                 if obs == peer or any(s < stop and start < e for s, e in spans[obs]):
                     continue
-                state = False
-                hit = None
-                for e in events:
-                    if e["node"] != obs or e.get("peer") != peer or e["t"] > stop:
-                        continue
-                    if e["t"] < start:
-                        state = e["kind"] == "suspect"
-                    elif e["kind"] == "suspect":
-                        hit = e["t"]
-                        break
-                if state:
+                hit = next((e["t"] for e in trace["events"]
+                            if e["kind"] == "suspect" and e["node"] == obs
+                            and e["peer"] == peer and start <= e["t"] <= stop), None)
+                if (obs, peer) in standing:
                     latencies.append(0.0)
                 elif hit is not None:
                     latencies.append(hit - start)
@@ -377,28 +374,37 @@ def detection_latencies(trace: dict) -> tuple[list[float], int]:
     return latencies, unseen
 
 
-def check_detection_time(trace: dict) -> Check:
-    """Report mean and max crash-to-suspicion latency. Informational: it always passes."""
+def detection(trace: dict) -> dict:
+    """Give the detection figures: mean and max latency (ms), observations, unnoticed."""
     latencies, unseen = detection_latencies(trace)
-    if not latencies and not unseen:
-        return Check("Detection time", True, "no crash was watched, so nothing to time")
+    mean = round(sum(latencies) / len(latencies), 3) if latencies else None
+    worst = round(max(latencies), 3) if latencies else None
+    return {"mean": mean, "max": worst, "observations": len(latencies), "unnoticed": unseen}
+
+
+def _detection_text(figures: dict) -> str:
+    """Give the detection figures as a clause, or '' when no crash was watched."""
+    if not figures["observations"] and not figures["unnoticed"]:
+        return ""  # no crash was watched: nothing to time
     text = "no crash was detected"
-    if latencies:
-        mean = sum(latencies) / len(latencies)
-        text = (f"mean {_ms(mean)}, max {_ms(max(latencies))} over {len(latencies)} "
-                "observations")
-    if unseen:
-        text += f"; {unseen} outages ended before the observer noticed"
-    return Check("Detection time", True, text)
+    if figures["observations"]:
+        text = (f"detection took mean {_ms(figures['mean'])}, max {_ms(figures['max'])} "
+                f"over {figures['observations']} observations")
+    if figures["unnoticed"]:
+        text += f"; {figures['unnoticed']} outages ended before the observer noticed"
+    return text
 
 
 def checks(trace: dict) -> list[Check]:
-    """Give the checks of a failure-detector trace."""
-    return [check_completeness(trace), check_false_suspicions(trace),
-            check_detection_time(trace)]
+    """Give the checks of a failure-detector trace.
+
+    Detection speed is reported (in Completeness, the summary and the trace's
+    "detection") but not checked: any latency is a trade-off, not a violation.
+    """
+    return [check_completeness(trace), check_false_suspicions(trace)]
 
 
-def summary(trace: dict, found: list[Check]) -> str:
+def summary(trace: dict) -> str:
     """Give one sentence naming the detector, its mistakes and its speed."""
     p = trace["params"]
     if p["detector"] == "phi":
@@ -406,8 +412,10 @@ def summary(trace: dict, found: list[Check]) -> str:
     else:
         name = f"fixed timeout ({p['timeout']:g} ms)"
     wrong = len(false_suspicions(trace))
-    latencies, _ = detection_latencies(trace)
-    speed = (f"crashes detected after {_ms(sum(latencies) / len(latencies))} on average"
-             if latencies else "no crash detected")
+    figures = detection(trace)
+    speed = (f"crashes detected after {_ms(figures['mean'])} on average (max "
+             f"{_ms(figures['max'])})" if figures["observations"] else "no crash detected")
+    if figures["unnoticed"]:
+        speed += f", {figures['unnoticed']} outages unnoticed"
     return (f"{name}, heartbeat every {p['interval']:g} ms: {wrong} false "
             f"suspicion{'s' if wrong != 1 else ''}, {speed}.")

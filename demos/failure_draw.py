@@ -65,7 +65,7 @@ def suspicion_bars(trace: dict) -> list[tuple[str, str, float, float]]:
     return sorted(bars, key=lambda b: (b[2], b[0], b[1]))
 
 
-def draw(trace: dict, found: list[Check], down: dict[str, list[list[float]]],
+def draw(trace: dict, found: list[Check], down: dict[str, list[tuple[float, float]]],
          wrong: set[tuple[str, str, float]]) -> str:
     """Give the SVG for a failure-detector trace.
 
@@ -136,7 +136,7 @@ def _partitions(trace: dict, frame: Frame, bottom: float) -> list[str]:
 
 
 def _lane(trace: dict, name: str, y: float, lane_h: float, frame: Frame,
-          down: list[list[float]]) -> list[str]:
+          down: list[tuple[float, float]]) -> list[str]:
     out = [el("rect", class_="fd-lane", x=X0, y=num(y), width=num(X1 - X0),
               height=num(lane_h - GAP), data_node=name),
            el("line", class_="dm-lane", x1=X0, x2=X1, y1=num(y + HEAD - 2),
@@ -215,7 +215,7 @@ def _bars(trace: dict, frame: Frame, lane_h: float, wrong: set[tuple[str, str, f
 
 
 def _missed(trace: dict, frame: Frame, lane_h: float,
-            down: dict[str, list[list[float]]]) -> list[str]:
+            down: dict[str, list[tuple[float, float]]]) -> list[str]:
     """Mark each row where a live observer still trusts a peer that stayed down."""
     names, end = trace["nodes"], frame.duration
     open_at_end = {(o, p) for o, p, _, stop in suspicion_bars(trace) if stop >= end}
@@ -259,9 +259,9 @@ def _level_plot(level: dict, frame: Frame, top: float) -> list[str]:
     return out
 
 
-def _teeth(samples: list[list[float]]) -> list[list[list[float]]]:
+def _teeth(samples: list[tuple[float, float]]) -> list[list[tuple[float, float]]]:
     """Split the level curve where it falls: each piece is one wait for a heartbeat."""
-    teeth: list[list[list[float]]] = []
+    teeth: list[list[tuple[float, float]]] = []
     for t, v in samples:
         if not teeth or v < teeth[-1][-1][1]:
             teeth.append([])

@@ -32,7 +32,7 @@ from . import linearizability as lin
 from .errors import ParamError
 from .faults import parse_schedule
 from .params import Param, common_params, resolve
-from .result import Check, Result
+from .result import Check, Result, down_intervals
 from .sim import Node, Simulation
 
 NAME = "partition"
@@ -426,29 +426,20 @@ def check_linearizable(trace: dict) -> Check:
 
 
 def _down_intervals(trace: dict) -> dict[str, list[tuple[float, float]]]:
-    """Give each node's down time as [start, end) intervals."""
-    end = float(trace["duration"])
-    down: dict[str, list[tuple[float, float]]] = {}
-    since: dict[str, float] = {}
-    for e in trace["events"]:
-        if e["kind"] == "crash":
-            since[e["node"]] = e["t"]
-        elif e["kind"] == "restart" and e["node"] in since:
-            down.setdefault(e["node"], []).append((since.pop(e["node"]), e["t"]))
-    for node, t in since.items():
-        down.setdefault(node, []).append((t, end))
-    return down
+    return down_intervals(trace["events"], trace["nodes"], float(trace["duration"]))
+
+
+def _up_throughout(node: str, t0: float, t1: float,
+                   down: dict[str, list[tuple[float, float]]]) -> bool:
+    """Give whether `node` was up for all of [t0, t1]."""
+    return not any(a <= t1 and b >= t0 for a, b in down[node])
 
 
 def reaches_majority(trace: dict, home: str, t0: float, t1: float,
                      down: dict[str, list[tuple[float, float]]]) -> bool:
     """Give whether `home` could talk to a majority of up replicas all through [t0, t1]."""
     nodes = trace["nodes"]
-
-    def up(node: str) -> bool:
-        return not any(a <= t1 and b >= t0 for a, b in down.get(node, []))
-
-    reach = [n for n in nodes if up(n)]
+    reach = [n for n in nodes if _up_throughout(n, t0, t1, down)]
     for p in trace["partitions"]:
         if p["start"] <= t1 and p["end"] >= t0:
             side = next((g for g in p["groups"] if home in g), [home])
@@ -457,7 +448,12 @@ def reaches_majority(trace: dict, home: str, t0: float, t1: float,
 
 
 def check_availability(trace: dict) -> Check:
-    """cp: every op that could reach a majority succeeded; ap: every op succeeded."""
+    """cp: every op that could reach a majority succeeded; ap: every op succeeded.
+
+    ap judges only ops whose home replica was up throughout: a crashed replica answers
+    nobody in either mode. cp is not judged under message loss: a run of lost messages
+    can outlast any give-up timer, so a failure there proves nothing.
+    """
     name = "Availability"
     try:
         ops = _completed_ops(trace)
@@ -465,19 +461,26 @@ def check_availability(trace: dict) -> Check:
         return Check(name, False, f"malformed history: {err}")
     total, good = len(ops), sum(1 for op in ops if op["type"] == "ok")
     share = f"{good} of {total} ops ok ({100 * good // max(total, 1)}%)"
-    if trace["params"]["mode"] == "ap":
-        bad = next((op for op in ops if op["type"] != "ok"), None)
-        if bad is None:
-            return Check(name, True, f"{share}: every replica answers on its own")
-        return Check(name, False, f"{share}; {bad['process']}'s {bad['f']} at "
-                     f"{bad['call']:g} ms ended {bad['type']}", t=bad["call"], node=bad["node"])
     down = _down_intervals(trace)
+    if trace["params"]["mode"] == "ap":
+        judged = [op for op in ops if _up_throughout(op["node"], op["call"], op["ret"], down)]
+        skipped = len(ops) - len(judged)
+        aside = (f"; home replica down for {skipped} op{'s' if skipped != 1 else ''} "
+                 "(counted, not judged)" if skipped else "")
+        bad = next((op for op in judged if op["type"] != "ok"), None)
+        if bad is None:
+            return Check(name, True, f"{share}: every replica answers on its own{aside}")
+        return Check(name, False, f"{share}; {bad['process']}'s {bad['f']} at "
+                     f"{bad['call']:g} ms ended {bad['type']}{aside}",
+                     t=bad["call"], node=bad["node"])
     covered = [op for op in ops
                if reaches_majority(trace, op["node"], op["call"], op["ret"], down)]
     cut = [op for op in ops if op not in covered]
     cut_ok = sum(1 for op in cut if op["type"] == "ok")
     text = (f"{share}; with a majority in reach: {sum(op['type'] == 'ok' for op in covered)} "
             f"of {len(covered)} ok; cut off from a majority: {cut_ok} of {len(cut)} ok")
+    if float(trace["params"].get("drop", 0.0)) > 0.0:
+        return Check(name, True, f"not judged: message loss can defeat any timeout; {text}")
     bad = next((op for op in covered if op["type"] != "ok"), None)
     if bad is None:
         return Check(name, True, text)
@@ -517,7 +520,7 @@ def check_convergence(trace: dict) -> Check:
                      "lasts past the end of the run")
     down = _down_intervals(trace)
     final = trace["final_state"]
-    up = [n for n in trace["nodes"] if not any(b >= duration for _, b in down.get(n, []))]
+    up = [n for n in trace["nodes"] if not any(b >= duration for _, b in down[n])]
     if not up:
         return Check(name, True, "not tested: no replica is up at the end")
     first = final[up[0]]

@@ -6,6 +6,25 @@ import json
 from dataclasses import dataclass, field
 
 
+def down_intervals(events: list[dict], nodes: list[str],
+                   duration: float) -> dict[str, list[tuple[float, float]]]:
+    """Give each node's down time as (crash, restart) intervals, in time order.
+
+    Every node has an entry (empty if it never crashed); a node still down at the end is
+    down until `duration`. `events` are trace events, sorted by time as the contract says.
+    """
+    down: dict[str, list[tuple[float, float]]] = {node: [] for node in nodes}
+    since: dict[str, float] = {}
+    for e in events:
+        if e["kind"] == "crash":
+            since[e["node"]] = e["t"]
+        elif e["kind"] == "restart" and e["node"] in since:
+            down[e["node"]].append((since.pop(e["node"]), e["t"]))
+    for node, t in since.items():
+        down[node].append((t, duration))
+    return down
+
+
 @dataclass(frozen=True)
 class Check:
     """One safety or liveness property, verified against a run.

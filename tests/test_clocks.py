@@ -389,6 +389,12 @@ def test_bad_params_name_the_culprit(given, culprit):
         clocks.run(given)
 
 
+def test_a_run_without_events_blames_the_rate_not_the_focus():
+    with pytest.raises(ParamError) as err:
+        clocks.run({"rate": 0.1, "duration": 100, "processes": 2})
+    assert str(err.value).startswith("rate:") and "no events" in str(err.value)
+
+
 def test_focus_past_the_last_event_shows_the_last_one_and_says_so():
     result = clocks.run({"focus": "n2:500"})
     last = max((e for e in result.events if e["node"] == "n2"), key=lambda e: e["seq"])

@@ -142,7 +142,7 @@ def _completeness_holds(count: int, seed: int) -> None:
     for _ in range(count):
         given, deadline = _random_params(rng)
         params = resolve(failure.PARAMS, given, failure.node_names)
-        trace = failure.simulate(params)
+        trace = failure.simulate(params).trace()
         completeness = failure.check_completeness(trace)
         if deadline is not None:
             tested += 1
@@ -166,7 +166,7 @@ def _timeouts_are_accurate_on_a_reliable_network(count: int, seed: int) -> None:
         given, _ = _random_params(rng)
         given.update(drop=0.0, detector="timeout")
         given["timeout"] = given["interval"] + given["jitter"] + 11.0
-        trace = failure.simulate(resolve(failure.PARAMS, given, failure.node_names))
+        trace = failure.simulate(resolve(failure.PARAMS, given, failure.node_names)).trace()
         check = failure.check_false_suspicions(trace)
         assert check.ok, (given, check.detail)
 
@@ -218,14 +218,68 @@ def test_false_suspicions_fail_on_a_suspicion_of_a_live_node(default_trace):
     assert not check.ok and check.t == 1000.0 and "1 of" in check.detail
 
 
-def test_detection_time_reports_the_latencies(default_trace):
+def test_completeness_reports_the_detection_latencies(default_trace):
     trace = json.loads(json.dumps(default_trace))
     for e in trace["events"]:
         if e["kind"] == "suspect" and e["peer"] == "n3" and e["t"] >= 4000:
             e["t"] = 4000.0 + (900.0 if e["node"] == "n1" else 300.0)
     trace["events"].sort(key=lambda e: (e["t"], e["id"]))
-    check = failure.check_detection_time(trace)
-    assert check.ok and "mean 500 ms, max 900 ms over 3" in check.detail
+    found = failure.checks(trace)
+    assert [c.name for c in found] == ["Completeness", "False suspicions"]
+    assert found[0].ok and "mean 500 ms, max 900 ms over 3" in found[0].detail
+    assert failure.detection(trace) == {"mean": 500.0, "max": 900.0, "observations": 3,
+                                        "unnoticed": 0}
+
+
+def test_the_run_reports_detection_figures_at_the_top_of_the_trace():
+    result = failure.run({"faults": "crash n3@4000; crash n2@6000; restart n2@6100"})
+    detection = result.trace()["detection"]
+    # n2, down while n3 is, does not time n3's crash; n3 cannot watch n2's short blink, and
+    # n1 and n4 miss it: it is over before anyone could suspect it
+    assert detection["observations"] == 2 and detection["unnoticed"] == 2
+    assert 0.0 < detection["mean"] <= detection["max"] < 1000.0
+    assert "2 outages ended before the observer noticed" in result.checks[0].detail
+    assert "max" in result.summary and "2 outages unnoticed" in result.summary
+
+
+def hand_trace(nodes: list[str], duration: float, events: list[tuple]) -> dict:
+    """Give a trace made by hand: `events` are (t, node, kind) or (t, node, kind, peer)."""
+    made = []
+    for i, (t, node, kind, *peer) in enumerate(events):
+        made.append({"id": i, "t": t, "node": node, "kind": kind} |
+                    ({"peer": peer[0], "silence": 400.0} if peer else {}))
+    return {"params": {}, "nodes": nodes, "duration": duration, "events": made,
+            "messages": [], "checks": []}
+
+
+def test_an_observers_crash_clears_its_suspicions_before_timing_detection():
+    # n1 wrongly suspects n2, then crashes and restarts: it forgot the suspicion, so when n2
+    # really crashes at 1000 and n1 suspects it at 1800, detection took 800 ms, not 0.
+    trace = hand_trace(["n1", "n2"], 5000.0, [
+        (500.0, "n1", "suspect", "n2"), (600.0, "n1", "crash"), (700.0, "n1", "restart"),
+        (1000.0, "n2", "crash"), (1800.0, "n1", "suspect", "n2")])
+    # (the 1 unseen is n1's own blink, which n2 never noticed)
+    assert failure.detection_latencies(trace) == ([800.0], 1)
+    # had n2 come back before n1 suspected it again, the outage went unnoticed
+    blink = hand_trace(["n1", "n2"], 5000.0, [
+        (500.0, "n1", "suspect", "n2"), (600.0, "n1", "crash"), (700.0, "n1", "restart"),
+        (1000.0, "n2", "crash"), (1200.0, "n2", "restart")])
+    assert failure.detection_latencies(blink) == ([], 2)
+
+
+def test_completeness_fails_when_a_restarted_observer_never_suspects_again():
+    trace = hand_trace(["n1", "n2", "n3"], 5000.0, [
+        (1000.0, "n3", "crash"), (1500.0, "n1", "suspect", "n3"),
+        (1600.0, "n2", "suspect", "n3"), (2000.0, "n2", "crash"), (2500.0, "n2", "restart")])
+    check = failure.check_completeness(trace)
+    assert not check.ok and "n2 still trusts n3" in check.detail and check.node == "n2"
+    assert "n1 still trusts" not in check.detail
+    trace = hand_trace(["n1", "n2", "n3"], 5000.0, [
+        (1000.0, "n3", "crash"), (1500.0, "n1", "suspect", "n3"),
+        (1600.0, "n2", "suspect", "n3"), (2000.0, "n2", "crash"), (2500.0, "n2", "restart"),
+        (3300.0, "n2", "suspect", "n3")])
+    check = failure.check_completeness(trace)
+    assert check.ok, check.detail
 
 
 # -- contracts -------------------------------------------------------------------------
@@ -248,8 +302,8 @@ def test_cli_json_has_the_contract_keys():
     assert {"schema", "demo", "params", "nodes", "duration", "events", "messages",
             "checks"} <= doc.keys()
     assert doc["schema"] == 1 and doc["demo"] == "failure" and doc["nodes"][0] == "n1"
-    assert [c["name"] for c in doc["checks"]] == ["Completeness", "False suspicions",
-                                                  "Detection time"]
+    assert [c["name"] for c in doc["checks"]] == ["Completeness", "False suspicions"]
+    assert doc["detection"].keys() == {"mean", "max", "observations", "unnoticed"}
     assert [e["t"] for e in doc["events"]] == sorted(e["t"] for e in doc["events"])
     suspect = next(e for e in doc["events"] if e["kind"] == "suspect")
     assert {"peer", "phi", "silence"} <= suspect.keys()

@@ -64,6 +64,7 @@ def assert_ap_properties(seed: int) -> None:
     params = random_params(seed, "ap")
     checks = by_name(partition.run(params))
     assert checks["Convergence"].ok, (params, checks["Convergence"].detail)
+    assert checks["Availability"].ok, (params, checks["Availability"].detail)
 
 
 @pytest.mark.parametrize("seed", range(200))
@@ -148,7 +149,47 @@ def test_a_crashed_home_replica_fails_its_clients_ops():
     result = partition.run({"mode": "ap", "faults": "crash n1@1000; restart n1@3000"})
     history = result.trace()["history"]
     assert any(e["process"] == "c1" and e["type"] == "fail" for e in history)
-    assert not by_name(result)["Availability"].ok
+    check = by_name(result)["Availability"]
+    assert check.ok and "home replica down" in check.detail, check.detail
+
+
+def test_ap_availability_does_not_count_ops_whose_home_replica_was_down():
+    for seed in range(20):
+        result = partition.run({"mode": "ap", "seed": seed,
+                                "faults": "crash n2@1000; restart n2@3000"})
+        check = by_name(result)["Availability"]
+        down = re.search(r"home replica down for (\d+) ops? \(counted, not judged\)", check.detail)
+        assert check.ok and down and int(down[1]) > 0, (seed, check.detail)
+
+
+def test_ap_availability_still_fails_an_op_whose_home_replica_was_up():
+    trace = copy.deepcopy(partition.run({"mode": "ap", "faults": "crash n2@1000; "
+                                         "restart n2@3000"}).trace())
+    # c3's home n3 never crashed: its failure is the replica's fault, not a crash's
+    next(e for e in trace["history"] if e["process"] == "c3" and e["type"] == "ok")["type"] \
+        = "fail"
+    check = {c.name: c for c in partition.checks(trace)}["Availability"]
+    assert not check.ok and "c3's" in check.detail and check.node == "n3"
+
+
+def test_cp_availability_is_not_judged_under_message_loss():
+    for seed in range(20):
+        result = partition.run({"seed": seed, "drop": 0.2})
+        check = by_name(result)["Availability"]
+        assert check.ok, (seed, check.detail)
+        assert check.detail.startswith("not judged: message loss can defeat any timeout; ")
+        assert re.search(r"\d+ of \d+ ops ok", check.detail)
+
+
+def test_cp_availability_without_loss_is_still_judged():
+    trace = copy.deepcopy(partition.run({}).trace())
+    next(e for e in trace["history"] if e["process"] == "c2" and e["type"] == "ok")["type"] \
+        = "fail"
+    check = {c.name: c for c in partition.checks(trace)}["Availability"]
+    assert not check.ok
+    trace["params"]["drop"] = 0.01
+    check = {c.name: c for c in partition.checks(trace)}["Availability"]
+    assert check.ok and check.detail.startswith("not judged")
 
 
 # -- each check can fail ------------------------------------------------------------------

@@ -348,6 +348,7 @@ def test_election_safety_fails_on_two_leaders_in_a_term(good_trace):
     leader = next(e for e in trace["events"] if e["kind"] == "role" and e["role"] == "leader")
     other = next(n for n in trace["nodes"] if n != leader["node"])
     trace["events"].append(leader | {"id": 999, "node": other, "t": leader["t"] + 5})
+    trace["events"].sort(key=lambda e: (e["t"], e["id"]))  # as the contract keeps them
     check = failed(trace, "Election safety")
     assert (check.t, check.node) == (leader["t"] + 5, other)
     assert f"term {leader['term']}" in check.detail
@@ -397,6 +398,7 @@ def test_svg_marks_a_failing_check(good_trace):
     leader = next(e for e in trace["events"] if e["kind"] == "role" and e["role"] == "leader")
     other = next(n for n in trace["nodes"] if n != leader["node"])
     trace["events"].append(leader | {"id": 999, "node": other, "t": 1234.0})
+    trace["events"].sort(key=lambda e: (e["t"], e["id"]))  # as the contract keeps them
     svg = draw(trace, raft.checks(trace), title="t", summary="s", noop=raft.NOOP)
     assert 'class="dm-violation"' in svg and 'data-check="Election safety"' in svg
     assert 'data-t="1234"' in svg

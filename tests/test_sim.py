@@ -110,3 +110,29 @@ def test_same_seed_same_run_and_reruns_start_clean():
     first = fingerprint(7)
     assert fingerprint(8) != first
     assert fingerprint(7) == first
+
+
+class Quiet(Node):
+    """Sends nothing on its own; records what arrives."""
+
+    def __init__(self, name, sim):
+        super().__init__(name, sim)
+        self.got: list[int] = []
+
+    def on_Ping(self, msg, src, msg_id):
+        self.got.append(msg.n)
+
+
+def test_a_message_in_flight_when_a_partition_starts_is_lost():
+    sim = Simulation(1, latency=(10.0, 10.0))
+    n1, n2 = sim.add(Quiet("n1", sim)), sim.add(Quiet("n2", sim))
+    sim.apply_faults(parse_schedule("partition n1|n2@20-100", ["n1", "n2"], 200.0))
+    sim.at(15.0, n1.send, "n2", Ping(1))  # connected when sent, cut off when it arrives
+    sim.at(15.0, n2.send, "n1", Ping(2))
+    sim.at(5.0, n1.send, "n2", Ping(3))  # arrives at 15, before the split: delivered
+    sim.run(200.0)
+    outcome = {m.label: (m.status, m.reason if m.status != "delivered" else None)
+            for m in sim.trace.messages}
+    assert outcome == {"Ping(n=1)": ("lost", "partition"), "Ping(n=2)": ("lost", "partition"),
+                    "Ping(n=3)": ("delivered", None)}
+    assert n2.got == [3] and n1.got == []

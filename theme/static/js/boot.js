@@ -1,9 +1,18 @@
 // Starting the Python worker, kept tiny so the entry module can call it on the reader's
 // first reach for a demo's controls, before the rest of the runner has arrived.
 
-// Give {worker, id, interrupt, early}: a module worker already told to boot. `early` keeps
-// what the worker says until the page's client takes it over.
-export function startWorker(manifestURL, id) {
+// Give the promise of the site's manifest (param specs, runtime and wheel locations).
+export function fetchManifest(manifestURL) {
+  return fetch(manifestURL).then((response) => {
+    if (!response.ok) throw new Error(`the demo manifest answered ${response.status}`);
+    return response.json();
+  });
+}
+
+// Give {worker, id, interrupt, early, manifest}: a module worker already told to boot.
+// `early` keeps what the worker says until the page's client takes it over; `manifest` is
+// the promise the worker's init waits for, so the page need not fetch it again.
+export function startWorker(manifestURL, id, manifest = fetchManifest(manifestURL)) {
   // An interrupt buffer stops Python in place; it needs SharedArrayBuffer, which only a
   // cross-origin-isolated page has. Elsewhere Stop means terminate and start afresh.
   const interrupt = globalThis.crossOriginIsolated
@@ -13,6 +22,10 @@ export function startWorker(manifestURL, id) {
   const early = [];
   worker.onmessage = (event) => early.push(event);
   worker.onerror = (event) => early.push(event);
-  worker.postMessage({ type: "init", id, manifestURL, interrupt: interrupt && interrupt.buffer });
-  return { worker, id, interrupt, early };
+  // The manifest travels while the worker's script does; the worker needs it first thing.
+  // Without it the worker fetches the manifest itself and reports what goes wrong.
+  const init = (data) => worker.postMessage({ type: "init", id, manifestURL, manifest: data,
+    interrupt: interrupt && interrupt.buffer });
+  manifest.then(init, () => init(undefined));
+  return { worker, id, interrupt, early, manifest };
 }

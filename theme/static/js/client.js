@@ -1,6 +1,6 @@
 // The page's side of the Python worker: one worker shared by every demo on the page,
 // started on the reader's first intent, replaced by a fresh one when a run is stopped.
-import { startWorker } from "./boot.js";
+import { fetchManifest, startWorker } from "./boot.js";
 
 export const RUN_LIMIT_MS = 20000;
 
@@ -19,9 +19,11 @@ export class Stopped extends Error {
 
 export class PythonClient {
   // `started`: a worker the entry module already started (startWorker), or null.
-  constructor(manifestURL, started = null) {
+  // `manifest`: gives the promise of the manifest, which each fresh worker is sent.
+  constructor(manifestURL, started = null, manifest = () => fetchManifest(manifestURL)) {
     this.manifestURL = manifestURL;
     this.started = started;
+    this.manifest = manifest;
     this.worker = null;
     this.ready = null; // Promise resolved with the boot time (ms) of the current worker
     this.nextId = 1;
@@ -44,7 +46,7 @@ export class PythonClient {
     if (this.worker) return this.ready;
     this.bootCount += 1;
     const { worker, id, interrupt, early } = this.started ?? startWorker(this.manifestURL,
-      this.nextId++);
+      this.nextId++, this.manifest());
     this.started = null;
     this.worker = worker;
     this.interrupt = interrupt;

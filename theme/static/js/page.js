@@ -1,5 +1,6 @@
 // The runner proper, loaded by demos.js when a reader first reaches for a demo (or opens
 // a shared link): one Python client for the page, one DemoFigure per figure.
+import { fetchManifest } from "./boot.js";
 import { PythonClient } from "./client.js";
 import { DemoFigure } from "./figure.js";
 import { readFragment } from "./share.js";
@@ -7,8 +8,9 @@ import { readFragment } from "./share.js";
 class Page {
   constructor(manifestURL, elements, started) {
     this.manifestURL = manifestURL;
-    this.client = new PythonClient(manifestURL, started);
+    this.client = new PythonClient(manifestURL, started, () => this.manifest());
     this.manifestPromise = null;
+    if (started) this.keep(started.manifest); // the entry module's worker asked for it
     this.figures = new Map();
     for (const element of elements) {
       if (element.id && element.querySelector(".demo-output")) {
@@ -20,14 +22,15 @@ class Page {
 
   // The manifest (param specs, runtime and wheel locations), fetched once when first needed.
   manifest() {
-    this.manifestPromise ??= fetch(this.manifestURL).then((response) => {
-      if (!response.ok) throw new Error(`the demo manifest answered ${response.status}`);
-      return response.json();
-    });
-    this.manifestPromise.catch(() => {
-      this.manifestPromise = null; // let a later attempt try again
-    });
+    if (!this.manifestPromise) this.keep(fetchManifest(this.manifestURL));
     return this.manifestPromise;
+  }
+
+  keep(promise) {
+    this.manifestPromise = promise;
+    promise.catch(() => {
+      if (this.manifestPromise === promise) this.manifestPromise = null; // a later try may work
+    });
   }
 
   // A shared link: restore each named figure's params and run it.

@@ -1,6 +1,5 @@
-// The page's Python: a module worker that boots Pyodide once, installs the demos wheel once,
-// and answers {type, id, ...} messages (see WEB.md, "Worker protocol").
-import { Downloads } from "./downloads.js";
+// The page's Python: a module worker that boots Pyodide once, puts the demos wheel on its
+// path once, and answers {type, id, ...} messages (see WEB.md, "Worker protocol").
 
 // Set before any await: a message that arrives while the module is still awaiting is lost.
 self.onmessage = (event) => handle(event.data);
@@ -8,8 +7,12 @@ self.onmessage = (event) => handle(event.data);
 let booting = null; // Promise of the run function, once "init" arrived
 let interrupt = null; // Int8Array over a SharedArrayBuffer, only when crossOriginIsolated
 
+// The wheel goes on sys.path as it is: zipimport reads its modules like the stdlib's own
+// zip, so nothing is unpacked (and the zipfile machinery is never imported) before a run.
 const RUNNER = `
 import json
+import sys
+sys.path.insert(0, wheel_path)
 import demos
 
 def run_for_browser(name, params_json):
@@ -52,63 +55,57 @@ function runDemo(run, msg) {
   }
 }
 
-async function boot({ id, manifestURL }) {
+async function boot({ id, manifestURL, manifest }) {
   const start = performance.now();
-  const manifest = await (await fetch(manifestURL)).json();
+  // The page usually sends the manifest along; the counting module comes meanwhile.
+  const counting = import("./downloads.js");
+  manifest ??= await (await fetch(manifestURL)).json();
   const indexURL = new URL(manifest.runtime.indexURL, manifestURL).href.replace(/\/?$/, "/");
   const wheelURL = new URL(manifest.wheel, manifestURL).href;
   const progress = (stage, loaded, total) =>
     self.postMessage({ type: "progress", id, stage, loaded, total });
 
-  // Start every big download at once so the total is known early and bytes are counted
-  // as they arrive; loadPyodide then gets these same responses instead of fetching again.
+  // The runtime's script is imported here and now, as loadPyodide would do it later: that
+  // defines _createPyodideModule, so loadPyodide skips its own copy, and the script is
+  // parsed while the data still streams in. It goes first: nothing compiles before it ran,
+  // and a head start on the wire measurably beat starting the big wasm download with it.
+  const script = import(indexURL + "pyodide.asm.js");
+  const loader = import(indexURL + "pyodide.mjs");
+  for (const pending of [script, loader]) pending.catch(() => {}); // both awaited below
+  // Every data download starts at once, counted as it arrives; loadPyodide then gets these
+  // same responses instead of fetching again.
+  const { Downloads } = await counting;
   const downloads = new Downloads((loaded, total) => progress("download", loaded, total));
+  downloads.expect(indexURL + "pyodide.asm.js", script);
   for (const name of ["pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]) {
     downloads.start(indexURL + name);
   }
-  const asm = downloads.start(indexURL + "pyodide.asm.js");
   const wheel = downloads.start(wheelURL);
   const restoreFetch = downloads.serveFetches();
   try {
     // Time marks of the boot (ms since it began), for the benchmark's breakdown.
     const phases = { manifest: Math.round(performance.now() - start) };
     const mark = (name) => { phases[name] = Math.round(performance.now() - start); };
-    await defineRuntimeScript(asm);
+    // Should our import fail, loadPyodide tries the script itself and reports what it meets.
+    await script.catch(() => {});
+    const { loadPyodide } = await loader; // its failure is the boot's error
     mark("script");
-    const { loadPyodide } = await import(indexURL + "pyodide.mjs");
     const pyodide = await loadPyodide({ indexURL });
     mark("runtime");
     progress("install", 0, 0);
     if (interrupt) pyodide.setInterruptBuffer(interrupt);
-    const sitePackages = pyodide.runPython(
-      "import sysconfig; sysconfig.get_paths()['purelib']");
-    pyodide.unpackArchive(await (await wheel).arrayBuffer(), "wheel",
-      { extractDir: sitePackages });
-    mark("wheel");
+    const wheelPath = "/lib/" + wheelURL.split("/").pop();
+    const wheelResponse = await wheel;
+    if (!wheelResponse.ok) throw new Error(`the demos wheel answered ${wheelResponse.status}`);
+    pyodide.FS.writeFile(wheelPath, new Uint8Array(await wheelResponse.arrayBuffer()));
     const namespace = pyodide.globals.get("dict")();
+    namespace.set("wheel_path", wheelPath);
     pyodide.runPython(RUNNER, { globals: namespace });
     const run = namespace.get("run_for_browser");
     mark("imported");
     return { run, phases, ms: Math.round(performance.now() - start) };
   } finally {
     restoreFetch();
-  }
-}
-
-// pyodide.asm.js is a classic script that loadPyodide would import() itself, outside any
-// fetch we can count. Evaluating our counted copy first defines _createPyodideModule, so
-// loadPyodide skips its own download.
-async function defineRuntimeScript(responsePromise) {
-  try {
-    const code = await (await responsePromise).text();
-    const blobURL = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
-    try {
-      await import(blobURL);
-    } finally {
-      URL.revokeObjectURL(blobURL);
-    }
-  } catch {
-    // A page policy may forbid blob: modules; loadPyodide then loads the script itself.
   }
 }
 

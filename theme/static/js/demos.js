@@ -8,7 +8,7 @@ import { startWorker } from "./boot.js";
 // document.currentScript is null in modules: find our tag by its attribute instead.
 const script = document.querySelector("script[data-manifest]");
 const elements = [...document.querySelectorAll("figure.demo[data-demo]")];
-const SHARED = /(^#|;)demo-[a-z0-9-]+:/;
+const SHARED = /(^#|;)demo-[a-z0-9_-]+:/;
 
 // Pointing at, touching, tabbing into or clicking the controls: the reach that starts Python.
 // pointerover bubbles, so the figure hears the pointer arrive on the form even when it came

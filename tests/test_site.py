@@ -434,11 +434,11 @@ def test_text_colours_meet_wcag_aa_in_both_themes() -> None:
 
 def test_code_colours_meet_wcag_aa_on_the_code_background() -> None:
     css = (ROOT / "theme" / "static" / "css" / "pygments.css").read_text()
-    light = css.split("/* Dark, chosen with the toggle */")[0]
-    dark = css.split("@media (prefers-color-scheme: dark) {")[-1]
+    light = css.split('\n:root[data-theme="dark"]')[0]
+    dark = css.split("@media (prefers-color-scheme:dark){")[-1]
     for block, background in ((light, "#f5f6f7"), (dark, "#1c1f24")):
-        assert f"background: {background}" in block
-        colours = re.findall(r"(\.\w+) \{ color: (#[0-9a-fA-F]{3,6})", block)
+        assert f"background:{background}" in block
+        colours = re.findall(r"(\.\w+)\{color:(#[0-9a-fA-F]{3,6})", block)
         assert len(colours) > 30
         for token, colour in colours:
             full = colour if len(colour) == 7 else "#" + "".join(c * 2 for c in colour[1:])

@@ -179,6 +179,23 @@ def test_bad_fence_fails_with_file_and_line(tmp_path: Path, pelican_runner) -> N
     assert not list((tmp_path / "output").rglob("*.html")), "nothing is written"
 
 
+def test_not_strict_shows_the_error_on_the_page(tmp_path: Path, pelican_runner) -> None:
+    # `make serve` builds this way: the author sees the mistake where the figure would be.
+    content = make_site(tmp_path, {"good.md": PLAIN, "bad.md": BAD.format(a=A)})
+    done = build(pelican_runner, tmp_path, content, PYODIDE_DEMOS_STRICT=False)
+    said = (done.stdout + done.stderr).strip()
+    line = BAD.splitlines().index("nodes: 99") + 1
+    assert done.returncode == 0, said
+    assert f"content/articles/bad.md:{line}: demo {A}: nodes:" in said
+    assert "Traceback" not in said
+    pages = [p for p in (tmp_path / "output").rglob("index.html")
+             if 'class="demo-build-error"' in p.read_text()]
+    assert len(pages) == 1
+    box = pages[0].read_text().split('class="demo-build-error"', 1)[1].split("</div>", 1)[0]
+    assert f"line {line}: demo {A}: nodes: 99 is above the maximum" in box
+    assert '<figure class="demo"' not in pages[0].read_text()
+
+
 def test_missing_runtime_fails_with_one_line(tmp_path: Path, pelican_runner) -> None:
     root = tmp_path / "root"
     root.mkdir()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from html import escape
 
 from markdown import Markdown
 from markdown.extensions import Extension
@@ -39,9 +40,12 @@ ENTRY = re.compile(r"""
 class DemoFenceExtension(Extension):
     """Adds the demo fence; shared by every Markdown instance Pelican builds."""
 
-    def __init__(self, catalog: Catalog, prerenderer: Prerenderer, **kwargs: object) -> None:
+    def __init__(self, catalog: Catalog, prerenderer: Prerenderer, *, strict: bool = True,
+                 **kwargs: object) -> None:
         self.catalog = catalog
         self.prerenderer = prerenderer
+        # Not strict (while serving): a bad fence becomes an error box on its page.
+        self.strict = strict
         self.seconds = 0.0  # time spent on fences this build, for the benchmark
         super().__init__(**kwargs)
 
@@ -98,7 +102,15 @@ class DemoFencePreprocessor(Preprocessor):
             if end is None:
                 raise FenceError(i + 1 + offset, f"the demo fence is never closed (add a line "
                                                  f"{opening['fence']} after its settings)")
-            html = self._figure(opening["name"], lines[i + 1:end], i + 1 + offset)
+            try:
+                html = self._figure(opening["name"], lines[i + 1:end], i + 1 + offset)
+            except FenceError as err:
+                if self.ext.strict:
+                    raise
+                # Kept across conversions: Pelican converts the metadata with this same
+                # instance after the body, and each file gets a new instance anyway.
+                self.md.__dict__.setdefault("demo_errors", []).append(err)
+                html = error_box(err)
             out.extend(["", self.md.htmlStash.store(html), ""])
             i = end + 1
         return out
@@ -127,6 +139,12 @@ class DemoFencePreprocessor(Preprocessor):
                       title=entries.get("title", (0, ""))[1] or module.TITLE,
                       caption=entries.get("caption", (0, ""))[1], params=params,
                       specs=module.PARAMS, rendered=rendered)
+
+
+def error_box(err: FenceError) -> str:
+    """Give the HTML that stands in for a figure whose fence is wrong (not strict)."""
+    return ('<div class="demo-build-error" role="alert"><strong>This demo did not build.'
+            f"</strong> {escape(str(err))}</div>")
 
 
 def _closing(lines: list[str], start: int, fence: str) -> int | None:

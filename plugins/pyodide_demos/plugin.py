@@ -60,7 +60,7 @@ def on_initialized(pelican: object) -> None:
     cfg = config.from_settings(settings)
     catalog = Catalog(cfg.package, cfg.root)
     prerenderer = Prerenderer(cfg.cache_dir / "prerender")
-    extension = DemoFenceExtension(catalog, prerenderer)
+    extension = DemoFenceExtension(catalog, prerenderer, strict=cfg.strict)
     markdown = settings.setdefault("MARKDOWN", {})
     markdown["extensions"] = [e for e in markdown.get("extensions", [])
                               if not isinstance(e, DemoFenceExtension)] + [extension]

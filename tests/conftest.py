@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -70,6 +70,27 @@ def fake_demos_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for path in FAKE_DEMOS.glob("*.py"):
         shutil.copyfile(path, package / path.name)
     return root
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Give Debian's headless chromium through Playwright (never a downloaded browser);
+    skip without one, except under CI, where a missing browser fails the run."""
+    from browser_util import chromium_path, launch_chromium
+
+    if chromium_path() is None:
+        reason = "no chromium binary: install Debian's chromium or set $CHROMIUM"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -16,10 +16,8 @@ from urllib.parse import quote
 import pytest
 from browser_util import (
     ISOLATION_HEADERS,
-    chromium_path,
     find_article_with_demos,
     heaviest_params,
-    launch_chromium,
     serve,
 )
 
@@ -37,17 +35,6 @@ def site(built_site: Path) -> Iterator[tuple[str, Path]]:
     with serve(built_site, PORT, extra={"isolated": built_site}, headers=ISOLATION_HEADERS,
                headers_under="/isolated/") as base:
         yield base, built_site
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if chromium_path() is None:
-        pytest.skip("no chromium on PATH and $CHROMIUM is unset")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        yield browser
-        browser.close()
 
 
 class Page:

@@ -6,35 +6,16 @@ and drives the system chromium through Playwright; a browser is never downloaded
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_util import chromium_path, launch_chromium, serve
+from browser_util import serve
 
 pytestmark = pytest.mark.browser
 
 PORT = 8102
 OVERVIEW = "understanding-distributed-systems/"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    """Give a headless chromium; skip without one, unless this is CI (then fail)."""
-    if chromium_path() is None:
-        reason = "no chromium binary: install Debian's chromium or set $CHROMIUM"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from browser_util import chromium_path, launch_chromium, serve
+from browser_util import serve
 
 pytestmark = pytest.mark.browser
 
@@ -65,17 +65,6 @@ def series_pages(output: Path) -> list[SeriesPage]:
             path = html.relative_to(output).as_posix().removesuffix("index.html")
             pages.append(SeriesPage(path, finder.figures))
     return pages
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if chromium_path() is None:
-        pytest.skip("no chromium on PATH and $CHROMIUM is unset")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

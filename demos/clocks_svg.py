@@ -1,7 +1,8 @@
 """The clocks demo's space-time diagram: one lane per process, messages as arrows.
 
-Each event shows its Lamport number above the dot and its vector below it when there is
-room (always in the tooltip). The focus event's causal past and future are coloured; the
+Each event shows its Lamport number above the dot (a second row up, or nudged right, when
+a neighbour's number is in the way) and its vector below it when there is room (always in
+the tooltip). The focus event's causal past and future are coloured; the
 events concurrent with it are muted.
 """
 
@@ -14,6 +15,12 @@ WIDTH = 720.0
 X0, X1 = 52.0, 700.0  # the x range that maps 0..duration
 TOP = 44.0            # y of the first lane
 DOT = 4.0
+# Lamport labels (10px text): a generous width per character, the baselines of the two rows
+# above a dot (11 apart, so rows never touch), and the gap kept between labels in a row.
+# A third row would reach the lane above's vectors when lanes are 46 apart.
+LABEL_CHAR = 6.5
+LABEL_ROWS = (8.0, 19.0)
+LABEL_GAP = 2.5
 IN_FLIGHT = "in flight at the end"  # the simulator's reason for a message still travelling
 
 STYLE = """
@@ -197,8 +204,8 @@ def _arrow(sx: float, sy: float, rx: float, ry: float) -> str:
 def _events(lay: Layout, names: list[str], events: list[dict],
             relation: dict[int, str]) -> list[str]:
     out = []
-    # Right edges of the last Lamport and vector labels per lane, to keep labels apart.
-    lamport_end = {n: -1e9 for n in names}
+    # Right edges of the last labels per lane: one per Lamport row, one for the vectors.
+    lamport_ends = {n: [-1e9] * len(LABEL_ROWS) for n in names}
     vector_end = {n: -1e9 for n in names}
     for e in events:
         x, y = lay.x(e["t"]), lay.lane_y[e["node"]]
@@ -207,13 +214,9 @@ def _events(lay: Layout, names: list[str], events: list[dict],
         parts = [el("title", _tooltip(e, vector)), el("circle", cx=x, cy=y, r=DOT)]
         if rel == "x":
             parts.append(el("circle", class_="ck-ring", cx=x, cy=y, r=DOT + 3.5))
-        # The Lamport number is always shown: one that would overlap the previous one
-        # on its lane goes a line higher.
-        half = 3.2 * len(str(e["lamport"]))
-        crowded = x - half < lamport_end[e["node"]] + 2
-        parts.append(el("text", str(e["lamport"]), class_="dm-text dm-small", x=x,
-                        y=y - (17 if crowded else 8)))
-        lamport_end[e["node"]] = -1e9 if crowded else x + half
+        label = str(e["lamport"])
+        row, lx = _lamport_slot(lamport_ends[e["node"]], x, LABEL_CHAR * len(label) / 2)
+        parts.append(el("text", label, class_="dm-text dm-small", x=lx, y=y - LABEL_ROWS[row]))
         half = 2.3 * len(vector)
         if x - half >= vector_end[e["node"]] + 3 and x + half <= WIDTH:
             parts.append(el("text", vector, class_="dm-text ck-v", x=x, y=y + 15))
@@ -221,6 +224,20 @@ def _events(lay: Layout, names: list[str], events: list[dict],
         out.append(f'<g class="ck-ev ck-{rel}" data-t="{num(e["t"])}" '
                    f'data-node="{esc(e["node"])}">' + "".join(parts) + "</g>")
     return out
+
+
+def _lamport_slot(ends: list[float], x: float, half: float) -> tuple[int, float]:
+    """Give the row and centre x for a Lamport label, and mark it taken in `ends`.
+
+    Every number stays visible: the label goes in the lowest row where it fits over its
+    dot, or else, in the row that needs the least nudge, just right of the label in the
+    way. Events arrive in time order, so only each row's right edge matters.
+    """
+    shifts = [max(0.0, end + LABEL_GAP - (x - half)) for end in ends]
+    row = shifts.index(0.0) if 0.0 in shifts else shifts.index(min(shifts))
+    centre = x + shifts[row]
+    ends[row] = centre + half
+    return row, centre
 
 
 def _tooltip(e: dict, vector: str) -> str:

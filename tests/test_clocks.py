@@ -461,3 +461,32 @@ def test_default_svg_matches_the_golden_file():
         GOLDEN.parent.mkdir(exist_ok=True)
         GOLDEN.write_text(svg, encoding="utf-8")
     assert GOLDEN.read_text(encoding="utf-8") == svg
+
+
+def lamport_boxes(svg: str) -> dict[str, list[tuple[str, float, float, float, float]]]:
+    """Give each lane's Lamport labels as (text, left, top, right, bottom), 10px text."""
+    lanes: dict[str, list] = {}
+    for group in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}g"):
+        if "ck-ev" not in group.get("class", "") or "data-node" not in group.attrib:
+            continue
+        for text in group.iter("{http://www.w3.org/2000/svg}text"):
+            if "ck-v" in text.get("class", ""):
+                continue
+            x, y, half = float(text.get("x")), float(text.get("y")), 6.5 * len(text.text) / 2
+            lanes.setdefault(group.get("data-node"), []).append(
+                (text.text, x - half, y - 10, x + half, y))
+    return lanes
+
+
+@pytest.mark.parametrize("seed", [1, 2, 5, 11])
+def test_lamport_labels_on_a_lane_never_overlap(seed):
+    result = clocks.run({"seed": seed, "rate": 5})
+    lanes = lamport_boxes(result.svg)
+    shown = sorted((node, int(box[0])) for node, boxes in lanes.items() for box in boxes)
+    assert shown == sorted((e["node"], e["lamport"]) for e in result.events)
+    for node, boxes in lanes.items():
+        for i, (a, a_left, a_top, a_right, a_bottom) in enumerate(boxes):
+            for b, b_left, b_top, b_right, b_bottom in boxes[i + 1:]:
+                apart = (a_right <= b_left or b_right <= a_left
+                         or a_bottom <= b_top or b_bottom <= a_top)
+                assert apart, f"{node}: Lamport labels {a} and {b} overlap"

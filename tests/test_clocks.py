@@ -12,13 +12,14 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+import fakes
 import pytest
 
 from demos import ParamError, clocks
 from demos.clocks import Process, Stamp, lamport_receive, vector_receive, vector_tick
 from demos.clocks_svg import draw
 from demos.result import Check
-from demos.sim import Timer, Trace
+from demos.sim import Timer
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden" / "clocks-default.svg"
@@ -59,20 +60,13 @@ class FakeNetwork:
         return self.sent[self.taken:]
 
 
-class FakeSim:
-    """Just what a Node touches: rng, now, trace, network and timers the test fires."""
+class FakeSim(fakes.FakeSim):
+    """The shared fake, with a network that hands sends over in order, and timers the
+    test fires one at a time."""
 
     def __init__(self, seed: int = 1) -> None:
-        self.rng = random.Random(seed)
-        self.now = 0.0
-        self.trace = Trace()
+        super().__init__(seed)
         self.network = FakeNetwork()
-        self.timers: list[Timer] = []
-
-    def after(self, delay: float, callback, *args) -> Timer:
-        timer = Timer(self.now + delay, callback, args)
-        self.timers.append(timer)
-        return timer
 
     def pending(self) -> list[Timer]:
         return [t for t in self.timers if not t.cancelled]

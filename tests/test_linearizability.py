@@ -139,8 +139,10 @@ def test_malformed_histories_are_rejected():
 
 
 def test_bound_gives_unknown_not_a_guess():
-    # many concurrent writes and a read no order can satisfy: the search must branch
-    ops = [(f"w{i}", "write", i, 0, 100, "ok") for i in range(1, 13)]
+    # many concurrent writes, each seen by a read, and a read no order can satisfy: the
+    # search must branch (a write no read sees would be placed without branching)
+    ops = [(f"w{i}", "write", i, 0, 100, "ok") for i in range(1, 11)]
+    ops += [(f"r{i}", "read", i, 0, 100, "ok") for i in range(1, 11)]
     ops.append(("r", "read", 99, 0, 100, "ok"))
     verdict = lin.check(h(*ops), limit=50)
     assert verdict.valid is None and "gave up" in verdict.detail

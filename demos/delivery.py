@@ -19,10 +19,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .delivery_draw import draw
 from .faults import parse_schedule
-from .params import Param, common_params, resolve
-from .result import Check, Result
+from .params import Param, common_params
+from .result import Check
 from .sim import Node, Simulation
 
 NAME = "delivery"
@@ -219,10 +218,10 @@ def spacing(params: Mapping[str, object]) -> float:
 
 
 def simulate(params: dict) -> dict:
-    """Run the pipeline with effective `params`; give the trace JSON dict (checks empty)."""
+    """Run the pipeline with effective `params`; give the trace document."""
     names = node_names(params)
     faults = parse_schedule(params["faults"], names, params["duration"])
-    sim = Simulation(params["seed"], latency=LATENCY, drop=params["drop"])
+    sim = Simulation.from_params(params, latency=LATENCY)
     config = Config(params["mode"], params["messages"], params["ack_timeout"], spacing(params))
     producer = sim.add(Producer(PRODUCER, sim, config))
     sim.add(Broker(BROKER, sim, config))
@@ -231,21 +230,7 @@ def simulate(params: dict) -> dict:
     sim.run(params["duration"])
     produced = [f"m{i}" for i in range(1, producer.produced + 1)]
     effects = {m: consumer.effects.get(m, 0) for m in produced}
-    result = Result(NAME, params, names, "", "", [], sim.trace.events_json(),
-                    sim.messages_json(),
-                    extra={"roles": dict(ROLES), "effects": effects,
-                           "partitions": sim.partitions})
-    return result.trace()
-
-
-def run(given: Mapping[str, object]) -> Result:
-    """Give the result of a run with `given` params (strings or typed values)."""
-    params = resolve(PARAMS, given, node_names)
-    trace = simulate(params)
-    found = checks(trace)
-    extra = {k: trace[k] for k in ("roles", "effects", "partitions")}
-    return Result(NAME, params, trace["nodes"], draw(trace, found), summary(trace), found,
-                  trace["events"], trace["messages"], extra=extra)
+    return sim.trace_doc(names, roles=dict(ROLES), effects=effects)
 
 
 # -- checks (pure functions of the trace) --------------------------------------------------
@@ -303,12 +288,7 @@ def check_no_duplicates(trace: dict) -> Check:
                  t=where["t"] if where else None, node=CONSUMER)
 
 
-def checks(trace: dict) -> list[Check]:
-    """Give the checks of a delivery trace."""
-    return [check_no_loss(trace), check_no_duplicates(trace)]
-
-
-def summary(trace: dict) -> str:
+def summarize(trace: dict, checks: list[Check]) -> str:
     """Give one sentence: what the mode delivered, and what it cost on the wire."""
     counts = outcomes(trace)
     once = sum(1 for n in counts.values() if n == 1)
@@ -326,3 +306,6 @@ def summary(trace: dict) -> str:
         text += f" ({skipped} repeats recognised and skipped)"
     return (f"{text}; {len(messages)} network messages, with {retries} publish retries "
             f"and {redeliveries} redeliveries.")
+
+
+CHECKS = (check_no_loss, check_no_duplicates)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-from .result import Check, down_intervals
+from .queries import down_intervals
+from .result import Check
 from .svg import attrs, document, el, num
 
 WIDTH = 720.0
@@ -46,7 +47,7 @@ def _tick_step(duration: float) -> float:
     return 50000.0
 
 
-def draw(trace: dict, found: list[Check]) -> str:
+def draw(trace: dict, found: list[Check], summary: str) -> str:
     """Give the SVG for a delivery trace."""
     duration = float(trace["duration"])
 
@@ -86,7 +87,7 @@ def _axis(duration: float, x) -> list[str]:
 
 def _downtimes(trace: dict) -> list[tuple[str, float, float]]:
     """Give (node, start, end) of every outage, the ones that end first first."""
-    down = down_intervals(trace["events"], trace["nodes"], float(trace["duration"]))
+    down = down_intervals(trace)
     outages = [(node, start, stop) for node, spans in down.items() for start, stop in spans]
     return sorted(outages, key=lambda o: (o[2], o[1], o[0]))
 

@@ -21,10 +21,10 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from .failure_draw import draw
 from .faults import Crash, Fault, parse_schedule
-from .params import Param, common_params, resolve
-from .result import Check, Result, down_intervals
+from .params import Param, common_params
+from .queries import down_intervals
+from .result import Check
 from .sim import Node, Simulation
 
 NAME = "failure"
@@ -206,12 +206,11 @@ def watched_pair(names: list[str], faults: list[Fault]) -> tuple[str, str]:
     return observer, peer
 
 
-def simulate(params: dict) -> Result:
-    """Run the detectors with effective `params`; give the result without checks or SVG."""
+def simulate(params: dict) -> dict:
+    """Run the detectors with effective `params`; give the trace document."""
     names = node_names(params)
     faults = parse_schedule(params["faults"], names, params["duration"])
-    sim = Simulation(params["seed"], latency=(BASE_LATENCY, BASE_LATENCY + params["jitter"]),
-                     drop=params["drop"])
+    sim = Simulation.from_params(params, latency=(BASE_LATENCY, BASE_LATENCY + params["jitter"]))
     config = Config(params["detector"], params["interval"], params["timeout"],
                     params["threshold"], params["window"])
     observer, peer = watched_pair(names, faults)
@@ -221,30 +220,18 @@ def simulate(params: dict) -> Result:
         sim.add(Monitor(name, sim, [p for p in names if p != name], config, probe))
     sim.apply_faults(faults)
     sim.run(params["duration"])
-    return Result(NAME, params, names, "", "", [], sim.trace.events_json(),
-                  sim.messages_json(),
-                  extra={"detector": config.detector, "partitions": sim.partitions,
-                         "level": {"observer": observer, "peer": peer,
-                                   "unit": "phi" if config.detector == "phi" else "ms",
-                                   "limit": config.limit, "samples": samples}})
-
-
-def run(given: Mapping[str, object]) -> Result:
-    """Give the result of a run with `given` params (strings or typed values)."""
-    result = simulate(resolve(PARAMS, given, node_names))
-    trace = result.trace()
-    result.checks = checks(trace)
-    result.extra["detection"] = detection(trace)
-    result.summary = summary(trace)
-    wrong = {(e["node"], e["peer"], e["t"]) for e in false_suspicions(trace)}
-    result.svg = draw(trace, result.checks, _downtimes(trace), wrong)
-    return result
+    doc = sim.trace_doc(names, detector=config.detector,
+                        level={"observer": observer, "peer": peer,
+                               "unit": "phi" if config.detector == "phi" else "ms",
+                               "limit": config.limit, "samples": samples})
+    doc["detection"] = detection({**doc, "duration": float(params["duration"])})
+    return doc
 
 
 # -- checks (pure functions of the trace) --------------------------------------------------
 
 def _downtimes(trace: dict) -> dict[str, list[tuple[float, float]]]:
-    return down_intervals(trace["events"], trace["nodes"], float(trace["duration"]))
+    return down_intervals(trace)
 
 
 def _suspected(events: list[dict], before: float = math.inf) -> dict[tuple[str, str], float]:
@@ -395,16 +382,7 @@ def _detection_text(figures: dict) -> str:
     return text
 
 
-def checks(trace: dict) -> list[Check]:
-    """Give the checks of a failure-detector trace.
-
-    Detection speed is reported (in Completeness, the summary and the trace's
-    "detection") but not checked: any latency is a trade-off, not a violation.
-    """
-    return [check_completeness(trace), check_false_suspicions(trace)]
-
-
-def summary(trace: dict) -> str:
+def summarize(trace: dict, checks: list[Check]) -> str:
     """Give one sentence naming the detector, its mistakes and its speed."""
     p = trace["params"]
     if p["detector"] == "phi":
@@ -419,3 +397,8 @@ def summary(trace: dict) -> str:
         speed += f", {figures['unnoticed']} outages unnoticed"
     return (f"{name}, heartbeat every {p['interval']:g} ms: {wrong} false "
             f"suspicion{'s' if wrong != 1 else ''}, {speed}.")
+
+
+# Detection speed is reported (in Completeness, the summary and the trace's "detection") but
+# not checked: any latency is a trade-off, not a violation.
+CHECKS = (check_completeness, check_false_suspicions)

@@ -6,6 +6,7 @@ time slices (one path per slice keeps playback working and the file small).
 
 from __future__ import annotations
 
+from .queries import down_intervals
 from .result import Check
 from .svg import attrs, document, el, num
 
@@ -65,13 +66,12 @@ def suspicion_bars(trace: dict) -> list[tuple[str, str, float, float]]:
     return sorted(bars, key=lambda b: (b[2], b[0], b[1]))
 
 
-def draw(trace: dict, found: list[Check], down: dict[str, list[tuple[float, float]]],
-         wrong: set[tuple[str, str, float]]) -> str:
-    """Give the SVG for a failure-detector trace.
+def draw(trace: dict, found: list[Check], summary: str) -> str:
+    """Give the SVG for a failure-detector trace."""
+    from .failure import false_suspicions
 
-    `down` is each node's down intervals; `wrong` holds (observer, peer, t) of each false
-    suspicion.
-    """
+    down = down_intervals(trace)
+    wrong = {(e["node"], e["peer"], e["t"]) for e in false_suspicions(trace)}
     names = trace["nodes"]
     frame = Frame(float(trace["duration"]))
     lane_h = HEAD + ROW * (len(names) - 1) + GAP

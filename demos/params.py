@@ -105,7 +105,7 @@ def _to_float(name: str, raw: object) -> float:
 
 def common_params(*, duration: float, drop: float = 0.0, faults: str = "",
                   max_duration: float = 60000.0) -> tuple[Param, ...]:
-    """Give the params every demo accepts: seed, duration, drop and faults."""
+    """Give the params every demo accepts: seed, duration, drop, faults, duplicate, reorder."""
     return (
         Param("seed", "int", 1, "Seed", "Same seed, same run: all randomness comes from it.",
               min=0, max=2**31 - 1),
@@ -117,6 +117,12 @@ def common_params(*, duration: float, drop: float = 0.0, faults: str = "",
               step=0.05),
         Param("faults", "schedule", faults, "Faults",
               "crash n2@1500; restart n2@4000; partition n1,n2|n3,n4,n5@2000-6000"),
+        Param("duplicate", "float", 0.0, "Duplication",
+              "Probability that the network delivers a message a second time, later.",
+              min=0.0, max=1.0, step=0.05),
+        Param("reorder", "float", 0.0, "Reordering (ms)",
+              "Extra random delay of up to this many ms per message, so later messages "
+              "can overtake earlier ones.", min=0.0, max=5000.0, step=50.0),
     )
 
 

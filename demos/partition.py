@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 from . import linearizability as lin
 from .errors import ParamError
 from .faults import parse_schedule
-from .params import Param, common_params, resolve
-from .result import Check, Result, down_intervals
+from .params import Param, common_params
+from .queries import down_intervals
+from .result import Check
 from .sim import Node, Simulation
 
 NAME = "partition"
@@ -362,11 +363,11 @@ class Client:
 
 
 # -- running --------------------------------------------------------------------------
-def simulate(params: Mapping[str, object], keys: list[str]) -> tuple[Simulation, Workload]:
+def run_cluster(params: Mapping[str, object], keys: list[str]) -> tuple[Simulation, Workload]:
     """Give the finished simulation and its workload."""
     duration = float(params["duration"])
     faults = parse_schedule(str(params["faults"]), node_names(params), duration)
-    sim = Simulation(int(params["seed"]), latency=LATENCY, drop=float(params["drop"]))
+    sim = Simulation.from_params(params, latency=LATENCY)
     names = node_names(params)
     replicas = [sim.add(Replica(name, sim, i + 1, [p for p in names if p != name],
                                 str(params["mode"]), keys))
@@ -379,31 +380,16 @@ def simulate(params: Mapping[str, object], keys: list[str]) -> tuple[Simulation,
     return sim, work
 
 
-def run(given: Mapping[str, object]) -> Result:
-    """Give the result of one run: history, final state, checks and the diagram."""
-    from .partition_draw import draw  # the drawing is long; keep it out of the model
-
-    params = resolve(PARAMS, given, node_names)
+def simulate(params: Mapping[str, object]) -> dict:
+    """Give the trace document of a run: events, messages, history and final state."""
     keys = parse_keys(str(params["keys"]))
-    sim, work = simulate(params, keys)
+    sim, work = run_cluster(params, keys)
     final = {name: {k: node.store[k][1] for k in keys} for name, node in sim.nodes.items()}
-    result = Result(NAME, params, node_names(params), "", "", [], sim.trace.events_json(),
-                    sim.messages_json(),
-                    {"history": work.history, "final_state": final,
-                     "partitions": sim.partitions, "clients": client_names(params)})
-    trace = result.trace()
-    result.checks = checks(trace)
-    result.summary = summarize(trace, result.checks)
-    result.svg = draw(trace, result.checks)
-    return result
+    return sim.trace_doc(node_names(params), history=work.history, final_state=final,
+                         clients=client_names(params))
 
 
 # -- checks ---------------------------------------------------------------------------
-def checks(trace: dict) -> list[Check]:
-    """Give the checks: Linearizable, Availability, Convergence (see `summarize`)."""
-    return [check_linearizable(trace), check_availability(trace), check_convergence(trace)]
-
-
 def check_linearizable(trace: dict) -> Check:
     name = "Linearizable"
     try:
@@ -426,7 +412,7 @@ def check_linearizable(trace: dict) -> Check:
 
 
 def _down_intervals(trace: dict) -> dict[str, list[tuple[float, float]]]:
-    return down_intervals(trace["events"], trace["nodes"], float(trace["duration"]))
+    return down_intervals(trace)
 
 
 def _up_throughout(node: str, t0: float, t1: float,
@@ -552,3 +538,6 @@ def summarize(trace: dict, results: list[Check]) -> str:
             f"{'' if ok['Linearizable'] else 'not '}linearizable. Availability and "
             "convergence after the heal are the promises here; linearizability is what "
             "gives way.")
+
+
+CHECKS = (check_linearizable, check_availability, check_convergence)

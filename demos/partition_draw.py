@@ -23,7 +23,7 @@ STYLE = """
 """
 
 
-def draw(trace: dict, checks: list[Check]) -> str:
+def draw(trace: dict, checks: list[Check], summary: str) -> str:
     """Give the SVG for a partition run's trace."""
     duration = float(trace["duration"])
     params = trace["params"]

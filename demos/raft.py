@@ -20,9 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .faults import parse_schedule
-from .params import Param, common_params, resolve
-from .raft_draw import draw
-from .result import Check, Result
+from .params import Param, common_params
+from .result import Check
 from .sim import Node, Simulation, Timer
 
 NAME = "raft"
@@ -225,7 +224,7 @@ class RaftServer(Node):
         self.next_index = {peer: len(self.log) + 1 for peer in self.peers}
         self.match_index = dict.fromkeys(self.peers, 0)
         self._show_role()
-        self.log.append(Entry(self.current_term, NOOP))
+        self.append_to_log(len(self.log), (Entry(self.current_term, NOOP),))
         self.replicate_to_all()
         self.set_timer(HEARTBEAT_MS, self._on_heartbeat_timer, self.current_term)
 
@@ -287,7 +286,7 @@ class RaftServer(Node):
             return False, self.leader_id
         # A client retries after a timeout; the same command must not enter the log twice.
         if all(entry.command != command for entry in self.log):
-            self.log.append(Entry(self.current_term, command))
+            self.append_to_log(len(self.log), (Entry(self.current_term, command),))
             self.record("request", index=len(self.log), term=self.current_term, command=command)
             self.replicate_to_all()
         return True, self.name
@@ -318,8 +317,14 @@ class RaftServer(Node):
             index = prev_index + 1 + offset
             if index <= len(self.log) and self.log[index - 1].term == entry.term:
                 continue  # already stored: a late duplicate must not cut anything
-            del self.log[index - 1:]
-            self.log.append(entry)
+            self.append_to_log(index - 1, entries[offset:])
+            return
+
+    def append_to_log(self, keep: int, entries: tuple[Entry, ...]) -> None:
+        """Cut the log to its first `keep` entries and append `entries`; record the change."""
+        del self.log[keep:]
+        self.log.extend(entries)
+        self.record("log", keep=keep, entries=[[e.term, e.command] for e in entries])
 
     def _answer_append(self, leader: str, success: bool, match: int) -> None:
         t = self.current_term
@@ -408,11 +413,19 @@ def client_commands(count: int, duration: float) -> list[tuple[float, str]]:
             for i in range(count)]
 
 
-def simulate(params: Mapping[str, object]) -> tuple[Simulation, Client]:
+def simulate(params: Mapping[str, object]) -> dict:
+    """Give the trace document of a run with effective `params`."""
+    sim, client = run_cluster(params)
+    names = node_names(params)
+    return sim.trace_doc(names, requests=client.report(),
+                         cluster={name: sim.nodes[name].snapshot() for name in names})
+
+
+def run_cluster(params: Mapping[str, object]) -> tuple[Simulation, Client]:
     """Give the simulation and its client after running `params` to the end."""
     names = node_names(params)
     duration = float(params["duration"])
-    sim = Simulation(int(params["seed"]), latency=LATENCY_MS, drop=float(params["drop"]))
+    sim = Simulation.from_params(params, latency=LATENCY_MS)
     client = Client(sim, client_commands(int(params["requests"]), duration))
     for name in names:
         sim.add(RaftServer(name, sim, [p for p in names if p != name], client.applied))
@@ -421,12 +434,6 @@ def simulate(params: Mapping[str, object]) -> tuple[Simulation, Client]:
     client.start()
     sim.run(duration)
     return sim, client
-
-
-def checks(trace: dict) -> list[Check]:
-    """Give the Raft safety properties and liveness, judged from the trace alone."""
-    return [check_election_safety(trace), check_log_matching(trace),
-            check_state_machine_safety(trace), check_liveness(trace)]
 
 
 def check_election_safety(trace: dict) -> Check:
@@ -514,30 +521,18 @@ def _commits(trace: dict) -> list[dict]:
     return [e for e in trace["events"] if e["kind"] == "commit"]
 
 
-def summarize(trace: dict) -> str:
+def summarize(trace: dict, checks: list[Check]) -> str:
     """Give one line on what happened: elections, leaders, commands applied, checks."""
     roles = [e for e in trace["events"] if e["kind"] == "role"]
     elections = sum(1 for e in roles if e["role"] == CANDIDATE)
     leaders = sorted({(e["term"], e["node"]) for e in roles if e["role"] == LEADER})
     applied = sum(1 for r in trace["requests"] if r["applied"] is not None)
     who = ", ".join(f"{node} (term {term})" for term, node in leaders[-3:]) or "none"
-    failed = [c["name"] for c in trace["checks"] if not c["ok"]]
+    failed = [c.name for c in checks if not c.ok]
     verdict = f"FAILED: {', '.join(failed)}" if failed else "all checks hold"
     return (f"{len(trace['nodes'])} servers, {elections} election(s), leaders: {who}; "
             f"{applied}/{len(trace['requests'])} commands applied; {verdict}")
 
 
-def run(given: Mapping[str, object]) -> Result:
-    """Give the result of one run with `given` params (strings or typed values)."""
-    params = resolve(PARAMS, given, node_names)
-    names = node_names(params)
-    sim, client = simulate(params)
-    extra = {"requests": client.report(), "partitions": sim.partitions,
-             "cluster": {name: sim.nodes[name].snapshot() for name in names}}
-    result = Result(NAME, params, names, "", "", [], sim.trace.events_json(),
-                    sim.messages_json(), extra)
-    result.checks = checks(result.trace())
-    trace = result.trace()
-    result.summary = summarize(trace)
-    result.svg = draw(trace, result.checks, title=TITLE, summary=result.summary, noop=NOOP)
-    return result
+CHECKS = (check_election_safety, check_log_matching, check_state_machine_safety,
+          check_liveness)

@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from types import ModuleType
 
 from .errors import DemoError
+from .pipeline import assemble
 from .result import Result
 
-# Order is the order `python -m demos list` prints.
+# Order is the order `python -m demos list` prints; a name whose module is absent is skipped.
 NAMES = ("clocks", "raft", "partition", "failure", "delivery")
 
 
@@ -26,9 +27,13 @@ def get(name: str) -> ModuleType:
     return importlib.import_module(f"demos.{name}")
 
 
-def run(name: str, params: Mapping[str, object] | None = None) -> Result:
-    """Give the result of demo `name` run with `params` (strings or typed values)."""
-    return get(name).run(dict(params or {}))
+def run(name: str, params: Mapping[str, object] | None = None,
+        protocol: ModuleType | None = None) -> Result:
+    """Give the result of demo `name` run with `params` (strings or typed values).
+
+    `protocol` replaces the demo's `simulate` (see `pipeline.assemble`).
+    """
+    return assemble(get(name), dict(params or {}), protocol)
 
 
 def spec(name: str) -> list[dict]:

@@ -1,28 +1,12 @@
-"""What a demo run gives: the SVG, a summary, the checks and the trace."""
+"""What a demo run gives: the SVG, a summary, the checks and the trace, frozen together."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-
-def down_intervals(events: list[dict], nodes: list[str],
-                   duration: float) -> dict[str, list[tuple[float, float]]]:
-    """Give each node's down time as (crash, restart) intervals, in time order.
-
-    Every node has an entry (empty if it never crashed); a node still down at the end is
-    down until `duration`. `events` are trace events, sorted by time as the contract says.
-    """
-    down: dict[str, list[tuple[float, float]]] = {node: [] for node in nodes}
-    since: dict[str, float] = {}
-    for e in events:
-        if e["kind"] == "crash":
-            since[e["node"]] = e["t"]
-        elif e["kind"] == "restart" and e["node"] in since:
-            down[e["node"]].append((since.pop(e["node"]), e["t"]))
-    for node, t in since.items():
-        down[node].append((t, duration))
-    return down
+# Keys every trace document has; the rest are a demo's own top-level keys (`extra`).
+STANDARD_KEYS = ("schema", "demo", "params", "nodes", "duration", "events", "messages")
 
 
 @dataclass(frozen=True)
@@ -47,31 +31,41 @@ class Check:
         return data
 
 
-@dataclass
+@dataclass(frozen=True)
 class Result:
-    """A finished run: `trace` follows the trace JSON contract (schema 1)."""
+    """A finished run. `doc` is the trace JSON document (schema 1) without its checks."""
 
     demo: str
     params: dict
-    nodes: list[str]
     svg: str
     summary: str
-    checks: list[Check]
-    events: list[dict]
-    messages: list[dict]
-    extra: dict = field(default_factory=dict)
+    checks: tuple[Check, ...]
+    doc: dict
 
     @property
     def ok(self) -> bool:
         return all(c.ok for c in self.checks)
 
+    @property
+    def nodes(self) -> list[str]:
+        return self.doc["nodes"]
+
+    @property
+    def events(self) -> list[dict]:
+        return self.doc["events"]
+
+    @property
+    def messages(self) -> list[dict]:
+        return self.doc["messages"]
+
+    @property
+    def extra(self) -> dict:
+        """Give the demo's own top-level trace keys (history, partitions, ...)."""
+        return {k: v for k, v in self.doc.items() if k not in STANDARD_KEYS}
+
     def trace(self) -> dict:
-        """Give the trace JSON document as plain data."""
-        doc = {"schema": 1, "demo": self.demo, "params": self.params, "nodes": self.nodes,
-               "duration": float(self.params["duration"]), "events": self.events,
-               "messages": self.messages, "checks": [c.to_json() for c in self.checks]}
-        doc.update(self.extra)
-        return doc
+        """Give the trace JSON document as plain data (a new top-level dict each call)."""
+        return {**self.doc, "checks": [c.to_json() for c in self.checks]}
 
     def to_json(self, indent: int | None = None) -> str:
         return json.dumps(self.trace(), indent=indent, ensure_ascii=False)

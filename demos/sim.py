@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, is_dataclass
 
 from .faults import Crash, Fault, Partition, Restart
@@ -44,6 +44,8 @@ class MessageRecord:
     reason: str = "in flight at the end"
     recv_event: int | None = None
     kind: str = ""
+    copy_of: int | None = None  # a duplicate names the message it repeats
+
 
     def to_json(self) -> dict:
         data = {"id": self.id, "src": self.src, "dst": self.dst, "sent": _t(self.sent),
@@ -52,6 +54,8 @@ class MessageRecord:
                 "recv_event": self.recv_event}
         if self.kind:
             data["kind"] = self.kind
+        if self.copy_of is not None:
+            data["copy_of"] = self.copy_of
         if self.status != "delivered":
             data["reason"] = self.reason
         return data
@@ -158,13 +162,20 @@ class Network:
     """Delivers messages after a random latency, unless lost, partitioned, or the target is down.
 
     Nodes on different sides of a partition cannot talk; a message is lost if the sides
-    differ when it is sent or when it would arrive.
+    differ when it is sent or when it would arrive. As the asynchronous model of the papers
+    allows, the network may also deliver a message twice (`duplicate`: the probability of a
+    second copy, arriving later) and hold any message up to `reorder` ms more, which lets a
+    later message overtake an earlier one. Random numbers for these are drawn only when they
+    are on, so runs without them are unchanged.
     """
 
-    def __init__(self, sim: Simulation, latency: tuple[float, float], drop: float) -> None:
+    def __init__(self, sim: Simulation, latency: tuple[float, float], drop: float,
+                 duplicate: float = 0.0, reorder: float = 0.0) -> None:
         self.sim = sim
         self.latency = latency
         self.drop = drop
+        self.duplicate = duplicate
+        self.reorder = reorder
         self.side: dict[str, int] = {}
 
     def connected(self, a: str, b: str) -> bool:
@@ -183,8 +194,7 @@ class Network:
                                label=label if label is not None else payload_label(msg),
                                send_event=send_event, kind=type(msg).__name__)
         sim.trace.messages.append(record)
-        lo, hi = self.latency
-        delay = sim.rng.uniform(lo, hi)
+        delay = self._delay()
         if self.drop > 0.0 and sim.rng.random() < self.drop:
             record.status, record.reason = "dropped", "random loss"
             return record.id
@@ -192,7 +202,20 @@ class Network:
             record.status, record.reason = "lost", "partition"
             return record.id
         sim.after(delay, self._arrive, record, msg)
+        if self.duplicate > 0.0 and sim.rng.random() < self.duplicate:
+            copy = MessageRecord(id=len(sim.trace.messages), src=src, dst=dst, sent=sim.now,
+                                 label=record.label, send_event=send_event, kind=record.kind,
+                                 copy_of=record.id)
+            sim.trace.messages.append(copy)
+            sim.after(delay + self._delay(), self._arrive, copy, msg)
         return record.id
+
+    def _delay(self) -> float:
+        lo, hi = self.latency
+        delay = self.sim.rng.uniform(lo, hi)
+        if self.reorder > 0.0:
+            delay += self.sim.rng.uniform(0.0, self.reorder)
+        return delay
 
     def _arrive(self, record: MessageRecord, msg: object) -> None:
         sim = self.sim
@@ -219,15 +242,23 @@ class Simulation:
     """Virtual time, an event heap with a per-run tie-break counter, nodes, network, trace."""
 
     def __init__(self, seed: int, *, latency: tuple[float, float] = (5.0, 15.0),
-                 drop: float = 0.0) -> None:
+                 drop: float = 0.0, duplicate: float = 0.0, reorder: float = 0.0) -> None:
         self.rng = random.Random(seed)
         self.now = 0.0
         self._heap: list[tuple[float, int, Timer]] = []
         self._seq = 0
         self.nodes: dict[str, Node] = {}
         self.trace = Trace()
-        self.network = Network(self, latency, drop)
+        self.network = Network(self, latency, drop, duplicate, reorder)
         self.partitions: list[dict] = []
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, object], *,
+                    latency: tuple[float, float] = (5.0, 15.0)) -> Simulation:
+        """Give a simulation set up by the common params: seed, drop, duplicate, reorder."""
+        return cls(int(params["seed"]), latency=latency, drop=float(params.get("drop", 0.0)),
+                   duplicate=float(params.get("duplicate", 0.0)),
+                   reorder=float(params.get("reorder", 0.0)))
 
     def add(self, node: Node) -> Node:
         self.nodes[node.name] = node
@@ -292,3 +323,10 @@ class Simulation:
 
     def messages_json(self) -> list[dict]:
         return [m.to_json() for m in self.trace.messages]
+
+    def trace_doc(self, nodes: list[str], **extra: object) -> dict:
+        """Give the run as a trace document: nodes, events, messages, partitions, `extra`."""
+        doc = {"nodes": list(nodes), "events": self.trace.events_json(),
+               "messages": self.messages_json(), "partitions": self.partitions}
+        doc.update(extra)
+        return doc

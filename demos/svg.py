@@ -28,6 +28,11 @@ BASE_STYLE = """
 .dm-band{fill:var(--demo-band,#fdecc8);opacity:.6}
 .dm-down{fill:var(--demo-down,#d0d3d8);opacity:.7}
 .dm-violation{fill:none;stroke:var(--demo-bad,#c01c28);stroke-width:2}
+.dm-off{display:none}
+.dm-role-follower{fill:var(--demo-grid,#c9ccd1)}
+.dm-role-candidate{fill:var(--demo-warn,#9c5d00)}
+.dm-role-leader{fill:var(--demo-accent,#1a5fb4)}
+.dm-role-down{fill:var(--demo-down,#d0d3d8)}
 """
 
 

@@ -22,8 +22,8 @@ if str(ROOT / "plugins") not in sys.path:
 PELICAN = Path(sys.executable).with_name("pelican")
 FAKE_DEMOS = Path(__file__).parent / "fixtures" / "fakedemos"
 # The core of the real package the fixture demos stand on.
-CORE = ("__init__.py", "__main__.py", "errors.py", "faults.py", "params.py", "result.py",
-        "svg.py", "sim.py")
+CORE = ("__init__.py", "__main__.py", "errors.py", "faults.py", "params.py", "pipeline.py",
+        "queries.py", "result.py", "svg.py", "sim.py")
 
 
 def run_pelican(content: Path, output: Path, *, cwd: Path = ROOT,
@@ -67,6 +67,8 @@ def fake_demos_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     package.mkdir()
     for name in CORE:
         shutil.copyfile(ROOT / "demos" / name, package / name)
+    shutil.copytree(ROOT / "demos" / "kit", package / "kit",
+                    ignore=shutil.ignore_patterns("__pycache__"))
     for path in FAKE_DEMOS.glob("*.py"):
         shutil.copyfile(path, package / path.name)
     return root

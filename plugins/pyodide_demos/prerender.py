@@ -47,7 +47,7 @@ class Prerenderer:
             rendered = Rendered(**json.loads(disk.read_text()))
             rendered = Rendered(rendered.svg, rendered.summary, tuple(rendered.checks))
         else:
-            result = catalog.module(name).run(params)
+            result = catalog.package.run(name, params)
             self.runs += 1
             rendered = Rendered(result.svg, result.summary,
                                 tuple(c.to_json() for c in result.checks))

@@ -54,10 +54,12 @@ class Layout:
         return X0 + (X1 - X0) * min(max(t, 0.0), self.duration) / self.duration
 
 
-def draw(*, names: list[str], events: list[dict], messages: list[dict], downtime: list[dict],
-         partitions: list[dict], focus: dict, checks: list[Check], duration: float,
-         title: str, summary: str) -> str:
+def draw(trace: dict, checks: list[Check], summary: str) -> str:
     """Give the SVG document for one run of the clocks demo."""
+    names, events, messages = trace["nodes"], trace["events"], trace["messages"]
+    downtime, partitions, focus = trace["downtime"], trace["partitions"], trace["focus"]
+    duration = float(trace["duration"])
+    title = "Logical clocks: Lamport timestamps and vector clocks"
     lay = Layout(names, duration)
     relation = _relations(events, focus)
     body = _axis(lay) + _partitions(lay, partitions) + _lanes(lay, names)

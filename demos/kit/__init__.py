@@ -1,0 +1,57 @@
+"""The figure kit: what every demo's drawing is made of.
+
+- `Figure`: the SVG under construction, with one `TimeScale` and a vertical cursor;
+- marks (`marks`): lanes, time axis, message arrows, partition bands, down spans,
+  violations, a legend, wrapped text; each gives SVG for one kind of thing;
+- `StatePanel`: each node's state at the cursor, as time-bounded rows.
+
+A demo's `<name>_draw.py` builds one `Figure`, adds the shared marks and its own, and
+returns `figure.svg(...)`.
+"""
+
+from .figure import Figure, heading
+from .marks import (
+    Lanes,
+    arrow_d,
+    axis,
+    bands,
+    down_spans,
+    group,
+    lane_lines,
+    legend,
+    message,
+    message_style,
+    messages,
+    text_block,
+    tnum,
+    violations,
+    wrap,
+)
+from .panel import StatePanel, stretch, stretches
+from .scale import TimeScale, nice_step, time_label
+
+__all__ = [
+    "Figure",
+    "Lanes",
+    "StatePanel",
+    "TimeScale",
+    "arrow_d",
+    "axis",
+    "bands",
+    "down_spans",
+    "group",
+    "heading",
+    "lane_lines",
+    "legend",
+    "message",
+    "message_style",
+    "messages",
+    "nice_step",
+    "stretch",
+    "stretches",
+    "text_block",
+    "time_label",
+    "tnum",
+    "violations",
+    "wrap",
+]

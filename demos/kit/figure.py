@@ -1,0 +1,59 @@
+"""A figure under construction: a width, one time scale, a vertical cursor, a list of parts."""
+
+from __future__ import annotations
+
+from ..svg import document, el
+from .marks import Lanes, text_block
+from .scale import TimeScale
+
+WIDTH = 720.0
+LEFT = 44.0  # room for node names left of the time range
+RIGHT = 16.0
+
+
+class Figure:
+    """Stacks sections top to bottom; every mark shares `scale`.
+
+    `figure.y` is where the next section starts; `reserve(h)` gives that y and moves on.
+    """
+
+    def __init__(self, trace: dict, *, title: str, width: float = WIDTH, left: float = LEFT,
+                 right: float = RIGHT) -> None:
+        self.demo = trace["demo"]
+        self.title = title
+        self.width = width
+        self.scale = TimeScale(float(trace["duration"]), left, width - right)
+        self.parts: list[str] = []
+        self.y = 8.0
+
+    def reserve(self, height: float) -> float:
+        """Give the top of a section `height` tall, and move below it."""
+        top = self.y
+        self.y += height
+        return top
+
+    def add(self, parts: list[str]) -> None:
+        self.parts += parts
+
+    def text(self, text: str, *, cls: str = "dm-text dm-small", gap: float = 6.0) -> None:
+        """Add a paragraph across the figure's width, wrapped, then `gap` of space."""
+        parts, height = text_block(text, x=8, y=self.y + 10, width=self.width - 16, cls=cls)
+        self.add(parts)
+        self.reserve(height + gap)
+
+    def lanes(self, nodes: list[str], pitch: float = 26.0) -> Lanes:
+        """Give lanes for `nodes` starting here, and move below them."""
+        lanes = Lanes(tuple(nodes), self.y, pitch)
+        self.reserve(pitch * len(nodes))
+        return lanes
+
+    def svg(self, *, desc: str, style: str = "") -> str:
+        """Give the finished SVG document."""
+        return document(width=self.width, height=self.y + 8, title=self.title, desc=desc,
+                        body=self.parts, style=style, duration=self.scale.duration,
+                        time_x=(self.scale.x0, self.scale.x1), demo=self.demo)
+
+
+def heading(text: str, y: float) -> str:
+    """Give a section heading whose baseline is at `y`."""
+    return el("text", text, class_="dm-text", x=8, y=y)

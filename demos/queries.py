@@ -1,0 +1,82 @@
+"""Questions every demo asks of a trace: who was down when, which messages failed and why,
+what a node's state was over time. Pure functions of the trace JSON document."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable, Iterable
+
+
+def down_intervals(trace: dict) -> dict[str, list[tuple[float, float]]]:
+    """Give each node's down time as (crash, restart) intervals, in time order.
+
+    Read from `crash`/`restart` events, or from a top-level `downtime` list for demos whose
+    events cannot hold them. Every node has an entry (empty if it never crashed); a node
+    still down at the end is down until the trace's duration.
+    """
+    duration = float(trace["duration"])
+    down: dict[str, list[tuple[float, float]]] = {node: [] for node in trace["nodes"]}
+    if "downtime" in trace:
+        for span in trace["downtime"]:
+            end = span["end"] if span["end"] is not None else duration
+            down.setdefault(span["node"], []).append((span["start"], end))
+        return {node: sorted(spans) for node, spans in down.items()}
+    since: dict[str, float] = {}
+    for e in trace["events"]:
+        if e["kind"] == "crash":
+            since.setdefault(e["node"], e["t"])
+        elif e["kind"] == "restart" and e["node"] in since:
+            down[e["node"]].append((since.pop(e["node"]), e["t"]))
+    for node, t in since.items():
+        down[node].append((t, duration))
+    return down
+
+
+def is_up(down: dict[str, list[tuple[float, float]]], node: str, t0: float, t1: float) -> bool:
+    """Give whether `node` was up for the whole of [t0, t1]."""
+    return all(end <= t0 or start >= t1 for start, end in down.get(node, ()))
+
+
+def failed_messages(trace: dict) -> dict[str, int]:
+    """Give how many messages were not delivered, by reason, most common first."""
+    counts: dict[str, int] = {}
+    for m in trace["messages"]:
+        if m["status"] != "delivered":
+            reason = m.get("reason", m["status"])
+            counts[reason] = counts.get(reason, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def timeline(
+    trace: dict,
+    initial: object,
+    step: Callable[[object, dict], object],
+    nodes: Iterable[str] | None = None,
+) -> dict[str, list[tuple[float, object]]]:
+    """Give each node's state over time as [(since, state), ...], starting at 0.
+
+    `step(state, event)` gives the node's state after one of its own events (or the same
+    state); equal consecutive states are merged, so every entry is a real change. States
+    must be immutable values (tuples, frozen dataclasses): they are compared and kept.
+    """
+    names = list(trace["nodes"] if nodes is None else nodes)
+    changes: dict[str, list[tuple[float, object]]] = {n: [(0.0, initial)] for n in names}
+    for e in trace["events"]:
+        history = changes.get(e["node"])
+        if history is None:
+            continue
+        after = step(history[-1][1], e)
+        if after == history[-1][1]:
+            continue
+        if history[-1][0] == e["t"]:
+            history.pop()  # two changes at one instant: only the later one is ever seen
+            if history and history[-1][1] == after:
+                continue
+        history.append((e["t"], after))
+    return changes
+
+
+def state_at(changes: list[tuple[float, object]], t: float) -> object:
+    """Give the state in effect at time `t` from a node's [(since, state), ...] list."""
+    i = bisect_right([since for since, _ in changes], t) - 1
+    return changes[max(i, 0)][1]

@@ -9,9 +9,18 @@ from __future__ import annotations
 import heapq
 import random
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, fields, is_dataclass
 
 from .faults import Crash, Fault, Partition, Restart
+
+# A host that must stay responsive during a long run (the browser worker) sets a hook here;
+# the event loop calls it every COOPERATE_EVERY events, and it may pause or raise to stop the
+# run. Read once when a Simulation is made; the value lives in the caller's context, so
+# nothing at module level changes and runs without a hook pay nothing.
+COOPERATE: ContextVar[Callable[[], None] | None] = ContextVar("demos_sim_cooperate",
+                                                               default=None)
+COOPERATE_EVERY = 64
 
 
 class Timer:
@@ -251,6 +260,7 @@ class Simulation:
         self.trace = Trace()
         self.network = Network(self, latency, drop, duplicate, reorder)
         self.partitions: list[dict] = []
+        self._cooperate = COOPERATE.get()
 
     @classmethod
     def from_params(cls, params: Mapping[str, object], *,
@@ -313,12 +323,17 @@ class Simulation:
 
     def run_until(self, until: float) -> None:
         heap = self._heap
+        cooperate = self._cooperate
+        handled = 0
         while heap and heap[0][0] <= until:
             t, _, timer = heapq.heappop(heap)
             if timer.cancelled:
                 continue
             self.now = t
             timer.callback(*timer.args)
+            handled += 1
+            if cooperate is not None and handled % COOPERATE_EVERY == 0:
+                cooperate()
         self.now = until
 
     def messages_json(self) -> list[dict]:

@@ -9,6 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = [
     ROOT / "bench" / "demos_bench.py",
+    ROOT / "bench" / "lin_bench.py",
     ROOT / "bench" / "build_bench.py",
     ROOT / "bench" / "browser_bench.py",
 ]

@@ -50,7 +50,9 @@ def test_there_is_a_golden_case_per_behaviour() -> None:
     for needed in ("params", "defaults", "same_demo_twice", "tildes", "code_block_untouched",
                    "escaping", "no_demo", "err_unknown_demo", "err_no_name", "err_unknown_key",
                    "err_wrong_type", "err_out_of_bounds", "err_bad_choice", "err_bad_schedule",
-                   "err_schedule_node", "err_no_colon", "err_duplicate_key", "err_unclosed"):
+                   "err_schedule_node", "err_no_colon", "err_duplicate_key", "err_unclosed",
+                   "figure_id", "at", "err_id_not_slug", "err_duplicate_id", "err_id_taken",
+                   "err_at_not_number", "err_at_outside_run"):
         assert needed in names
 
 

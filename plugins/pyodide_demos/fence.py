@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from html import escape
@@ -15,7 +16,14 @@ from .errors import FenceError
 from .figure import figure
 from .prerender import Prerenderer
 
-TEXT_KEYS = ("title", "caption")
+# Keys about the figure rather than the run: its heading, caption, id and starting moment.
+FIGURE_KEYS = ("title", "caption", "id", "at")
+
+SLUG = re.compile(r"""
+    [a-z0-9]+              # lowercase letters and digits,
+    (?:-[a-z0-9]+)*        # in words joined by single hyphens: safe in an id and a URL
+""", re.VERBOSE)
+SLUG_MAX = 50
 
 OPEN = re.compile(r"""
     ^(?P<indent>[ ]{0,3})      # up to three spaces, as any fence may have
@@ -31,7 +39,7 @@ ANY_FENCE = re.compile(r"""
 """, re.VERBOSE)
 
 ENTRY = re.compile(r"""
-    ^[ ]*(?P<key>[A-Za-z_][\w-]*)  # a parameter name, or title / caption
+    ^[ ]*(?P<key>[A-Za-z_][\w-]*)  # a parameter name, or title / caption / id / at
     [ ]*:                          # the colon that separates key and value
     [ ]*(?P<value>.*?)[ ]*$        # the value, trimmed
 """, re.VERBOSE)
@@ -66,6 +74,7 @@ class _LineMark(Preprocessor):
         # Per-document state lives on `md`, set afresh by each conversion.
         self.md.demo_lines_before_meta = len(lines)
         self.md.demo_counts = {}
+        self.md.demo_ids = {}  # slug -> the line of the figure that has it
         return lines
 
 
@@ -123,8 +132,11 @@ class DemoFencePreprocessor(Preprocessor):
             raise FenceError(line, f"{what} (known: {', '.join(known)})")
         module = catalog.module(name)
         specs = {p.name: p for p in module.PARAMS}
-        entries = _entries(name, body, line, [*specs, *TEXT_KEYS])
+        entries = _entries(name, body, line, [*specs, *FIGURE_KEYS])
         params = _params(catalog, module, name, specs, entries, line)
+        number = self.md.demo_counts.get(name, 0) + 1
+        slug, slug_line = self._slug(name, entries, number, line)
+        at = _moment(name, entries, params)
         try:
             rendered = self.ext.prerenderer.render(catalog, name, params)
         except catalog.param_error as err:
@@ -133,12 +145,33 @@ class DemoFencePreprocessor(Preprocessor):
             sets = " ".join(f"--set {k}={v!r}" for k, v in params.items())
             raise FenceError(line, f"demo {name} failed: {type(err).__name__}: {err} "
                                    f"(reproduce: python -m demos run {name} {sets})") from None
-        counts = self.md.demo_counts
-        counts[name] = counts.get(name, 0) + 1
-        return figure(slug=f"{name}-{counts[name]}", demo=name,
+        # Every figure takes its number, also one with its own id, so giving one figure an
+        # id never renames the others (their ids are in readers' links).
+        self.md.demo_counts[name] = number
+        self.md.demo_ids[slug] = slug_line
+        return figure(slug=slug, demo=name,
                       title=entries.get("title", (0, ""))[1] or module.TITLE,
                       caption=entries.get("caption", (0, ""))[1], params=params,
-                      specs=module.PARAMS, rendered=rendered)
+                      specs=module.PARAMS, rendered=rendered, at=at)
+
+    def _slug(self, name: str, entries: dict[str, tuple[int, str]], number: int,
+              line: int) -> tuple[str, int]:
+        """Give the figure's slug (its `id:`, else `<demo>-<number>`) and the line that set
+        it; FenceError if it is not a slug or another figure of the post has it."""
+        if "id" in entries:
+            where, slug = entries["id"]
+            if not SLUG.fullmatch(slug) or len(slug) > SLUG_MAX:
+                raise FenceError(where, f"demo {name}: id: {slug!r} is not a slug (lowercase "
+                                        f"letters and digits, words joined by '-', at most "
+                                        f"{SLUG_MAX} characters)")
+        else:
+            where, slug = line, f"{name}-{number}"
+        first = self.md.demo_ids.get(slug)
+        if first is not None:
+            raise FenceError(where, f"demo {name}: duplicate figure id 'demo-{slug}' (the "
+                                    f"figure on line {first} has it; give one an id: of its "
+                                    f"own)")
+        return slug, where
 
 
 def error_box(err: FenceError) -> str:
@@ -192,6 +225,25 @@ def _params(catalog: Catalog, module: object, name: str, specs: dict,
         return catalog.resolve(module, given)
     except catalog.param_error as err:
         raise FenceError(_line_of(err, entries, line), f"demo {name}: {err}") from None
+
+
+def _moment(name: str, entries: dict[str, tuple[int, str]], params: dict) -> float | None:
+    """Give the `at:` moment in ms where the figure's cursor starts, None without one."""
+    if "at" not in entries:
+        return None
+    where, text = entries["at"]
+    try:
+        t = float(text)
+    except ValueError:
+        t = math.nan
+    if not math.isfinite(t):
+        raise FenceError(where, f"demo {name}: at: {text!r} is not a moment in ms (a number "
+                                f"such as 2500)")
+    duration = float(params.get("duration", math.inf))
+    if not 0 <= t <= duration:
+        raise FenceError(where, f"demo {name}: at: {text} is outside the run (0 to "
+                                f"{duration:g} ms)")
+    return t
 
 
 def _line_of(err: Exception, entries: dict[str, tuple[int, str]], line: int) -> int:

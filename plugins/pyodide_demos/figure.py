@@ -1,4 +1,4 @@
-"""The figure markup of WEB.md: prerendered run, summary, checks and a form from the specs."""
+"""The figure markup of the page contract: prerendered run, summary, checks, a form."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from .prerender import Rendered
 
 
 def figure(*, slug: str, demo: str, title: str, caption: str, params: dict,
-           specs: Iterable, rendered: Rendered) -> str:
-    """Give the whole `<figure class="demo">` for one fence."""
+           specs: Iterable, rendered: Rendered, at: float | None = None) -> str:
+    """Give the whole `<figure class="demo">` for one fence; `at` is the moment (ms) where
+    the player's cursor starts (None: at the end of the run, as the diagram is drawn)."""
     fid = f"demo-{slug}"
     defaults = json.dumps(params, ensure_ascii=False, separators=(",", ":"))
+    start = "" if at is None else f' data-at="{_number(at)}"'
     parts = [
-        f'<figure class="demo" id="{_e(fid)}" data-demo="{_e(demo)}" '
+        f'<figure class="demo" id="{_e(fid)}" data-demo="{_e(demo)}"{start} '
         f"data-defaults='{_single_quoted(defaults)}'>",
         f'<figcaption class="demo-title">{_e(title)}</figcaption>',
         f'<div class="demo-output">{rendered.svg}</div>',

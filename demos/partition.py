@@ -12,14 +12,21 @@ partition; each issues reads and writes one at a time, with unique written value
   Cut off from a majority, the coordinator gives up: "fail" if nothing was stored yet,
   "info" (unknown outcome) if a store may have landed.
 - ap: the home replica answers at once from its own copy and passes a write on to its
-  peers without waiting. A write takes a Lamport stamp
-  (one more than any counter the replica has seen), so last-writer-wins keeps the write
-  with the highest (counter, replica number), and concurrent writes on the other side of a
-  partition are silently overwritten at the heal.
+  peers without waiting. A write takes a Lamport stamp (one more than any counter the
+  replica has seen), so last-writer-wins keeps the write with the highest (counter, replica
+  number), and concurrent writes on the other side of a partition are silently overwritten
+  at the heal.
 
 In both modes replicas push their whole state to every peer every GOSSIP_INTERVAL ms and
 adopt any higher stamp (anti-entropy). For ABD that is only a late store, so it keeps
 linearizability; it is what brings a replica that missed writes up to date after a heal.
+
+The network may lose, duplicate and delay messages. Every answer names the op it answers
+(a number its coordinator never reuses) and counts once per replica and only in the phase
+that asked for it, so a copy or a straggler from an earlier round changes nothing; a store
+never replaces a higher stamp, so a late one is harmless.
+
+The checks live in `partition_checks.py`, the figure in `partition_draw.py`.
 """
 
 from __future__ import annotations
@@ -32,7 +39,12 @@ from . import linearizability as lin
 from .errors import ParamError
 from .faults import parse_schedule
 from .params import Param, common_params
-from .queries import down_intervals
+from .partition_checks import (
+    check_availability,
+    check_convergence,
+    check_linearizable,
+    completed_ops,
+)
 from .result import Check
 from .sim import Node, Simulation
 
@@ -64,7 +76,6 @@ Stamp = tuple[int, int]
 ZERO: Stamp = (0, 0)
 
 
-# -- messages -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Query:
     op: int
@@ -97,13 +108,13 @@ class Gossip:
     entries: tuple[tuple[str, Stamp, int | None], ...]
 
 
-# -- params ---------------------------------------------------------------------------
 def node_names(params: Mapping[str, object]) -> list[str]:
     """Give the replicas: the only nodes a fault schedule may name."""
     return [f"n{i}" for i in range(1, int(params["replicas"]) + 1)]
 
 
 def client_names(params: Mapping[str, object]) -> list[str]:
+    """Give the clients' names, c1..cK."""
     return [f"c{i}" for i in range(1, int(params["clients"]) + 1)]
 
 
@@ -129,7 +140,6 @@ def parse_keys(text: str) -> list[str]:
     return keys
 
 
-# -- the replicas ---------------------------------------------------------------------
 @dataclass
 class Coordination:
     """A client op the home replica is running in cp mode (volatile: lost in a crash)."""
@@ -168,15 +178,16 @@ class Replica(Node):
     def on_restart(self) -> None:
         self.set_timer(self.sim.rng.uniform(0.0, GOSSIP_INTERVAL), self.gossip)
 
-    def adopt(self, key: str, stamp: Stamp, value: int | None) -> bool:
-        """Keep `value` if its stamp beats ours; give whether it did."""
+    def adopt(self, key: str, stamp: Stamp, value: int | None, src: str) -> bool:
+        """Keep `value` (from replica `src`) if its stamp beats ours; give whether it did."""
         if stamp <= self.store[key][0]:
             return False
         self.store[key] = (stamp, value)
         self.clock = max(self.clock, stamp[0])
+        self.record("adopt", key=key, value=value, stamp=list(stamp), src=src)
         return True
 
-    # -- anti-entropy -----------------------------------------------------------------
+    # Anti-entropy: the whole state to every peer, now and then.
     def gossip(self) -> None:
         entries = tuple((k, stamp, value) for k, (stamp, value) in self.store.items())
         for peer in self.peers:
@@ -191,19 +202,18 @@ class Replica(Node):
 
     def on_Gossip(self, msg: Gossip, src: str, msg_id: int) -> None:
         for key, stamp, value in msg.entries:
-            if self.adopt(key, stamp, value):
-                self.record("adopt", key=key, value=value, stamp=list(stamp), src=src)
+            self.adopt(key, stamp, value, src)
 
-    # -- client requests --------------------------------------------------------------
+    # A client's op arrives by a local call: the client runs beside this replica.
     def request(self, client: Client, token: int, f: str, key: str,
                 value: int | None) -> None:
-        """Take a client's op (a local call: the client runs beside this replica)."""
+        """Take a client's op: answer it at once (ap) or start coordinating it (cp)."""
         if not self.up:
             client.answer(token, "fail", None, "replica down")
         elif self.mode == "ap":
             if f == "write":
                 self.clock += 1
-                self.adopt(key, (self.clock, self.number), value)
+                self.adopt(key, (self.clock, self.number), value, self.name)
                 self.push(key)
             self.reply(client, token, f, key, "ok", self.store[key][1])
         else:
@@ -220,7 +230,7 @@ class Replica(Node):
         self.record("reply", process=client.name, f=f, key=key, type=kind, value=value)
         self.sim.after(CLIENT_LINK, client.answer, token, kind, value, error)
 
-    # -- cp: ABD quorums --------------------------------------------------------------
+    # cp: ABD quorums.
     def broadcast(self, c: Coordination) -> None:
         """Send the current phase's message to every peer that has not answered it."""
         answered = c.heard if c.phase == "query" else c.acked
@@ -240,8 +250,8 @@ class Replica(Node):
     def on_Reply(self, msg: Reply, src: str, msg_id: int) -> None:
         c = self.pending.get(msg.op)
         if c is None or c.phase != "query":
-            return
-        c.heard[src] = (msg.stamp, msg.value)
+            return  # an answer to an op that is over, or past its query
+        c.heard[src] = (msg.stamp, msg.value)  # by replica: a second copy counts once
         if len(c.heard) >= self.majority:
             self.queried(c)
 
@@ -259,13 +269,13 @@ class Replica(Node):
                 self.finish(c, value)
                 return
             c.stamp, c.value = stamp, value
-        self.adopt(c.key, c.stamp, c.value)
+        self.adopt(c.key, c.stamp, c.value, self.name)
         c.phase = "store"
         c.acked = {self.name}
         self.broadcast(c)
 
     def on_Store(self, msg: Store, src: str, msg_id: int) -> None:
-        self.adopt(msg.key, msg.stamp, msg.value)
+        self.adopt(msg.key, msg.stamp, msg.value, src)
         self.send(src, Ack(msg.op), label="ack")
 
     def on_Ack(self, msg: Ack, src: str, msg_id: int) -> None:
@@ -297,7 +307,6 @@ class Replica(Node):
                        else None, "no majority acked")
 
 
-# -- the clients ----------------------------------------------------------------------
 class Workload:
     """What all clients share: the history, the key set, and the next unique value."""
 
@@ -362,7 +371,6 @@ class Client:
         self.sim.after(self.sim.rng.uniform(*THINK), self.issue)
 
 
-# -- running --------------------------------------------------------------------------
 def run_cluster(params: Mapping[str, object], keys: list[str]) -> tuple[Simulation, Workload]:
     """Give the finished simulation and its workload."""
     duration = float(params["duration"])
@@ -381,151 +389,24 @@ def run_cluster(params: Mapping[str, object], keys: list[str]) -> tuple[Simulati
 
 
 def simulate(params: Mapping[str, object]) -> dict:
-    """Give the trace document of a run: events, messages, history and final state."""
+    """Give the trace document of a run: events, messages, history and final state.
+
+    `timing` tells the checks how long this protocol waits, so they can tell a slow
+    network from a broken promise.
+    """
     keys = parse_keys(str(params["keys"]))
     sim, work = run_cluster(params, keys)
     final = {name: {k: node.store[k][1] for k in keys} for name, node in sim.nodes.items()}
+    timing = {"latency": list(LATENCY), "give_up": GIVE_UP, "gossip": GOSSIP_INTERVAL,
+              "client_link": CLIENT_LINK}
     return sim.trace_doc(node_names(params), history=work.history, final_state=final,
-                         clients=client_names(params))
-
-
-# -- checks ---------------------------------------------------------------------------
-def check_linearizable(trace: dict) -> Check:
-    name = "Linearizable"
-    try:
-        verdict = lin.check(trace["history"])
-        stale = lin.stale_reads(trace["history"])
-    except (lin.HistoryError, KeyError, TypeError, ValueError) as err:
-        return Check(name, False, f"malformed history: {err}")
-    if verdict.valid:
-        return Check(name, True, verdict.detail)
-    if verdict.valid is None:
-        return Check(name, False, f"not established: {verdict.detail}")
-    op = verdict.op
-    detail = verdict.detail
-    if stale:
-        read, newer = stale[0]
-        detail += (f"; {len(stale)} stale read{'s' if len(stale) != 1 else ''}, the first "
-                   f"by {read.process} at {read.call:g} ms, after {newer.process} had "
-                   f"written {newer.value!r} to {newer.key}")
-    return Check(name, False, detail, t=op.call if op else None, node=op.node if op else None)
-
-
-def _down_intervals(trace: dict) -> dict[str, list[tuple[float, float]]]:
-    return down_intervals(trace)
-
-
-def _up_throughout(node: str, t0: float, t1: float,
-                   down: dict[str, list[tuple[float, float]]]) -> bool:
-    """Give whether `node` was up for all of [t0, t1]."""
-    return not any(a <= t1 and b >= t0 for a, b in down[node])
-
-
-def reaches_majority(trace: dict, home: str, t0: float, t1: float,
-                     down: dict[str, list[tuple[float, float]]]) -> bool:
-    """Give whether `home` could talk to a majority of up replicas all through [t0, t1]."""
-    nodes = trace["nodes"]
-    reach = [n for n in nodes if _up_throughout(n, t0, t1, down)]
-    for p in trace["partitions"]:
-        if p["start"] <= t1 and p["end"] >= t0:
-            side = next((g for g in p["groups"] if home in g), [home])
-            reach = [n for n in reach if n in side]
-    return home in reach and len(reach) > len(nodes) // 2
-
-
-def check_availability(trace: dict) -> Check:
-    """cp: every op that could reach a majority succeeded; ap: every op succeeded.
-
-    ap judges only ops whose home replica was up throughout: a crashed replica answers
-    nobody in either mode. cp is not judged under message loss: a run of lost messages
-    can outlast any give-up timer, so a failure there proves nothing.
-    """
-    name = "Availability"
-    try:
-        ops = _completed_ops(trace)
-    except (KeyError, TypeError, lin.HistoryError) as err:
-        return Check(name, False, f"malformed history: {err}")
-    total, good = len(ops), sum(1 for op in ops if op["type"] == "ok")
-    share = f"{good} of {total} ops ok ({100 * good // max(total, 1)}%)"
-    down = _down_intervals(trace)
-    if trace["params"]["mode"] == "ap":
-        judged = [op for op in ops if _up_throughout(op["node"], op["call"], op["ret"], down)]
-        skipped = len(ops) - len(judged)
-        aside = (f"; home replica down for {skipped} op{'s' if skipped != 1 else ''} "
-                 "(counted, not judged)" if skipped else "")
-        bad = next((op for op in judged if op["type"] != "ok"), None)
-        if bad is None:
-            return Check(name, True, f"{share}: every replica answers on its own{aside}")
-        return Check(name, False, f"{share}; {bad['process']}'s {bad['f']} at "
-                     f"{bad['call']:g} ms ended {bad['type']}{aside}",
-                     t=bad["call"], node=bad["node"])
-    covered = [op for op in ops
-               if reaches_majority(trace, op["node"], op["call"], op["ret"], down)]
-    cut = [op for op in ops if op not in covered]
-    cut_ok = sum(1 for op in cut if op["type"] == "ok")
-    text = (f"{share}; with a majority in reach: {sum(op['type'] == 'ok' for op in covered)} "
-            f"of {len(covered)} ok; cut off from a majority: {cut_ok} of {len(cut)} ok")
-    if float(trace["params"].get("drop", 0.0)) > 0.0:
-        return Check(name, True, f"not judged: message loss can defeat any timeout; {text}")
-    bad = next((op for op in covered if op["type"] != "ok"), None)
-    if bad is None:
-        return Check(name, True, text)
-    return Check(name, False, f"{text}; {bad['process']}'s {bad['f']} at {bad['call']:g} ms "
-                 f"ended {bad['type']} though a majority was in reach",
-                 t=bad["call"], node=bad["node"])
-
-
-def _completed_ops(trace: dict) -> list[dict]:
-    """Give every invoked op with its outcome; an op still open at the end counts as info."""
-    pending: dict[str, dict] = {}
-    ops: list[dict] = []
-    for entry in trace["history"]:
-        if entry["type"] == "invoke":
-            pending[entry["process"]] = {"process": entry["process"], "f": entry["f"],
-                                         "node": entry["node"], "call": entry["t"]}
-        else:
-            if entry["process"] not in pending:
-                raise lin.HistoryError(f"{entry['process']} completes without an invocation")
-            op = pending.pop(entry["process"])
-            op.update(type=entry["type"], ret=entry["t"])
-            ops.append(op)
-    for op in pending.values():
-        op.update(type="info", ret=float(trace["duration"]))
-        ops.append(op)
-    ops.sort(key=lambda op: (op["call"], op["process"]))
-    return ops
-
-
-def check_convergence(trace: dict) -> Check:
-    """After the last heal, every replica that is up holds the same value for every key."""
-    name = "Convergence"
-    duration = float(trace["duration"])
-    late = [p for p in trace["partitions"] if p["end"] >= duration]
-    if late:
-        return Check(name, True, f"not tested: the partition from {late[-1]['start']:g} ms "
-                     "lasts past the end of the run")
-    down = _down_intervals(trace)
-    final = trace["final_state"]
-    up = [n for n in trace["nodes"] if not any(b >= duration for _, b in down[n])]
-    if not up:
-        return Check(name, True, "not tested: no replica is up at the end")
-    first = final[up[0]]
-    for node in up[1:]:
-        for key in sorted(set(first) | set(final[node])):
-            if first.get(key) != final[node].get(key):
-                return Check(name, False, f"{up[0]} holds {key}={first.get(key)!r} but "
-                             f"{node} holds {key}={final[node].get(key)!r} at the end",
-                             t=duration, node=node)
-    state = ", ".join(f"{k}={v!r}" for k, v in first.items())
-    skipped = f" ({', '.join(n for n in trace['nodes'] if n not in up)} down)" \
-        if len(up) < len(trace["nodes"]) else ""
-    return Check(name, True, f"all {len(up)} replicas{skipped} end with {state}")
+                         clients=client_names(params), timing=timing)
 
 
 def summarize(trace: dict, results: list[Check]) -> str:
     """Give one paragraph: what happened, and which checks are promises in this mode."""
     ok = {c.name: c.ok for c in results}
-    ops = _completed_ops(trace)
+    ops = completed_ops(trace)
     good = sum(1 for op in ops if op["type"] == "ok")
     stale = len(lin.stale_reads(trace["history"]))
     if trace["params"]["mode"] == "cp":

@@ -12,6 +12,7 @@ from xml.etree import ElementTree
 import pytest
 
 import demos
+from demos import pipeline
 from demos.params import Param
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,14 +35,31 @@ def test_module_shape(default_run):
     module = demos.get(name)
     assert name == module.NAME and module.TITLE
     assert all(isinstance(p, Param) for p in module.PARAMS)
-    assert {"seed", "duration", "drop", "faults"} <= {p.name for p in module.PARAMS}
-    assert callable(module.node_names) and callable(module.checks)
+    assert {"seed", "duration", "drop", "faults", "duplicate", "reorder"} <= {
+        p.name for p in module.PARAMS}
+    assert callable(module.node_names) and callable(module.simulate)
+    assert callable(module.summarize) and module.CHECKS and all(map(callable, module.CHECKS))
+    assert callable(pipeline.drawer(module).draw)
+    assert not hasattr(module, "run"), "runs go through demos.run, one pipeline for all"
 
 
 def test_checks_are_a_function_of_the_trace(default_run):
     name, result = default_run
     trace = json.loads(result.to_json())
-    assert [c.to_json() for c in demos.get(name).checks(trace)] == trace["checks"]
+    assert [c.to_json() for c in pipeline.run_checks(demos.get(name), trace)] == trace["checks"]
+
+
+def test_the_result_is_frozen(default_run):
+    _, result = default_run
+    with pytest.raises(AttributeError):
+        result.svg = ""  # type: ignore[misc]
+    assert isinstance(result.checks, tuple)
+
+
+def test_protocol_module_holds_no_drawing(default_run):
+    name, _ = default_run
+    source = Path(demos.get(name).__file__).read_text()
+    assert "_draw" not in source and "from .kit" not in source and "svg" not in source.lower()
 
 
 def test_svg_is_safe_titled_and_timed(default_run):

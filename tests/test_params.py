@@ -17,8 +17,8 @@ def names(params):
 
 def test_defaults_fill_what_is_not_given():
     params = resolve(SPECS, {}, names)
-    assert params == {"seed": 1, "duration": 1000.0, "drop": 0.0, "faults": "", "nodes": 3,
-                      "mode": "cp"}
+    assert params == {"seed": 1, "duration": 1000.0, "drop": 0.0, "faults": "",
+                      "duplicate": 0.0, "reorder": 0.0, "nodes": 3, "mode": "cp"}
 
 
 def test_text_values_are_coerced():

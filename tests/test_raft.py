@@ -11,7 +11,9 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+from svg_moments import SVG, roles_at, stretches_at, texts
 
+import demos
 from demos import ParamError, raft
 from demos.faults import Crash, Partition, Restart, format_schedule
 from demos.raft import (
@@ -26,6 +28,14 @@ from demos.raft_draw import draw
 from demos.sim import Simulation
 
 GOLDEN = Path(__file__).parent / "golden" / "raft-default.svg"
+
+
+def run(params: dict) -> demos.Result:
+    return demos.run("raft", params)
+
+
+def checks(trace: dict) -> list:
+    return [check(trace) for check in raft.CHECKS]
 
 
 # -- a fake network that makes every test account for what the server sent ------------------
@@ -281,7 +291,7 @@ def random_params(seed: int) -> dict:
 def assert_safe(seeds: range) -> None:
     for seed in seeds:
         params = random_params(seed)
-        failed = [c for c in raft.run(params).checks if not c.ok]
+        failed = [c for c in run(params).checks if not c.ok]
         assert not failed, (params, failed)
 
 
@@ -296,7 +306,7 @@ def test_safety_holds_under_random_faults_many_seeds():
 
 def test_liveness_holds_without_faults_at_default_params():
     for seed in range(300):
-        result = raft.run({"seed": seed})
+        result = run({"seed": seed})
         assert all(c.ok for c in result.checks), (seed, result.text())
         assert all(r["applied"] is not None for r in result.trace()["requests"])
 
@@ -304,16 +314,16 @@ def test_liveness_holds_without_faults_at_default_params():
 def test_same_params_give_identical_json_and_svg():
     params = {"seed": 11, "nodes": 7, "drop": 0.1, "requests": 9,
               "faults": "crash n2@1500; restart n2@4000; partition n1,n2|n3,n4@5000-7000"}
-    first = raft.run(params)
-    raft.run(random_params(5))  # nothing may leak from one run into the next
-    second = raft.run(dict(params))
+    first = run(params)
+    run(random_params(5))  # nothing may leak from one run into the next
+    second = run(dict(params))
     assert first.to_json() == second.to_json()
     assert first.svg == second.svg
-    assert raft.run(params | {"seed": 12}).to_json() != first.to_json()
+    assert run(params | {"seed": 12}).to_json() != first.to_json()
 
 
 def test_trace_follows_the_contract():
-    trace = json.loads(raft.run({"seed": 3, "faults": "crash n2@2000; restart n2@5000"})
+    trace = json.loads(run({"seed": 3, "faults": "crash n2@2000; restart n2@5000"})
                        .to_json())
     roles = [e for e in trace["events"] if e["kind"] == "role"]
     assert [e["node"] for e in roles if e["t"] == 0] == trace["nodes"]
@@ -332,13 +342,13 @@ def test_trace_follows_the_contract():
 # -- the checks can fail ------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def good_trace() -> dict:
-    trace = raft.run({"seed": 4, "requests": 5}).trace()
+    trace = run({"seed": 4, "requests": 5}).trace()
     assert all(c["ok"] for c in trace["checks"])
     return trace
 
 
 def failed(trace: dict, name: str):
-    check = next(c for c in raft.checks(trace) if c.name == name)
+    check = next(c for c in checks(trace) if c.name == name)
     assert not check.ok, check
     return check
 
@@ -389,7 +399,7 @@ def test_liveness_is_not_judged_with_faults_or_loss(good_trace):
         trace = copy.deepcopy(good_trace)
         trace["params"] |= change
         trace["events"] = [e for e in trace["events"] if e["kind"] != "commit"]
-        check = next(c for c in raft.checks(trace) if c.name == "Liveness")
+        check = next(c for c in checks(trace) if c.name == "Liveness")
         assert check.ok and check.detail == "not judged: faults present"
 
 
@@ -399,7 +409,7 @@ def test_svg_marks_a_failing_check(good_trace):
     other = next(n for n in trace["nodes"] if n != leader["node"])
     trace["events"].append(leader | {"id": 999, "node": other, "t": 1234.0})
     trace["events"].sort(key=lambda e: (e["t"], e["id"]))  # as the contract keeps them
-    svg = draw(trace, raft.checks(trace), title="t", summary="s", noop=raft.NOOP)
+    svg = draw(trace, checks(trace), "s")
     assert 'class="dm-violation"' in svg and 'data-check="Election safety"' in svg
     assert 'data-t="1234"' in svg
 
@@ -411,24 +421,93 @@ def test_svg_marks_a_failing_check(good_trace):
 ])
 def test_bad_params_raise_param_error(given):
     with pytest.raises(ParamError):
-        raft.run(given)
+        run(given)
 
 
 def test_svg_is_plain_within_budget_and_carries_data_attributes():
-    svg = raft.run({}).svg
+    svg = run({}).svg
     ElementTree.fromstring(svg)  # well-formed
     assert len(svg.encode()) <= 30_000
     assert "<script" not in svg and not re.search(r"\son[a-z]+=", svg)
     assert 'data-node="n1"' in svg and "data-t=" in svg and "data-time-x0" in svg
-    heavy = raft.run({"nodes": 7, "duration": 30000, "drop": 0.3, "requests": 20,
+    heavy = run({"nodes": 7, "duration": 30000, "drop": 0.3, "requests": 20,
                       "faults": "crash n1@3000; restart n1@8000; crash n4@9000; "
                                 "partition n1,n2|n3,n4,n5@10000-15000; restart n4@20000"}).svg
-    assert len(heavy.encode()) <= 60_000
+    # The panel keeps every server's state at every moment: 30 s of 30% loss means hundreds
+    # of elections, each a stretch of state.
+    assert len(heavy.encode()) <= 330_000
 
 
 def test_default_svg_matches_golden():
-    svg = raft.run({}).svg
+    svg = run({}).svg
     if os.environ.get("UPDATE_GOLDEN") == "1":
         GOLDEN.parent.mkdir(exist_ok=True)
         GOLDEN.write_text(svg, encoding="utf-8")
     assert svg == GOLDEN.read_text(encoding="utf-8"), "rerun with UPDATE_GOLDEN=1 if intended"
+
+
+# -- the state panel shows the trace's state at any moment ---------------------------------
+def expected_state(trace: dict, node: str, t: float) -> tuple[str, int, list[int], int]:
+    """Give (role, term, log terms, entries applied) of `node` at `t`, replayed from events."""
+    role, term, log, applied = "follower", 0, [], 0
+    for e in trace["events"]:
+        if e["node"] != node or e["t"] > t:
+            continue
+        if e["kind"] == "role":
+            role, term = e["role"], e["term"]
+        elif e["kind"] == "crash":
+            role, applied = "down", 0
+        elif e["kind"] == "log":
+            log = log[: e["keep"]] + [entry[0] for entry in e["entries"]]
+        elif e["kind"] == "commit":
+            applied = max(applied, e["index"])
+    return role, term, log, applied
+
+
+@pytest.mark.parametrize("seed", [1, 5, 9, 13])
+def test_panel_shows_each_servers_state_at_random_moments(seed):
+    params = {"seed": seed, "drop": 0.1, "requests": 6,
+              "faults": "crash n2@2500; restart n2@6000; partition n1,n3|n2,n4,n5@4000-5000"}
+    result = run(params)
+    trace = result.trace()
+    rng = random.Random(seed)
+    for t in sorted(rng.uniform(0, trace["duration"] - 1) for _ in range(20)):
+        shown = stretches_at(result.svg, t)
+        for node in trace["nodes"]:
+            role, term, log, applied = expected_state(trace, node, t)
+            mine = [g for g in shown if g.get("data-node") == node]
+            marks = [m.get("data-role") for g in mine for m in g.iter() if m.get("data-role")]
+            assert marks == [role], (t, node, marks, role)
+            words = " ".join(w for g in mine for w in texts(g))
+            assert f"{role} t{term}" in words, (t, node, words)
+            boxes = sorted(box for g in mine for box in log_boxes(g))  # by x: log order
+            assert "".join(d for _, d, _ in boxes) == "".join(str(x % 10) for x in log), (
+                t, node, boxes, log)
+            solid = sum(1 for _, _, committed in boxes if committed)
+            assert solid == min(applied, len(log)), (t, node, solid, applied)
+
+
+def log_boxes(g: ElementTree.Element) -> list[tuple[float, str, bool]]:
+    """Give (x, term digit, committed) for each log box in a panel stretch."""
+    label = g.find(f"{SVG}text[@class='dm-text raft-t']")
+    if label is None:
+        return []
+    committed = g.find(f"{SVG}path[@class='raft-e']") is not None
+    xs = [float(x) for x in label.get("x").split()]
+    return [(x, digit, committed) for x, digit in zip(xs, label.text, strict=True)]
+
+
+def test_panel_has_one_role_per_server_at_every_change():
+    result = run({"seed": 3, "drop": 0.2, "faults": "crash n1@3000; restart n1@7000"})
+    times = sorted({float(g.get("data-t")) for g in ElementTree.fromstring(result.svg).iter()
+                    if g.get("data-t") is not None})
+    for t in times[::3]:
+        roles = roles_at(result.svg, t)
+        assert sorted(roles) == result.nodes and all(len(r) == 1 for r in roles.values()), t
+
+
+def test_safety_holds_when_the_network_duplicates_and_reorders():
+    for seed in range(120):
+        params = random_params(seed) | {"duplicate": 0.3, "reorder": 60.0 * (seed % 5)}
+        failed = [c for c in run(params).checks if not c.ok]
+        assert not failed, (params, failed)

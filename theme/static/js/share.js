@@ -1,5 +1,7 @@
-// A run as a link: each figure's changed params live in the URL fragment,
-//   #demo-raft-1:seed=3&faults=crash%20n1%401000;demo-clocks-1:processes=4
+// A run as a link: each figure's changed params live in the URL fragment, and where its
+// cursor stands as at=<ms> (when not where the figure starts),
+//   #demo-raft-1:seed=3&faults=crash%20n1%401000&at=2500;demo-clocks-1:processes=4
+// A prose link `#demo-calm:at=2500` names only a moment: the figure moves there, no run.
 // Figures are split by ";" and params by "&"; values are percent-encoded, so neither
 // separator can occur inside one.
 
@@ -49,4 +51,23 @@ export function writeFragment(id, pairs) {
   const url = location.pathname + location.search + (hash ? `#${hash}` : "");
   // replaceState: no scroll jump, no history entry per run, no hashchange event.
   history.replaceState(history.state, "", url);
+}
+
+// Give [the pairs without `at`, the cursor time `at=` asks for or null]; throw on an at=
+// that is not a moment in ms.
+export function takeTime(pairs) {
+  const rest = pairs.filter(([name]) => name !== "at");
+  const times = pairs.filter(([name]) => name === "at");
+  if (!times.length) return [rest, null];
+  const text = times.at(-1)[1].trim();
+  const t = Number(text);
+  if (times.length > 1 || !/^\d{1,9}(\.\d{1,3})?$/.test(text) || !Number.isFinite(t)) {
+    throw new Error("the link's at= is not one moment in ms");
+  }
+  return [rest, t];
+}
+
+// Give `pairs` with the cursor time `t` added as at= (none when `t` is null).
+export function withTime(pairs, t) {
+  return t === null ? pairs : [...pairs, ["at", String(t)]];
 }

@@ -6,7 +6,7 @@ from pathlib import Path
 import demos
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-COMMON = {"seed", "duration", "drop", "faults"}
+COMMON = {"seed", "duration", "drop", "faults", "duplicate", "reorder"}
 
 
 def test_quick_start_is_make_serve_and_make_test():

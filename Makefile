@@ -6,26 +6,34 @@ SHELL := /bin/bash
 
 VENV    := .venv
 PY      := $(VENV)/bin/python
+UV      := $(VENV)/bin/uv
 PELICAN := $(VENV)/bin/pelican
 STAMPS  := .stamps
 OUTPUT  := output
 HOST    := 127.0.0.1
 PORT    := 8000
+# uv installs from uv.lock; the bootstrap takes the uv version the lock itself pins.
+UV_VERSION := $(shell sed -n '/^name = "uv"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' uv.lock)
+# Never let uv fetch a Python of its own: the venv's 3.13 is the one.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 # Python 3.13 through pyenv even when a parent process exported another PYENV_VERSION,
 # else whatever python3.13 is on PATH.
 PYTHON313 := $(shell PYENV_VERSION=3.13 pyenv which python3.13 2>/dev/null || command -v python3.13 2>/dev/null)
 
-SOURCES := $(shell find content theme plugins demos -type f ! -name '*.pyc' 2>/dev/null) \
+SOURCES := $(shell find content theme plugins site_plugins demos -type f ! -name '*.pyc' 2>/dev/null) \
            pelicanconf.py package-lock.json
 
-.PHONY: help setup build serve test test-fast bench publish lint clean distclean
+.PHONY: help setup lock build serve comments test test-fast bench publish lint clean distclean
 
 help:
 	@echo "make serve     set up, build and serve the site on http://$(HOST):$(PORT) with reload"
 	@echo "make test      set up and run the whole test suite (browser tests included)"
 	@echo "make build     write the site to $(OUTPUT)/"
 	@echo "make publish   build with publishconf.py (SITEURL from the environment)"
+	@echo "make comments  run a local Isso comment server (isso.dev.cfg) on http://127.0.0.1:8080/"
+	@echo "make lock      re-resolve the Python dependencies into uv.lock"
 	@echo "make bench     print timings: demos, site build, browser"
 	@echo "make lint      ruff"
 	@echo "make clean     remove build output and caches (distclean also removes .venv, node_modules)"
@@ -38,11 +46,15 @@ $(PY):
 	@if [ -z "$(PYTHON313)" ]; then \
 	  echo "error: Python 3.13 not found: install it (e.g. 'pyenv install 3.13') and retry" >&2; exit 1; fi
 	$(PYTHON313) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet 'uv==$(UV_VERSION)'
 
-$(STAMPS)/python-deps: pyproject.toml | $(PY) $(STAMPS)
-	$(PY) -m pip install --quiet -e '.[test]'
+# Exactly what uv.lock says (--locked also fails when pyproject.toml and the lock disagree).
+$(STAMPS)/python-deps: pyproject.toml uv.lock | $(PY) $(STAMPS)
+	$(UV) sync --locked --all-extras --python $(PY) --quiet
 	@touch $@
+
+lock: | $(PY)
+	$(UV) lock --upgrade --python $(PY)
 
 # -- Pyodide runtime from npm ---------------------------------------------------
 $(STAMPS)/node-deps: package.json package-lock.json | $(STAMPS)
@@ -77,6 +89,13 @@ serve: build
 
 publish: setup
 	$(PELICAN) content -s publishconf.py -o $(OUTPUT)
+
+# A local Isso for trying comments: its database lives in .isso/ (gitignored). Build the
+# site with ISSO_URL set to see the threads: make serve ISSO_URL=http://127.0.0.1:8080/
+comments: $(STAMPS)/python-deps
+	@mkdir -p .isso
+	@echo "Isso on http://127.0.0.1:8080/ (isso.dev.cfg; Ctrl-C stops)"
+	$(VENV)/bin/isso -c isso.dev.cfg run
 
 # -- Checks ---------------------------------------------------------------------
 test: setup $(STAMPS)/chromium

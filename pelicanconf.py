@@ -1,5 +1,7 @@
 """Pelican settings for local development (`make serve`, `make build`)."""
 
+import os
+
 AUTHOR = "The Distributed Notes team"
 SITENAME = "Distributed Notes"
 SITESUBTITLE = "Distributed systems explained with demos you can run and break"
@@ -54,7 +56,19 @@ MARKDOWN = {
 }
 
 PLUGIN_PATHS = ["plugins"]
-PLUGINS = ["pyodide_demos"]
+PLUGINS = ["pyodide_demos", "site_discovery", "pelican.plugins.sitemap"]
+
+# Discovery (site_plugins/site_discovery and pelican-sitemap): a Pagefind index over the
+# articles, a social card per article, reading time, contents on long posts, sitemap.xml.
+SITEMAP = {
+    "format": "xml",
+    "priorities": {"articles": 0.7, "indexes": 0.5, "pages": 0.4},
+    "changefreqs": {"articles": "monthly", "indexes": "weekly", "pages": "monthly"},
+    "exclude": ["^tag/", "^category/"],
+}
+# Comments are off unless the address of an Isso server is given (see README, "Comments"):
+#   ISSO_URL=https://example.org/isso/ make publish
+ISSO_URL = os.environ.get("ISSO_URL", "")
 
 # Pelican's cache makes a no-change rebuild fast.
 CACHE_CONTENT = True

@@ -111,21 +111,30 @@ def check_availability(trace: dict) -> Check:
 
 
 def completed_ops(trace: dict) -> list[dict]:
-    """Give every invoked op with its outcome; an op still open at the end counts as info."""
+    """Give every invoked op with its outcome, in call order.
+
+    Each is a dict: process, f, key, node, call, ret, type, value (the value written, or the
+    value an ok read returned), index (of its invocation in the history) and open (True if
+    no answer came by the end: it then counts as info, returning at the end).
+    """
     pending: dict[str, dict] = {}
     ops: list[dict] = []
-    for entry in trace["history"]:
+    for index, entry in enumerate(trace["history"]):
         if entry["type"] == "invoke":
-            pending[entry["process"]] = {"process": entry["process"], "f": entry["f"],
-                                         "node": entry["node"], "call": entry["t"]}
+            pending[entry["process"]] = {
+                "process": entry["process"], "f": entry["f"], "key": entry.get("key"),
+                "value": entry.get("value"), "node": entry["node"], "call": entry["t"],
+                "index": index}
         else:
             if entry["process"] not in pending:
                 raise lin.HistoryError(f"{entry['process']} completes without an invocation")
             op = pending.pop(entry["process"])
-            op.update(type=entry["type"], ret=entry["t"])
+            op.update(type=entry["type"], ret=entry["t"], open=False)
+            if op["f"] == "read":
+                op["value"] = entry.get("value") if entry["type"] == "ok" else None
             ops.append(op)
     for op in pending.values():
-        op.update(type="info", ret=float(trace["duration"]))
+        op.update(type="info", ret=float(trace["duration"]), open=True)
         ops.append(op)
     ops.sort(key=lambda op: (op["call"], op["process"]))
     return ops

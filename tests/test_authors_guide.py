@@ -372,6 +372,7 @@ def test_the_worked_example_is_a_working_demo(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "demos", tmp_path / "demos",
                     ignore=shutil.ignore_patterns("__pycache__"))
     (tmp_path / "demos" / "ping.py").write_text(python_block('NAME = "ping"'))
+    (tmp_path / "demos" / "ping_draw.py").write_text(python_block('"""The ping figure'))
     registry = tmp_path / "demos" / "registry.py"
     source = registry.read_text()
     patched = re.sub(r'^NAMES = \((.*)\)$', r'NAMES = (\1, "ping")', source, count=1,
@@ -400,4 +401,15 @@ def test_the_worked_example_is_a_working_demo(tmp_path: Path) -> None:
     # Every contract test that is parametrized by demo, for the new demo.
     contract = run_in(tmp_path, *pytest_args, "tests/test_contract.py", "-k", "ping")
     assert contract.returncode == 0, contract.stdout + contract.stderr
-    assert re.search(r"\b[4-9] passed", contract.stdout), contract.stdout
+    assert re.search(r"\b([4-9]|1[0-9]) passed", contract.stdout), contract.stdout
+
+
+def test_the_worked_example_says_how_many_lines_it_took() -> None:
+    protocol = python_block('NAME = "ping"').rstrip("\n").splitlines()
+    figure = python_block('"""The ping figure').rstrip("\n").splitlines()
+    said = re.search(r"It took (\d+) lines: (\d+) of protocol,\s+check and summary, and "
+                     r"(\d+) of figure", GUIDE.read_text())
+    assert said, "the worked example should say how many lines it took"
+    assert [int(n) for n in said.groups()] == [
+        len(protocol) + len(figure), len(protocol), len(figure)]
+    assert len(protocol) + len(figure) < 250 and len(figure) < 80

@@ -125,10 +125,12 @@ def message(scale: TimeScale, lanes: Lanes, m: dict, *, typical: float = 10.0) -
         return (f'<path d="{arrow_d(x0, y0, x1, tip)}" data-t="{tnum(m["sent"])}" '
                 f'data-sent="{tnum(m["sent"])}" data-recv="{tnum(m["recv"])}" '
                 f'data-node="{esc(m["src"])}"/>')
-    # An undelivered message goes halfway and stops at a cross.
+    # An undelivered message goes halfway and stops at a cross; one still travelling when
+    # the run ends just stops at the end, uncrossed.
     xm = min(scale.x(m["sent"] + typical), scale.x1)
     ym = (y0 + y1) / 2
-    cross = f"M{num(xm - 3)} {num(ym - 3)}l6 6m0-6l-6 6"
+    flying = m.get("reason") == "in flight at the end"
+    cross = "" if flying else f"M{num(xm - 3)} {num(ym - 3)}l6 6m0-6l-6 6"
     return (f'<path d="M{num(x0)} {num(y0)}L{num(xm)} {num(ym)}{cross}" '
             f'data-t="{tnum(m["sent"])}" data-node="{esc(m["src"])}">'
             f"<title>{esc(m['label'])} to {esc(m['dst'])}: {esc(m.get('reason', ''))}"
@@ -163,8 +165,11 @@ def messages(scale: TimeScale, lanes: Lanes, msgs: Iterable[dict],
 
 
 def message_style(m: dict) -> str:
-    """Give the default class of a message: delivered, or lost/dropped (dashed, red)."""
-    return "dm-msg" if m["status"] == "delivered" else "dm-msg-lost"
+    """Give the default class of a message: delivered or still in flight at the end, or
+    lost/dropped (dashed, red)."""
+    if m["status"] == "delivered" or m.get("reason") == "in flight at the end":
+        return "dm-msg"
+    return "dm-msg-lost"
 
 
 def bands(scale: TimeScale, partitions: Iterable[dict], top: float, bottom: float,

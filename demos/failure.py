@@ -112,6 +112,7 @@ class PeerView:
         self.heard = False              # the first gap is a start-up artefact, not a sample
         self.intervals: deque[float] = deque([interval], maxlen=window)
         self.suspected = False
+        self.newest = 0                 # the highest heartbeat number heard
 
 
 class Monitor(Node):
@@ -152,6 +153,11 @@ class Monitor(Node):
 
     def on_Heartbeat(self, msg: Heartbeat, src: str, msg_id: int) -> None:
         view = self.views[src]
+        if msg.seq <= view.newest:
+            # A copy the network repeated, or a beat overtaken by a newer one: it says
+            # nothing about the peer now, and its gap would be a false sample.
+            return
+        view.newest = msg.seq
         now = self.sim.now
         if view.suspected:
             # The gap that ended a suspicion was an outage, not a sample of normal jitter;
@@ -232,6 +238,23 @@ def simulate(params: dict) -> dict:
 
 def _downtimes(trace: dict) -> dict[str, list[tuple[float, float]]]:
     return down_intervals(trace)
+
+
+# What an observer believes at a moment: ("up" or "down", the peers it suspects, by name).
+View = tuple[str, tuple[str, ...]]
+
+
+def view_after(view: View, e: dict) -> View:
+    """Give an observer's view after one of its own events: a suspect event adds the peer, a
+    trust event removes it, a crash forgets every suspicion (as the node does)."""
+    role, suspects = view
+    if e["kind"] == "suspect":
+        return role, tuple(sorted({*suspects, e["peer"]}))
+    if e["kind"] == "trust":
+        return role, tuple(p for p in suspects if p != e["peer"])
+    if e["kind"] in ("crash", "restart"):
+        return ("down" if e["kind"] == "crash" else "up"), ()
+    return view
 
 
 def _suspected(events: list[dict], before: float = math.inf) -> dict[tuple[str, str], float]:

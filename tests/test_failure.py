@@ -11,11 +11,14 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from fakes import FakeSim
 
+import demos
 from demos import ParamError, failure
+from demos.failure_draw import say
 from demos.params import resolve
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,7 +105,28 @@ def test_phi_formula():
     assert failure.phi(1e9, window, 25.0) == failure.PHI_MAX
 
 
+def test_a_repeated_or_overtaken_heartbeat_is_ignored(sim):
+    node = monitor(sim, "phi")
+    sim.advance(100.0)
+    node.on_Heartbeat(failure.Heartbeat(2), "n2", 0)
+    learned = list(node.views["n2"].intervals)
+    sim.advance(150.0)
+    node.on_Heartbeat(failure.Heartbeat(2), "n2", 1)  # the network's copy of beat 2
+    node.on_Heartbeat(failure.Heartbeat(1), "n2", 2)  # beat 1, overtaken by beat 2
+    assert node.views["n2"].last == 100.0 and list(node.views["n2"].intervals) == learned
+    sim.advance(200.0)
+    node.on_Heartbeat(failure.Heartbeat(3), "n2", 3)
+    assert node.views["n2"].last == 200.0 and list(node.views["n2"].intervals) == [100.0, 100.0]
+    sim.take_all(failure.Heartbeat)
+
+
 # -- runs and properties ---------------------------------------------------------------
+
+def trace_of(given: dict) -> dict:
+    """Give the trace of a run as the pipeline makes it, without drawing it."""
+    params = resolve(failure.PARAMS, given, failure.node_names)
+    return {**failure.simulate(params), "params": params, "duration": float(params["duration"])}
+
 
 def _random_params(rng: random.Random) -> tuple[dict, float | None]:
     """Give params with a random schedule and, if a node stays down, the time detection
@@ -128,11 +152,14 @@ def _random_params(rng: random.Random) -> tuple[dict, float | None]:
               "drop": rng.choice([0.0, 0.05, 0.1, 0.2]), "faults": "; ".join(faults),
               "detector": rng.choice(["phi", "timeout"]), "interval": interval,
               "timeout": timeout, "threshold": rng.choice([1.0, 4.0, 8.0, 12.0]),
-              "window": rng.choice([2, 10, 50]), "jitter": jitter}
-    # Heartbeats still in flight at the crash land up to 10 + jitter ms later; phi's
-    # threshold can sit several fitted deviations out, hence the wider margin there.
+              "window": rng.choice([2, 10, 50]), "jitter": jitter,
+              "duplicate": rng.choice([0.0, 0.0, 0.2, 0.5]),
+              "reorder": rng.choice([0.0, 0.0, 100.0, 400.0])}
+    # Heartbeats still in flight at the crash land up to 10 + jitter + reorder ms later
+    # (a duplicate up to twice that); phi's threshold can sit several fitted deviations out,
+    # hence the wider margin there.
     margin = (5 * interval + timeout if params["detector"] == "timeout"
-              else 20 * interval) + 10.0 + jitter
+              else 20 * interval) + 2 * (10.0 + jitter + params["reorder"])
     return params, (None if duration - settled <= margin else settled + margin)
 
 
@@ -141,9 +168,7 @@ def _completeness_holds(count: int, seed: int) -> None:
     tested = 0
     for _ in range(count):
         given, deadline = _random_params(rng)
-        params = resolve(failure.PARAMS, given, failure.node_names)
-        trace = failure.simulate(params).trace()
-        completeness = failure.check_completeness(trace)
+        completeness = failure.check_completeness(trace_of(given))
         if deadline is not None:
             tested += 1
             assert completeness.ok, (given, completeness.detail)
@@ -164,10 +189,10 @@ def _timeouts_are_accurate_on_a_reliable_network(count: int, seed: int) -> None:
     rng = random.Random(seed)
     for _ in range(count):
         given, _ = _random_params(rng)
-        given.update(drop=0.0, detector="timeout")
+        # Copies the network repeats arrive late but never widen a gap: they stay in.
+        given.update(drop=0.0, detector="timeout", reorder=0.0)
         given["timeout"] = given["interval"] + given["jitter"] + 11.0
-        trace = failure.simulate(resolve(failure.PARAMS, given, failure.node_names)).trace()
-        check = failure.check_false_suspicions(trace)
+        check = failure.check_false_suspicions(trace_of(given))
         assert check.ok, (given, check.detail)
 
 
@@ -182,17 +207,20 @@ def test_timeouts_accurate_without_loss_over_3000_seeds():
 
 def test_same_params_same_bytes():
     given = {"seed": 11, "detector": "phi", "faults": "crash n2@3000; restart n2@6000"}
-    a, b = failure.run(given), failure.run(dict(reversed(list(given.items()))))
+    a = demos.run("failure", given)
+    demos.run("failure", {"seed": 3, "nodes": 6, "duplicate": 0.3})  # nothing leaks between runs
+    b = demos.run("failure", dict(reversed(list(given.items()))))
     assert a.to_json() == b.to_json()
     assert a.svg == b.svg
-    assert failure.run({"seed": 12}).to_json() != failure.run({"seed": 13}).to_json()
+    assert (demos.run("failure", {"seed": 12}).to_json()
+            != demos.run("failure", {"seed": 13}).to_json())
 
 
 # -- the checks can fail ---------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def default_trace() -> dict:
-    return failure.run({}).trace()
+    return demos.run("failure", {}).trace()
 
 
 def test_completeness_fails_when_an_observer_never_suspects(default_trace):
@@ -224,7 +252,7 @@ def test_completeness_reports_the_detection_latencies(default_trace):
         if e["kind"] == "suspect" and e["peer"] == "n3" and e["t"] >= 4000:
             e["t"] = 4000.0 + (900.0 if e["node"] == "n1" else 300.0)
     trace["events"].sort(key=lambda e: (e["t"], e["id"]))
-    found = failure.checks(trace)
+    found = [check(trace) for check in failure.CHECKS]
     assert [c.name for c in found] == ["Completeness", "False suspicions"]
     assert found[0].ok and "mean 500 ms, max 900 ms over 3" in found[0].detail
     assert failure.detection(trace) == {"mean": 500.0, "max": 900.0, "observations": 3,
@@ -232,7 +260,7 @@ def test_completeness_reports_the_detection_latencies(default_trace):
 
 
 def test_the_run_reports_detection_figures_at_the_top_of_the_trace():
-    result = failure.run({"faults": "crash n3@4000; crash n2@6000; restart n2@6100"})
+    result = demos.run("failure", {"faults": "crash n3@4000; crash n2@6000; restart n2@6100"})
     detection = result.trace()["detection"]
     # n2, down while n3 is, does not time n3's crash; n3 cannot watch n2's short blink, and
     # n1 and n4 miss it: it is over before anyone could suspect it
@@ -292,7 +320,7 @@ def test_completeness_fails_when_a_restarted_observer_never_suspects_again():
 ])
 def test_bad_params_name_the_culprit(given, culprit):
     with pytest.raises(ParamError, match=re.escape(culprit)):
-        failure.run(given)
+        demos.run("failure", given)
 
 
 def test_cli_json_has_the_contract_keys():
@@ -314,7 +342,7 @@ def test_cli_json_has_the_contract_keys():
 
 
 def test_svg_follows_the_contract_and_budget():
-    result = failure.run({})
+    result = demos.run("failure", {})
     svg = result.svg
     assert len(svg.encode()) <= 30_000
     assert "<script" not in svg and not re.search(r"\son\w+=", svg)
@@ -322,18 +350,85 @@ def test_svg_follows_the_contract_and_budget():
     assert 'data-duration="10000"' in svg
     for c in result.checks:
         assert (f'data-check="{c.name}"' in svg) == (not c.ok), c.name
-    timeout_svg = failure.run({"detector": "timeout"}).svg
+    timeout_svg = demos.run("failure", {"detector": "timeout"}).svg
     assert "timeout 500" in timeout_svg and len(timeout_svg.encode()) <= 30_000
 
 
 def test_summary_names_detector_mistakes_and_speed():
-    text = failure.run({}).summary
+    text = demos.run("failure", {}).summary
     assert "phi accrual" in text and "false suspicion" in text and "ms on average" in text
 
 
 def test_golden_svg():
-    svg = failure.run({}).svg
+    svg = demos.run("failure", {}).svg
     if os.environ.get("UPDATE_GOLDEN") == "1":
         GOLDEN.parent.mkdir(exist_ok=True)
         GOLDEN.write_text(svg, encoding="utf-8")
     assert GOLDEN.read_text(encoding="utf-8") == svg
+
+
+# -- the state panel -------------------------------------------------------------------
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def visible_stretches(svg: str, t: float) -> list:
+    """Give the panel's stretches (<g class="dm-state">) the player shows at moment `t`."""
+    root = ElementTree.fromstring(svg)
+    return [g for g in root.iter(f"{SVG}g") if "dm-state" in g.get("class", "").split()
+            and float(g.get("data-t")) <= t < float(g.get("data-until", "inf"))]
+
+
+def views_at(trace: dict, t: float) -> dict[str, tuple[str, list[str]]]:
+    """Give each node's (up/down, suspected peers) at `t`, read straight from the events."""
+    views = {n: ("up", set()) for n in trace["nodes"]}
+    for e in trace["events"]:
+        if e["t"] > t:
+            break
+        role, suspects = views[e["node"]]
+        if e["kind"] == "crash":
+            views[e["node"]] = ("down", set())
+        elif e["kind"] == "restart":
+            views[e["node"]] = ("up", set())
+        elif e["kind"] == "suspect":
+            suspects.add(e["peer"])
+        elif e["kind"] == "trust":
+            suspects.discard(e["peer"])
+    return {n: (role, sorted(suspects)) for n, (role, suspects) in views.items()}
+
+
+@pytest.mark.parametrize("given", [
+    {"seed": 1}, {"seed": 2, "detector": "timeout", "timeout": 250, "nodes": 5},
+    {"seed": 3, "faults": "crash n1@2000; restart n1@5000; crash n2@3000", "drop": 0.2,
+     "threshold": 2, "duplicate": 0.3, "reorder": 200},
+    {"seed": 4, "nodes": 3, "faults": "partition n1|n2,n3@1000-4000", "detector": "timeout"},
+])
+def test_the_panel_shows_whom_each_node_suspects_at_any_moment(given):
+    result = demos.run("failure", given)
+    trace = result.trace()
+    rng = random.Random(given["seed"])
+    times = [e["t"] for e in trace["events"]]
+    exact = rng.sample(times, min(10, len(times)))  # at an event's instant, its change shows
+    moments = exact + [rng.uniform(0, trace["duration"]) for _ in range(20 - len(exact))]
+    for t in moments:
+        shown: dict[str, tuple[str, list[str]]] = {}
+        for g in visible_stretches(result.svg, t):
+            roles = [r.get("data-role") for r in g.iter() if r.get("data-role")]
+            assert len(roles) == 1 and g.get("data-node") not in shown, (t, g.attrib)
+            peers = [r.get("data-peer") for r in g.iter() if r.get("data-peer")]
+            shown[g.get("data-node")] = (roles[0], peers)
+        assert shown == views_at(trace, t), t
+
+
+def test_the_panel_says_what_changed():
+    result = demos.run("failure", {"seed": 3, "faults": "crash n2@3000; restart n2@6000"})
+    says = [g.get("data-say") for g in ElementTree.fromstring(result.svg).iter(f"{SVG}g")
+            if g.get("data-say")]
+    assert "n2 crashes, forgetting its suspicions" in says
+    assert "n2 restarts, trusting every peer" in says
+    suspect = next(e for e in result.events if e["kind"] == "suspect" and e["peer"] == "n2")
+    assert f"{suspect['node']} suspects n2" in says
+    trust = next(e for e in result.events if e["kind"] == "trust" and e["peer"] == "n2")
+    assert f"{trust['node']} trusts n2 again" in says
+    assert say("n1", ("up", ("n2",)), ("up", ("n3",))) == "n1 suspects n3; n1 trusts n2 again"
+    assert say("n1", ("up", ("n2",)), ("up", ("n2",))) is None

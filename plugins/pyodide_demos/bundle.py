@@ -24,6 +24,9 @@ logger = logging.getLogger(__name__)
 
 # A fixed timestamp keeps the wheel's bytes a function of the sources alone.
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+# The browser worker's entry module, shipped in the wheel beside the package.
+RUNNER_SOURCE = Path(__file__).with_name("browser_runner.py")
+RUNNER_MODULE = "pyodide_demos_runner.py"
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,8 @@ def plan(config: Config, catalog: Catalog) -> Bundle:
     a no-change build neither parses nor imports the demos.
     """
     mode = f"pyc-{config.runtime_python}" if config.compile_bytecode else "source"
-    wheel_key = hashlib.sha256(f"{catalog.digest}:{mode}".encode()).hexdigest()[:16]
+    runner = hashlib.sha256(RUNNER_SOURCE.read_bytes()).hexdigest()
+    wheel_key = hashlib.sha256(f"{catalog.digest}:{mode}:{runner}".encode()).hexdigest()[:16]
     dist = catalog.name.replace("-", "_")
     wheel_name = f"{dist}-{wheel_key}.whl"
     runtime = {"version": config.runtime_version, "indexURL": config.index_url_from_manifest}
@@ -112,6 +116,7 @@ def build_wheel(catalog: Catalog, bundle: Bundle, folder: Path) -> Path:
     """Give a py3-none-any wheel of the package, written into `folder`."""
     info = f"{bundle.dist}-{bundle.version}.dist-info"
     entries = [(p.relative_to(catalog.root).as_posix(), p.read_bytes()) for p in catalog.files]
+    entries.append((RUNNER_MODULE, RUNNER_SOURCE.read_bytes()))
     entries.append((f"{info}/METADATA", (
         f"Metadata-Version: 2.1\nName: {bundle.dist}\nVersion: {bundle.version}\n"
         "Summary: Deterministic distributed-systems demos\n").encode()))

@@ -24,8 +24,10 @@ export function startWorker(manifestURL, id, manifest = fetchManifest(manifestUR
   worker.onerror = (event) => early.push(event);
   // The manifest travels while the worker's script does; the worker needs it first thing.
   // Without it the worker fetches the manifest itself and reports what goes wrong.
+  // A test (or a site) may shorten how long a silent download is waited for.
+  const stallMs = Number(document.documentElement.dataset.demoStallMs) || 0;
   const init = (data) => worker.postMessage({ type: "init", id, manifestURL, manifest: data,
-    interrupt: interrupt && interrupt.buffer });
+    interrupt: interrupt && interrupt.buffer, stallMs });
   manifest.then(init, () => init(undefined));
   return { worker, id, interrupt, early, manifest };
 }

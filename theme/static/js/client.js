@@ -1,19 +1,37 @@
 // The page's side of the Python worker: one worker shared by every demo on the page,
-// started on the reader's first intent, replaced by a fresh one when a run is stopped.
+// started on the reader's first intent. A stopped run ends at its next slice and the same
+// warm Python takes the next one; only a run that does not yield (or a runtime that cannot)
+// costs the worker, replaced by a fresh one.
 import { fetchManifest, startWorker } from "./boot.js";
 
 export const RUN_LIMIT_MS = 20000;
+// How long a stopped run may take to reach its next slice before its worker is replaced.
+export const STOP_GRACE_MS = 2000;
 
-// A site (or a test) may set a shorter limit: <html data-demo-run-limit-ms="5000">.
+// A site (or a test) may set shorter limits: <html data-demo-run-limit-ms="5000">.
 function runLimit() {
   return Number(document.documentElement.dataset.demoRunLimitMs) || RUN_LIMIT_MS;
 }
 
+function stopGrace() {
+  return Number(document.documentElement.dataset.demoStopGraceMs) || STOP_GRACE_MS;
+}
+
 export class Stopped extends Error {
-  constructor(reason, limit = 0) {
+  // `restarting`: whether Python is being replaced (a fresh boot) rather than kept warm.
+  constructor(reason, limit = 0, restarting = false) {
     super(reason);
     this.name = "Stopped";
     this.limit = limit; // the run limit that was hit, for reason "timeout"
+    this.restarting = restarting;
+  }
+}
+
+// Python could not start: a runtime file failed (the message names it) or the worker died.
+export class BootError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "BootError";
   }
 }
 
@@ -34,6 +52,8 @@ export class PythonClient {
     this.bootMs = 0;
     this.bootReported = true; // the first result after a boot says how long the boot took
     this.interrupt = null; // the current worker's interrupt buffer, if the page may have one
+    this.cooperative = false; // the current worker's runs stop at their next slice
+    this.cancelling = new Map(); // id of a stopped run -> timer that replaces its worker
   }
 
   onProgress(listener) {
@@ -54,9 +74,9 @@ export class PythonClient {
       const failed = (event) => {
         event.preventDefault();
         if (worker !== this.worker) return;
-        const message = event.message || "the Python worker failed to load";
-        reject(new Error(message));
-        this.failAll(new Error(message));
+        const err = new BootError(event.message || "the Python worker failed to load");
+        reject(err);
+        this.failAll(err);
         this.discard();
       };
       const receive = (event) => this.receive(worker, event.data, id, resolve, reject);
@@ -75,18 +95,26 @@ export class PythonClient {
       else if (msg.type === "ready") {
         this.isReady = true;
         this.bootMs = msg.ms;
+        this.cooperative = Boolean(msg.cooperative);
         // For whoever measures the page (bench/browser_bench.py): how the boot went.
-        document.dispatchEvent(new CustomEvent("demo-python-ready",
-          { detail: { ms: msg.ms, phases: msg.phases } }));
+        document.dispatchEvent(new CustomEvent("demo-python-ready", { detail: {
+          ms: msg.ms, phases: msg.phases, cooperative: this.cooperative,
+          snapshot: Boolean(msg.snapshot) } }));
         this.bootReported = false;
         resolve(msg.ms);
       }
       else if (msg.type === "error") {
-        const err = new Error(msg.error);
+        const err = new BootError(msg.error);
         reject(err);
         this.failAll(err);
         this.discard();
       }
+      return;
+    }
+    if (this.cancelling.has(msg.id) && msg.type !== "started") {
+      // A stopped run reached its slice's end: the worker is free, no need to replace it.
+      clearTimeout(this.cancelling.get(msg.id));
+      this.cancelling.delete(msg.id);
       return;
     }
     const run = this.runs.get(msg.id);
@@ -110,11 +138,15 @@ export class PythonClient {
   // The run is registered at once, so Stop also cancels a run still waiting for the boot.
   // Each owner has at most one run in the worker and one waiting: a newer request replaces
   // the waiting one, so quick edits do not pile up runs nobody will look at.
+  // Where runs stop at a slice, a newer request also ends the owner's run in the worker.
   run(owner, demo, params, onStart = () => {}) {
     for (const [id, run] of this.runs) {
-      if (run.owner === owner && !run.sent) {
+      if (run.owner !== owner) continue;
+      if (!run.sent) {
         this.runs.delete(id);
         run.reject(new Stopped("superseded"));
+      } else if (this.cooperative) {
+        this.cancel(id, run, "superseded");
       }
     }
     return new Promise((resolve, reject) => {
@@ -141,32 +173,59 @@ export class PythonClient {
     return false;
   }
 
-  // Stop `owner`'s runs. Other figures' runs are sent again to the fresh worker.
+  // Stop `owner`'s runs; give whether Python is being replaced (a fresh boot follows).
+  // Other figures' runs are sent again to a fresh worker.
   stop(owner, reason = "stop", limit = 0) {
     const mine = [...this.runs].filter(([, run]) => run.owner === owner);
-    if (!mine.length) return; // nothing of this figure is running: keep the warm worker
+    if (!mine.length) return false; // nothing of this figure is running: keep the worker
     for (const [id, run] of mine) {
       if (run.sent) continue;
       this.runs.delete(id); // a waiting run just never goes
       run.reject(new Stopped(reason, limit));
     }
     const current = mine.find(([, run]) => run.sent);
-    if (!current) return;
-    if (this.interrupt && reason === "stop" && current[1].started) {
-      this.interrupt[0] = 2; // SIGINT: Python raises KeyboardInterrupt, the worker stays warm
-      return;
-    }
+    if (!current) return false;
     const [id, run] = current;
+    if (this.cooperative) {
+      this.cancel(id, run, reason, limit);
+      return false;
+    }
+    if (this.interrupt && reason === "stop" && run.started) {
+      this.interrupt[0] = 2; // SIGINT: Python raises KeyboardInterrupt, the worker stays warm
+      return false;
+    }
+    clearTimeout(run.timer);
+    this.runs.delete(id);
+    run.reject(new Stopped(reason, limit, true));
+    this.restart();
+    return true;
+  }
+
+  // End run `id` in the worker at its next slice; the owner hears at once. Should the run
+  // not reach a slice's end within the grace period (it is somewhere that does not yield),
+  // its worker is replaced after all.
+  cancel(id, run, reason, limit = 0) {
     clearTimeout(run.timer);
     this.runs.delete(id);
     run.reject(new Stopped(reason, limit));
+    this.worker.postMessage({ type: "cancel", id });
+    const worker = this.worker;
+    this.cancelling.set(id, setTimeout(() => {
+      this.cancelling.delete(id);
+      if (worker === this.worker) this.restart();
+    }, stopGrace()));
+    this.flush();
+  }
+
+  // Replace the worker: runs still wanted go to the fresh one, which boots in the background
+  // so the next Run waits less.
+  restart() {
     for (const other of this.runs.values()) {
       clearTimeout(other.timer);
       other.sent = false;
       other.started = false;
     }
     this.discard();
-    // A fresh worker boots in the background so the next Run waits less.
     this.start().then(() => this.flush(), () => {});
   }
 
@@ -175,6 +234,9 @@ export class PythonClient {
     this.worker = null;
     this.ready = null;
     this.isReady = false;
+    this.cooperative = false;
+    for (const timer of this.cancelling.values()) clearTimeout(timer);
+    this.cancelling.clear();
   }
 
   failAll(err) {

@@ -1,57 +1,136 @@
-// Counted downloads for the Python runtime: the status bar shows real bytes, and the runtime
-// receives the very responses we counted, so nothing is fetched twice.
+// Counted, watched downloads for the Python runtime: the status bar shows real bytes, every
+// failure (an error status, a cut connection, a stall, a wasm file that is not wasm) ends
+// the boot with a message naming the file, and the runtime receives the very bytes we
+// counted, so nothing is fetched twice.
 //
 // XMLHttpRequest counts natively: its progress events come a few times a second whatever
 // the chunking. Counting a fetch means reading a clone of each body chunk by chunk in this
 // worker, which measurably slowed the runtime's own start on a busy machine.
 
+export const STALL_MS = 15000;
+
+const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d]; // "\0asm"
+
+// A runtime file that did not arrive whole; the message names the file and what happened.
+export class DownloadError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "DownloadError";
+  }
+}
+
+// The last part of a URL's path, the name a reader can look for on the host.
+export function fileName(url) {
+  return new URL(url).pathname.split("/").filter(Boolean).pop() || url;
+}
+
 export class Downloads {
-  constructor(onProgress) {
+  // `stallMs`: how long a download may go without a byte before it is given up.
+  constructor(onProgress, stallMs = STALL_MS) {
     this.onProgress = onProgress;
-    this.waiting = new Map(); // absolute URL -> Promise<Response> not yet handed out
+    this.stallMs = stallMs;
+    this.bodies = new Map(); // absolute URL -> Promise<{buffer, status, statusText, headers}>
     this.loaded = 0;
     this.total = 0;
     this.unsized = 0; // responses without an honest size: the total is then unknown
     this.pendingHeaders = 0;
     this.lastReport = 0;
+    this.lastActivity = performance.now(); // any byte or header on any download
+    this.fromCache = 0; // responses the site's service worker answered from its cache
+    this.timers = new Set();
+    // The first failure of any download: the boot races against it, so a broken file ends
+    // the loading at once instead of leaving the runtime waiting for it.
+    this.failure = new Promise((_, reject) => { this.fail = reject; });
+    this.failure.catch(() => {});
+    this.failed = null;
+  }
+
+  note(err) {
+    this.failed ??= err;
+    this.fail(err);
+    return err;
   }
 
   // Give the promise of a Response for `url`, whole in memory once it settles.
   start(url) {
     const href = new URL(url, self.location.href).href;
+    const name = fileName(href);
     this.pendingHeaders += 1;
-    const response = new Promise((resolve, reject) => {
+    const body = new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
       let seen = 0; // bytes of this download counted so far
+      let sized = false;
+      let stalled = false;
+      let last = performance.now();
+      const timer = setInterval(() => {
+        if (performance.now() - last < this.stallMs) return;
+        stalled = true;
+        xhr.abort();
+      }, Math.min(1000, this.stallMs / 4));
+      this.timers.add(timer);
+      const done = () => {
+        clearInterval(timer);
+        this.timers.delete(timer);
+        if (!sized) this.sized(null);
+      };
+      const alive = () => {
+        last = performance.now();
+        this.lastActivity = last;
+      };
       xhr.open("GET", href);
       xhr.responseType = "arraybuffer";
       xhr.onreadystatechange = () => {
-        if (xhr.readyState === XMLHttpRequest.HEADERS_RECEIVED) this.sized(xhr);
+        alive();
+        if (xhr.readyState === XMLHttpRequest.HEADERS_RECEIVED && !sized) {
+          sized = true;
+          this.sized(xhr);
+        }
       };
       xhr.onprogress = (event) => {
+        alive();
         this.loaded += event.loaded - seen;
         seen = event.loaded;
         this.report(false);
       };
       xhr.onload = () => {
+        done();
+        if (xhr.status < 200 || xhr.status > 299) {
+          const text = xhr.statusText ? ` ${xhr.statusText}` : "";
+          reject(this.note(new DownloadError(`${name} answered ${xhr.status}${text}`)));
+          return;
+        }
         this.loaded += xhr.response.byteLength - seen;
         this.report(true);
+        const headers = headersOf(xhr);
+        if (headers.get("x-demos-cache") === "hit") this.fromCache += 1;
         try {
-          resolve(new Response(xhr.response,
-            { status: xhr.status, statusText: xhr.statusText, headers: headersOf(xhr) }));
+          resolve({ buffer: xhr.response, status: xhr.status, statusText: xhr.statusText,
+            headers: name.endsWith(".wasm") ? wasmHeaders(name, xhr.response, headers) : headers });
         } catch (err) {
-          reject(err); // a status no Response may carry
+          reject(this.note(err));
         }
       };
-      xhr.onerror = () => reject(new TypeError(`the download of ${href} failed`));
+      xhr.onerror = () => {
+        done();
+        reject(this.note(new DownloadError(
+          `${name} could not be downloaded: the connection failed or was cut off`)));
+      };
+      xhr.onabort = () => {
+        done();
+        reject(this.note(new DownloadError(stalled
+          ? `${name} stalled: nothing arrived for ${Math.round(this.stallMs / 1000)} s`
+          : `${name} was cancelled`)));
+      };
       xhr.send();
     });
-    this.waiting.set(href, response);
-    return response;
+    body.catch(() => {});
+    this.bodies.set(href, body);
+    return body.then(toResponse);
   }
 
   sized(xhr) {
     this.pendingHeaders -= 1;
+    if (!xhr) return;
     const length = Number(xhr.getResponseHeader("content-length"));
     // With content-encoding the header counts compressed bytes but the body yields more.
     const plain = xhr.status === 200 && !xhr.getResponseHeader("content-encoding");
@@ -59,19 +138,43 @@ export class Downloads {
     else this.unsized += 1;
   }
 
-  // A download only import() can make (the runtime's script must run as a module, straight
-  // from its URL): its size counts once `done` settles, from the browser's resource timing.
+  // A download only import() can make (the runtime's scripts must run as modules, straight
+  // from their URL): its size counts once `done` settles, from the browser's resource
+  // timing. An import shows no progress, so it counts as stalled only when nothing at all
+  // arrived on any download for the stall time; a failed import is explained by asking
+  // the server for the file once more, since import() only says that it failed.
   expect(url, done) {
     const href = new URL(url, self.location.href).href;
+    const name = fileName(href);
     this.unsized += 1;
-    done.then(() => {
-      // Zero when a cross-origin host withholds timing details: the total then falls short.
-      const size = performance.getEntriesByName(href).at(-1)?.decodedBodySize ?? 0;
-      this.unsized -= 1;
-      this.loaded += size;
-      this.total += size;
-      this.report(true);
-    }, () => {});
+    let settled = false;
+    const watched = new Promise((resolve, reject) => {
+      const timer = setInterval(() => {
+        if (settled || performance.now() - this.lastActivity < this.stallMs) return;
+        clearInterval(timer);
+        reject(this.note(new DownloadError(
+          `${name} stalled: nothing arrived for ${Math.round(this.stallMs / 1000)} s`)));
+      }, Math.min(1000, this.stallMs / 4));
+      this.timers.add(timer);
+      done.then((module) => {
+        settled = true;
+        clearInterval(timer);
+        this.lastActivity = performance.now();
+        // Zero when a cross-origin host withholds timing details: the total then falls short.
+        const size = performance.getEntriesByName(href).at(-1)?.decodedBodySize ?? 0;
+        this.unsized -= 1;
+        this.loaded += size;
+        this.total += size;
+        this.report(true);
+        resolve(module);
+      }, async (err) => {
+        settled = true;
+        clearInterval(timer);
+        reject(this.note(await explain(href, err)));
+      });
+    });
+    watched.catch(() => {});
+    return watched;
   }
 
   report(force) {
@@ -82,23 +185,72 @@ export class Downloads {
     this.onProgress(this.loaded, known ? Math.max(this.total, this.loaded) : 0);
   }
 
-  // Route the runtime's own fetches of these URLs to the responses already under way.
-  // Gives a function that puts the real fetch back.
+  // Route the runtime's own fetches of these URLs to the bytes already under way. Each
+  // fetch gets a fresh Response, so a second boot attempt (after a snapshot that would not
+  // load) reads the same bytes again. Gives a function that puts the real fetch back.
   serveFetches() {
     const realFetch = globalThis.fetch;
     globalThis.fetch = (input, init) => {
       const url = input instanceof Request ? input.url : String(input);
       const href = new URL(url, self.location.href).href;
-      const waiting = this.waiting.get(href);
-      if (waiting && !(init && init.integrity)) {
-        this.waiting.delete(href);
-        return waiting;
-      }
+      const body = this.bodies.get(href);
+      if (body && !(init && init.integrity)) return body.then(toResponse);
       return realFetch(input, init);
     };
     return () => {
       globalThis.fetch = realFetch;
     };
+  }
+
+  // Give every download's bytes once all have arrived (for the worker's cache), or null.
+  async settled() {
+    const entries = [...this.bodies];
+    const bodies = await Promise.allSettled(entries.map(([, body]) => body));
+    if (bodies.some((b) => b.status !== "fulfilled")) return null;
+    return entries.map(([href], i) => [href, bodies[i].value]);
+  }
+
+  stop() {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers.clear();
+  }
+}
+
+function toResponse({ buffer, status, statusText, headers }) {
+  return new Response(buffer, { status, statusText, headers });
+}
+
+// The headers to hand the runtime with a wasm file. Bytes that are not WebAssembly (a host's
+// HTML error page sent with status 200) fail here with a message that says what came.
+// Right bytes under a wrong MIME type still compile: the browser only insists on
+// application/wasm for streaming compilation, and these bytes are already in memory.
+function wasmHeaders(name, buffer, headers) {
+  const head = new Uint8Array(buffer, 0, Math.min(4, buffer.byteLength));
+  const type = headers.get("content-type") || "no type";
+  if (head.length < 4 || WASM_MAGIC.some((byte, i) => head[i] !== byte)) {
+    throw new DownloadError(`${name} is not WebAssembly: the server sent ${type}`);
+  }
+  if (!type.startsWith("application/wasm")) {
+    console.warn(`${name} was served as ${type}; it should be application/wasm`);
+    const fixed = new Headers(headers);
+    fixed.set("content-type", "application/wasm");
+    return fixed;
+  }
+  return headers;
+}
+
+// Why an import() failed, in words: ask for the file once more and report the status.
+async function explain(href, err) {
+  const name = fileName(href);
+  try {
+    const response = await fetch(href, { cache: "no-store" });
+    if (!response.ok) {
+      const text = response.statusText ? ` ${response.statusText}` : "";
+      return new DownloadError(`${name} answered ${response.status}${text}`);
+    }
+    return new DownloadError(`${name} could not be loaded: ${String(err && err.message || err)}`);
+  } catch {
+    return new DownloadError(`${name} could not be downloaded: the connection failed or was cut off`);
   }
 }
 

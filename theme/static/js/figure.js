@@ -1,7 +1,7 @@
 // One demo figure brought to life: its form runs the demo in the page's Python worker and
 // the answer replaces the prerendered diagram, summary and checks. Reset brings them back.
 import { showChecks } from "./checks.js";
-import { Stopped } from "./client.js";
+import { BootError, Stopped } from "./client.js";
 import { FaultPicker } from "./faults.js";
 import { changed, checkValue, readForm, Refused, writeForm } from "./params.js";
 import { Playback } from "./playback.js";
@@ -61,6 +61,12 @@ export class DemoFigure {
     this.error = Object.assign(document.createElement("p"),
       { className: "demo-error", hidden: true });
     this.error.setAttribute("role", "alert");
+    // After a failed start, inside the message: loads Python again without a reload (and
+    // reruns if a run failed).
+    this.retry = Object.assign(document.createElement("button"),
+      { type: "button", className: "demo-retry", textContent: "Retry" });
+    this.retry.dataset.action = "retry";
+    this.retry.addEventListener("click", () => this.retryBoot());
     this.playback = new Playback(id);
     this.faults = new FaultPicker(this, id);
     this.playback.onSeek = () => this.faults.label();
@@ -100,7 +106,7 @@ export class DemoFigure {
   intent() {
     if (this.watching) return;
     this.watching = true;
-    this.page.client.onProgress((msg) => this.showProgress(msg));
+    this.listening ??= this.page.client.onProgress((msg) => this.showProgress(msg));
     const booted = this.page.client.start();
     if (!this.page.client.isReady) this.setStatus("loading", "Loading Python…");
     booted.then((ms) => {
@@ -109,12 +115,28 @@ export class DemoFigure {
         this.setStatus("idle", `Python is ready (started in ${seconds(ms)}).`);
       }
     }, (err) => {
+      this.watching = false; // the next reach for the controls tries again
       if (this.status?.dataset.state === "loading" && !this.page.client.busy(this)) {
-        this.progress.hidden = true;
-        this.setStatus("error", "Python could not start.");
-        this.say(err.message);
+        this.failedStart(err, false);
       }
     });
+  }
+
+  // Python did not start: say which file failed and how, offer Retry; the figure stays.
+  failedStart(err, rerun) {
+    this.progress.hidden = true;
+    this.setStatus("error", "Python could not start.");
+    this.say(err.message);
+    this.error.append(" ", this.retry);
+    this.retryRuns = rerun || this.retryRuns;
+  }
+
+  retryBoot() {
+    const rerun = this.retryRuns;
+    this.retryRuns = false;
+    this.clearError();
+    if (rerun) this.run();
+    else this.intent();
   }
 
   showProgress({ stage, loaded, total }) {
@@ -228,10 +250,12 @@ export class DemoFigure {
       if (ticket !== this.ticket) return;
       this.progress.hidden = true;
       if (err instanceof Stopped) {
+        const restart = err.restarting ? " Python restarts in the background." : "";
         this.setStatus("stopped", err.message === "timeout"
-          ? `Stopped after ${seconds(err.limit)}: the run took too long. `
-            + "Python restarts in the background."
-          : "Stopped. Python restarts in the background.");
+          ? `Stopped after ${seconds(err.limit)}: the run took too long.${restart}`
+          : `Stopped.${restart}`);
+      } else if (err instanceof BootError) {
+        this.failedStart(err, true);
       } else if (err instanceof Refused) {
         this.setStatus("error", "The new diagram was refused; the last good one stays.");
         this.say(err.message);
@@ -258,10 +282,11 @@ export class DemoFigure {
   // Stop gives the controls back at once; the worker is replaced in the background.
   stop() {
     this.ticket += 1;
-    this.page.client.stop(this);
+    const restarting = this.page.client.stop(this);
     this.progress.hidden = true;
     this.setBusy(false);
-    this.setStatus("stopped", "Stopped. Python restarts in the background.");
+    this.setStatus("stopped", restarting ? "Stopped. Python restarts in the background."
+      : "Stopped.");
   }
 
   reset() {

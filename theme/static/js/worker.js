@@ -1,22 +1,28 @@
-// The page's Python: a module worker that boots Pyodide once, puts the demos wheel on its
-// path once, and answers {type, id, ...} messages (see WEB.md, "Worker protocol").
+// The page's Python: a module worker that boots Pyodide once (from the site's memory
+// snapshot when there is one), puts the demos wheel on its path once, and answers
+// {type, id, ...} messages: init, run, cancel (see WEB.md, "Worker protocol").
 
 // Set before any await: a message that arrives while the module is still awaiting is lost.
 self.onmessage = (event) => handle(event.data);
 
-let booting = null; // Promise of the run function, once "init" arrived
+const SLICE_MS = 25; // how long a run computes before it lets the worker hear messages
+
+let booting = null; // Promise of the runtime {runner, cooperative}, once "init" arrived
 let interrupt = null; // Int8Array over a SharedArrayBuffer, only when crossOriginIsolated
+const queue = []; // run messages waiting for Python, oldest first
+const cancelled = new Set(); // ids of runs to stop (queued or at work)
+let working = null; // the id of the run Python is at
 
 // The wheel goes on sys.path as it is: zipimport reads its modules like the stdlib's own
 // zip, so nothing is unpacked (and the zipfile machinery is never imported) before a run.
+// A snapshot boot finds this already done, the modules imported; the file is written again
+// because the file system is not part of the snapshot.
 const RUNNER = `
-import json
 import sys
-sys.path.insert(0, wheel_path)
-import demos
-
-def run_for_browser(name, params_json):
-    return json.dumps(demos.run(name, json.loads(params_json)).for_browser())
+if wheel_path not in sys.path:
+    sys.path.insert(0, wheel_path)
+import pyodide_demos_runner
+pyodide_demos_runner.warm_up()
 `;
 
 function handle(msg) {
@@ -24,7 +30,8 @@ function handle(msg) {
     if (msg.interrupt) interrupt = new Int8Array(msg.interrupt);
     booting ??= boot(msg);
     booting.then(
-      ({ ms, phases }) => self.postMessage({ type: "ready", id: msg.id, ms, phases }),
+      ({ ms, phases, cooperative, snapshot }) => self.postMessage(
+        { type: "ready", id: msg.id, ms, phases, cooperative, snapshot }),
       (err) => self.postMessage({ type: "error", id: msg.id, error: lastLine(err) }),
     );
   } else if (msg.type === "run") {
@@ -32,34 +39,68 @@ function handle(msg) {
       self.postMessage({ type: "error", id: msg.id, error: "the worker got 'run' before 'init'" });
       return;
     }
-    booting.then(({ run }) => runDemo(run, msg), () => {
-      self.postMessage({ type: "error", id: msg.id, error: "Python did not start" });
+    queue.push(msg);
+    booting.then(next, () => {
+      queue.splice(0).forEach(({ id }) =>
+        self.postMessage({ type: "error", id, error: "Python did not start" }));
     });
+  } else if (msg.type === "cancel") {
+    const waiting = queue.findIndex((run) => run.id === msg.id);
+    if (waiting >= 0) {
+      queue.splice(waiting, 1);
+      self.postMessage({ type: "error", id: msg.id, error: "stopped", stopped: true });
+    } else if (working === msg.id) {
+      cancelled.add(msg.id);
+    }
   }
 }
 
-function runDemo(run, msg) {
+// Start the oldest waiting run unless Python is at one already.
+async function next() {
+  if (working !== null || !queue.length) return;
+  const msg = queue.shift();
+  working = msg.id;
+  const runtime = await booting;
+  try {
+    await runDemo(runtime, msg);
+  } finally {
+    cancelled.delete(msg.id);
+    working = null;
+    next();
+  }
+}
+
+async function runDemo({ runner, cooperative }, msg) {
   // Runs queue up behind each other; the page times a run from this message on.
   self.postMessage({ type: "started", id: msg.id });
   // A Stop meant for an earlier run must not interrupt this one.
   if (interrupt) interrupt[0] = 0;
   const start = performance.now();
+  const params = JSON.stringify(msg.params);
   try {
-    const out = JSON.parse(run(msg.demo, JSON.stringify(msg.params)));
+    let text;
+    if (cooperative) {
+      // Between slices the event loop runs: a "cancel" for this run lands in `cancelled`.
+      const pause = () => new Promise((resolve) =>
+        setTimeout(() => resolve(cancelled.has(msg.id)), 0));
+      text = await runner.run_in_slices.callPromising(msg.demo, params, pause, SLICE_MS);
+    } else {
+      text = runner.run_json(msg.demo, params);
+    }
     const ms = Math.round(performance.now() - start);
-    self.postMessage({ type: "result", id: msg.id, ms, ...out });
+    self.postMessage({ type: "result", id: msg.id, ms, ...JSON.parse(text) });
   } catch (err) {
     const error = lastLine(err);
     self.postMessage({ type: "error", id: msg.id, error,
-      stopped: error.startsWith("KeyboardInterrupt") });
+      stopped: /^(KeyboardInterrupt|pyodide_demos_runner\.RunStopped|RunStopped)/.test(error) });
   }
 }
 
-async function boot({ id, manifestURL, manifest }) {
+async function boot({ id, manifestURL, manifest, stallMs }) {
   const start = performance.now();
   // The page usually sends the manifest along; the counting module comes meanwhile.
   const counting = import("./downloads.js");
-  manifest ??= await (await fetch(manifestURL)).json();
+  manifest ??= await fetchJSON(manifestURL);
   const indexURL = new URL(manifest.runtime.indexURL, manifestURL).href.replace(/\/?$/, "/");
   const wheelURL = new URL(manifest.wheel, manifestURL).href;
   const progress = (stage, loaded, total) =>
@@ -73,40 +114,68 @@ async function boot({ id, manifestURL, manifest }) {
   const loader = import(indexURL + "pyodide.mjs");
   for (const pending of [script, loader]) pending.catch(() => {}); // both awaited below
   // Every data download starts at once, counted as it arrives; loadPyodide then gets these
-  // same responses instead of fetching again.
+  // same bytes instead of fetching again.
   const { Downloads } = await counting;
-  const downloads = new Downloads((loaded, total) => progress("download", loaded, total));
-  downloads.expect(indexURL + "pyodide.asm.js", script);
+  const downloads = new Downloads((loaded, total) => progress("download", loaded, total),
+    stallMs || undefined);
+  const scriptWatched = downloads.expect(indexURL + "pyodide.asm.js", script);
+  const loaderWatched = downloads.expect(indexURL + "pyodide.mjs", loader);
   for (const name of ["pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]) {
     downloads.start(indexURL + name);
   }
   const wheel = downloads.start(wheelURL);
   const restoreFetch = downloads.serveFetches();
+  // A download that fails ends the boot at once, whatever the runtime is waiting for.
+  const orFail = (promise) => Promise.race([promise, downloads.failure]);
   try {
     // Time marks of the boot (ms since it began), for the benchmark's breakdown.
     const phases = { manifest: Math.round(performance.now() - start) };
     const mark = (name) => { phases[name] = Math.round(performance.now() - start); };
-    // Should our import fail, loadPyodide tries the script itself and reports what it meets.
-    await script.catch(() => {});
-    const { loadPyodide } = await loader; // its failure is the boot's error
+    await orFail(scriptWatched);
+    const { loadPyodide } = await orFail(loaderWatched);
     mark("script");
-    const pyodide = await loadPyodide({ indexURL });
+    let pyodide;
+    try {
+      pyodide = await orFail(loadPyodide({ indexURL }));
+    } catch (err) {
+      throw downloads.failed ?? err; // the file that broke says more than the runtime
+    }
     mark("runtime");
     progress("install", 0, 0);
     if (interrupt) pyodide.setInterruptBuffer(interrupt);
     const wheelPath = "/lib/" + wheelURL.split("/").pop();
-    const wheelResponse = await wheel;
-    if (!wheelResponse.ok) throw new Error(`the demos wheel answered ${wheelResponse.status}`);
+    const wheelResponse = await orFail(wheel);
     pyodide.FS.writeFile(wheelPath, new Uint8Array(await wheelResponse.arrayBuffer()));
     const namespace = pyodide.globals.get("dict")();
     namespace.set("wheel_path", wheelPath);
     pyodide.runPython(RUNNER, { globals: namespace });
-    const run = namespace.get("run_for_browser");
+    const module = pyodide.pyimport("pyodide_demos_runner");
+    const runner = { run_json: module.run_json, run_in_slices: module.run_in_slices };
     mark("imported");
-    return { run, phases, ms: Math.round(performance.now() - start) };
+    const cooperative = await canYield(pyodide, module);
+    return { runner, cooperative, snapshot: false, phases,
+      ms: Math.round(performance.now() - start) };
   } finally {
     restoreFetch();
+    downloads.stop();
   }
+}
+
+// Whether runs can pause between slices: WebAssembly stack switching (JSPI), and CPython's
+// wasm call trampoline in place (without it a suspension would meet JS frames and abort).
+async function canYield(pyodide, runner) {
+  if (!pyodide._module?._PyEM_CountArgsPtr) return false;
+  try {
+    return await runner.can_yield.callPromising(() => Promise.resolve(1));
+  } catch {
+    return false;
+  }
+}
+
+async function fetchJSON(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`the demo manifest answered ${response.status}`);
+  return response.json();
 }
 
 // A Python exception's message is the whole traceback; the reader needs its last line.

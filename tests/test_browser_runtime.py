@@ -1,0 +1,247 @@
+"""The Python runtime in the browser: failures a reader can act on, Stop without a restart.
+
+Runtime files are broken on purpose with Playwright's request interception (an error
+status, an aborted request, a request that never answers, the wrong bytes or MIME type),
+then put back, and Retry must recover without a reload. The stall limit is shortened for
+the test through the page attribute the runner reads, so nothing waits 15 s.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from browser_util import find_article_with_demos, heaviest_params, serve
+
+PORT = 8107
+BOOT_MS = 60_000
+STALL_MS = 1500
+WASM = "**/pyodide.asm.wasm"
+
+browser_test = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def site(built_site: Path) -> Iterator[tuple[str, Path]]:
+    with serve(built_site, PORT) as base:
+        yield base, built_site
+
+
+class Reader:
+    """A fresh page on an article with two figures or more; console errors are kept."""
+
+    def __init__(self, browser, site: tuple[str, Path], demo: str | None = None) -> None:
+        self.base, self.output = site
+        self.path = (find_article_with_demos(self.output, demo=demo) if demo
+                     else find_article_with_demos(self.output, min_figures=2))
+        self.context = browser.new_context()
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
+        self.ready: list[dict] = []
+
+    def open(self) -> None:
+        self.page.goto(self.base + self.path)
+        self.page.evaluate(f"document.documentElement.dataset.demoStallMs = '{STALL_MS}'")
+        self.page.evaluate("document.addEventListener('demo-python-ready',"
+                           " (e) => { (window.readyEvents ??= []).push(e.detail); })")
+        # Point at a figure, as a reader would: the runner arrives (Python does not start).
+        self.page.dispatch_event("figure.demo", "pointerenter")
+        self.page.wait_for_function(
+            "document.documentElement.classList.contains('demos-enhanced')")
+
+    def fig(self, index: int = 0, demo: str | None = None):
+        selector = f"figure.demo[data-demo={demo}]" if demo else "figure.demo"
+        return self.page.locator(selector).nth(index)
+
+    def svg(self, fig) -> str:
+        return fig.locator(".demo-output > svg").evaluate("el => el.outerHTML")
+
+    def state(self, fig) -> str:
+        return fig.locator(".demo-status").get_attribute("data-state")
+
+    def wait_state(self, fig, *states: str, timeout: float = BOOT_MS) -> str:
+        handle = fig.element_handle()
+        self.page.wait_for_function(
+            "([el, states]) => states.includes(el.querySelector('.demo-status').dataset.state)",
+            arg=[handle, list(states)], timeout=timeout)
+        return self.state(fig)
+
+    def boots(self) -> list[dict]:
+        return self.page.evaluate("window.readyEvents ?? []")
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def reader(browser, site) -> Iterator[Reader]:
+    opened = Reader(browser, site)
+    yield opened
+    opened.close()
+
+
+def _stall(route) -> None:
+    """Leave the request unanswered, as a host that hangs would."""
+
+
+FAILURES = {
+    "404": (lambda route: route.fulfill(status=404, body="missing"), "answered 404"),
+    "aborted": (lambda route: route.abort("connectionreset"), "cut off"),
+    "stalled": (_stall, "stalled: nothing arrived"),
+    "html instead of wasm": (
+        lambda route: route.fulfill(status=200, content_type="text/html",
+                                    body="<!doctype html><p>Not here</p>"),
+        "not WebAssembly: the server sent text/html"),
+}
+
+
+@browser_test
+@pytest.mark.parametrize("failure", list(FAILURES))
+def test_a_broken_runtime_file_ends_loading_with_its_name_and_retry_recovers(
+        reader: Reader, failure: str) -> None:
+    handler, said = FAILURES[failure]
+    reader.page.route(WASM, handler)
+    reader.open()
+    fig, other = reader.fig(0), reader.fig(1)
+    prerendered, other_before = reader.svg(fig), reader.svg(other)
+    seed = fig.locator("input[name=seed]")
+    seed.fill(str(int(seed.input_value()) + 1))
+    fig.locator("[data-action=run]").click()
+    assert reader.wait_state(fig, "error", "done", timeout=15_000) == "error"
+    message = fig.locator(".demo-error").text_content()
+    assert "pyodide.asm.wasm" in message and said in message, message
+    assert reader.svg(fig) == prerendered  # the figure the page was built with stays
+    retry = fig.locator("[data-action=retry]")
+    assert retry.is_visible()
+    assert fig.locator("[data-action=run]").is_enabled()
+
+    # The other figure still plays back and resets without Python.
+    other.locator("[data-action=reset]").click()
+    assert reader.svg(other) == other_before
+
+    reader.page.unroute(WASM)
+    retry.click()
+    assert reader.wait_state(fig, "done", "error") == "done", (
+        fig.locator(".demo-error").text_content())
+    assert reader.svg(fig) != prerendered
+    assert not retry.is_visible()
+    # The other figure runs on the Python that Retry brought up.
+    other.locator("[data-action=run]").click()
+    assert reader.wait_state(other, "done", "error") == "done"
+
+
+@browser_test
+def test_wasm_with_the_wrong_mime_type_still_starts(reader: Reader) -> None:
+    def octet_stream(route) -> None:
+        response = route.fetch()
+        route.fulfill(response=response, headers={**response.headers,
+                                                  "content-type": "application/octet-stream"})
+
+    reader.page.route(WASM, octet_stream)
+    reader.open()
+    fig = reader.fig(0)
+    fig.locator("[data-action=run]").click()
+    assert reader.wait_state(fig, "done", "error") == "done"
+    assert reader.errors == []
+
+
+@browser_test
+def test_a_python_exception_shows_its_last_line_and_the_worker_stays(reader: Reader) -> None:
+    reader.open()
+    fig = reader.fig(0)
+    fig.locator("[data-action=run]").click()
+    assert reader.wait_state(fig, "done", "error") == "done"
+    fig.locator("input[name=faults]").fill("restart n1@10")
+    fig.locator("[data-action=run]").click()
+    assert reader.wait_state(fig, "done", "error") == "error"
+    message = fig.locator(".demo-error").text_content()
+    assert "ScheduleError: faults:" in message and "\n" not in message
+    assert not fig.locator("[data-action=retry]").is_visible()  # Python itself is fine
+    fig.locator("input[name=faults]").fill("")
+    fig.locator("[data-action=run]").click()
+    assert reader.wait_state(fig, "done", "error") == "done"
+    assert len(reader.boots()) == 1  # the same Python answered
+
+
+def _start_heavy_run(reader: Reader, fig) -> None:
+    for name, value in heaviest_params(reader.output, "partition").items():
+        fig.locator(f"[name={name}]").fill(value)
+    fig.locator("[data-action=run]").click()
+    reader.wait_state(fig, "running", timeout=5_000)
+    reader.page.wait_for_timeout(300)  # well inside the simulation: the run takes seconds
+    assert reader.state(fig) == "running"
+
+
+@browser_test
+def test_stop_ends_the_run_at_a_slice_and_python_stays_warm(browser, site) -> None:
+    reader = Reader(browser, site, demo="partition")
+    try:
+        reader.open()
+        fig = reader.fig(0, demo="partition")
+        status = fig.locator(".demo-status")
+        fig.locator("[data-action=run]").click()
+        assert reader.wait_state(fig, "done", "error") == "done"
+        (boot,) = reader.boots()
+        assert boot["cooperative"] is True, boot  # Chromium has JSPI: runs yield
+
+        _start_heavy_run(reader, fig)
+        fig.locator("[data-action=stop]").click()
+        assert status.text_content() == "Stopped."  # no "restarts in the background"
+        fig.locator("[data-action=reset]").click()
+        fig.locator("[data-action=run]").click()
+        assert reader.wait_state(fig, "done", "error", timeout=10_000) == "done"
+        assert "Python started in" not in status.text_content()
+
+        # A newer run replaces a heavy one at its next slice instead of queueing behind it.
+        _start_heavy_run(reader, fig)
+        fig.locator("[data-action=reset]").click()
+        fig.locator("[data-action=run]").click()
+        assert reader.wait_state(fig, "done", "error", timeout=10_000) == "done"
+
+        # The run limit stops a run the same way, and the worker stays.
+        reader.page.evaluate("document.documentElement.dataset.demoRunLimitMs = '400'")
+        for name, value in heaviest_params(reader.output, "partition").items():
+            fig.locator(f"[name={name}]").fill(value)
+        fig.locator("[data-action=run]").click()
+        assert reader.wait_state(fig, "stopped", "done", "error") == "stopped"
+        assert re.match(r"Stopped after 0\.4 s: the run took too long\.$", status.text_content())
+        reader.page.evaluate("delete document.documentElement.dataset.demoRunLimitMs")
+        fig.locator("[data-action=reset]").click()
+        fig.locator("[data-action=run]").click()
+        assert reader.wait_state(fig, "done", "error") == "done"
+        assert len(reader.boots()) == 1, reader.boots()  # never a second boot
+        assert reader.errors == []
+    finally:
+        reader.close()
+
+
+def test_the_simulation_calls_the_cooperative_hook_and_stops_when_it_raises() -> None:
+    import demos
+    from demos import sim
+
+    class Halt(BaseException):
+        pass
+
+    plain = demos.run("raft", {"seed": 5}).svg
+    calls: list[int] = []
+    token = sim.COOPERATE.set(lambda: calls.append(1))
+    try:
+        hooked = demos.run("raft", {"seed": 5}).svg
+    finally:
+        sim.COOPERATE.reset(token)
+    assert calls and hooked == plain  # yielding changes nothing in the run
+
+    def halt() -> None:
+        raise Halt
+
+    token = sim.COOPERATE.set(halt)
+    try:
+        with pytest.raises(Halt):
+            demos.run("raft", {"seed": 5})
+    finally:
+        sim.COOPERATE.reset(token)
+    assert demos.run("raft", {"seed": 5}).svg == plain  # the hook does not outlive its context

@@ -23,8 +23,9 @@ def striptags(html: str) -> str:
 DEFAULTS = {
     # Pagefind over the written site after every build (also each `make serve` reload).
     "SEARCH_INDEX": True,
-    # Text Pagefind leaves out: demo figures are diagrams and controls, not prose.
-    "SEARCH_EXCLUDE_SELECTORS": ["figure.demo"],
+    # Text Pagefind leaves out: demo figures are diagrams and controls, not prose; the "#"
+    # permalink of each heading is not part of its title.
+    "SEARCH_EXCLUDE_SELECTORS": ["figure.demo", "a.headerlink"],
     "SOCIAL_CARDS": True,
     "SOCIAL_CARDS_DIR": "cards",
     "READING_WORDS_PER_MINUTE": 220,

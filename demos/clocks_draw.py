@@ -1,277 +1,150 @@
-"""The clocks demo's space-time diagram: one lane per process, messages as arrows.
-
-Each event shows its Lamport number above the dot (a second row up, or nudged right, when
-a neighbour's number is in the way) and its vector below it when there is room (always in
-the tooltip). The focus event's causal past and future are coloured; the
-events concurrent with it are muted.
-"""
+"""The clocks figure: each process's Lamport and vector clock at the cursor, over a space-time
+diagram whose labels are large for phones (where it shows at half size), left out if crowded."""
 
 from __future__ import annotations
 
+from functools import partial
+from typing import NamedTuple
+
+from . import kit
+from .queries import down_intervals, timeline
 from .result import Check
-from .svg import document, el, esc, num
+from .svg import attrs, el
 
-WIDTH = 720.0
-X0, X1 = 52.0, 700.0  # the x range that maps 0..duration
-TOP = 44.0            # y of the first lane
-DOT = 4.0
-# Lamport labels (10px text): a generous width per character, the baselines of the two rows
-# above a dot (11 apart, so rows never touch), and the gap kept between labels in a row.
-# A third row would reach the lane above's vectors when lanes are 46 apart.
-LABEL_CHAR = 6.5
-LABEL_ROWS = (8.0, 19.0)
-LABEL_GAP = 2.5
-IN_FLIGHT = "in flight at the end"  # the simulator's reason for a message still travelling
-
+ROLES = {"up": "dm-ok", "down": "dm-role-down"}
+# Label rows: baseline below the dot, character width (the widest Chromium's fallback fonts
+# gave: 16px digits, 13px vectors), least room between labels, class.
+ROWS = ((-10.0, 10.2, 4.0, "ck-n"), (22.0, 7.0, 10.0, "ck-v"))
 STYLE = """
-.ck-ev text{text-anchor:middle}
-.ck-ev circle{fill:var(--demo-muted,#5f6368);stroke:var(--demo-bg,#fff);stroke-width:1}
-.ck-p circle{fill:var(--demo-accent,#1a5fb4)}
-.ck-f circle{fill:var(--demo-warn,#9c5d00)}
-.ck-x circle{fill:var(--demo-fg,#1d1d1f)}
-.ck-x .ck-ring{fill:none;stroke:var(--demo-fg,#1d1d1f);stroke-width:1.5}
-.ck-c{opacity:.5}
-.ck-v{font-size:9px}
-.ck-m{stroke:var(--demo-msg,#5f6368);stroke-width:1;fill:none;opacity:.5}
-.ck-mp{stroke:var(--demo-accent,#1a5fb4);stroke-width:1.5;fill:none}
-.ck-mf{stroke:var(--demo-warn,#9c5d00);stroke-width:1.5;fill:none}
-.ck-fly{stroke-dasharray:2 2}
-.ck-cross{stroke:var(--demo-bad,#c01c28);stroke-width:1.5;fill:none}
-.ck-hit{fill:transparent}
+.ck-ev text{text-anchor:middle}.ck-c{opacity:.55}.ck-n,.ck-big{font-size:16px}.ck-v{font-size:13px}
+.ck-x{fill:var(--demo-fg,#1d1d1f)}.ck-ring{fill:none;stroke:var(--demo-fg,#1d1d1f);stroke-width:1.5}
+.ck-m,.ck-fly{stroke:var(--demo-msg,#5f6368);stroke-width:1;fill:none;opacity:.5}
+.ck-mp,.ck-mf{stroke:var(--demo-accent,#1a5fb4);stroke-width:1.5;fill:none}.ck-fly{stroke-dasharray:2}
+.ck-mf{stroke:var(--demo-warn,#9c5d00)}
 """
+FILL = {"x": "ck-x", "p": "dm-accent", "f": "dm-warn", "c": "dm-muted"}  # by relation to the focus
+HEAD = "At the cursor: each process's Lamport clock L and vector clock V, after its latest event"
+DOTS = {"x": "focus (ringed)", "p": "causal past", "f": "causal future", "c": "concurrent"}
+MARKS = "arrow ck-mp message, dash dm-msg-lost lost, box dm-ok up, box dm-down down"
+LEGEND = [("dot", FILL[key], text) for key, text in DOTS.items()] + [
+    tuple(mark.split()) for mark in MARKS.split(", ")
+]
+DESC = "Top: each process's clocks at the cursor. Below: one lane per process, time to the right."
 
 
-class Layout:
-    """Where a time and a process land in the picture."""
+class Clock(NamedTuple):
+    """A process's clocks after its latest event (vector as text), and what that event did."""
 
-    def __init__(self, names: list[str], duration: float) -> None:
-        self.duration = duration
-        self.gap = 56.0 if len(names) <= 4 else 46.0
-        self.lane_y = {n: TOP + i * self.gap for i, n in enumerate(names)}
-        self.bottom = TOP + (len(names) - 1) * self.gap
+    up: bool
+    lamport: int
+    vector: str
+    what: str
 
-    def x(self, t: float) -> float:
-        return X0 + (X1 - X0) * min(max(t, 0.0), self.duration) / self.duration
+
+def step(c: Clock | None, e: dict) -> Clock:
+    """Give a process's Clock after one of its events (or a crash or restart)."""
+    kind, peer = e["kind"], e.get("peer")
+    if kind in ("crash", "restart"):
+        up = kind == "restart"
+        return c._replace(up=up, what="restarts" if up else "is down; its clocks are kept")
+    what = f"sends to {peer}" if kind == "send" else f"receives from {peer}" if peer else ""
+    vector = "[" + ",".join(map(str, e["vector"].values())) + "]"  # in the trace's node order
+    return Clock(True, e["lamport"], vector, what or "has a local event")
+
+
+def say(node: str, before: Clock | None, now: Clock) -> str:
+    """Give the sentence the player reads when a reader steps to a change of clocks."""
+    return f"{node} {now.what}: L={now.lamport}, V={now.vector}"
+
+
+def clocks_over_time(trace: dict) -> dict[str, list[tuple[float, Clock]]]:
+    """Give each process's Clock over time; crashes and restarts come from the downtime."""
+    marks = [
+        {"t": t, "node": node, "kind": kind}
+        for node, spans in down_intervals(trace).items()
+        for start, end in spans
+        for t, kind in ((start, "crash"), (end, "restart"))
+        if t < trace["duration"]  # a process still down at the end never restarts
+    ]
+    merged = sorted(trace["events"] + marks, key=lambda e: e["t"])
+    start = Clock(True, 0, "[" + ",".join("0" for _ in trace["nodes"]) + "]", "has no event yet")
+    return timeline({**trace, "events": merged}, start, step)
 
 
 def draw(trace: dict, checks: list[Check], summary: str) -> str:
-    """Give the SVG document for one run of the clocks demo."""
-    names, events, messages = trace["nodes"], trace["events"], trace["messages"]
-    downtime, partitions, focus = trace["downtime"], trace["partitions"], trace["focus"]
-    duration = float(trace["duration"])
-    title = "Logical clocks: Lamport timestamps and vector clocks"
-    lay = Layout(names, duration)
-    relation = _relations(events, focus)
-    body = _axis(lay) + _partitions(lay, partitions) + _lanes(lay, names)
-    body += _downtime(lay, downtime)
-    body += _messages(lay, events, messages, relation)
-    body += _events(lay, names, events, relation)
-    body += _violations(lay, checks)
-    legend_y = lay.bottom + 44
-    body += _legend(legend_y)
-    desc = (f"Space-time diagram, one lane per process, time to the right. {summary}. "
-            "Blue: the focus event's causal past; orange: its causal future; grey: "
-            "concurrent with it.")
-    return document(width=WIDTH, height=legend_y + 18, title=title, desc=desc, body=body,
-                    style=STYLE, duration=duration, time_x=(X0, X1), demo="clocks")
+    """Give the SVG of a clocks run."""
+    fig = kit.Figure(trace, title="Logical clocks: Lamport timestamps and vector clocks")
+    nodes, scale, history = trace["nodes"], fig.scale, clocks_over_time(trace)
+    fig.text(summary)
+    widest = max(len(c.vector) for changes in history.values() for _, c in changes)
 
+    def row(node: str, c: Clock, y: float) -> list[str]:
+        return [
+            el("text", f"L={c.lamport}", class_="dm-text ck-big", x=48, y=y + 15),
+            el("text", f"V={c.vector}", class_="dm-text ck-big", x=120, y=y + 15),
+            el("text", c.what, class_="dm-text dm-muted", x=156 + 9 * widest, y=y + 15),
+        ]
 
-def _relations(events: list[dict], focus: dict) -> dict[int, str]:
-    """Give each event id its relation to the focus: x focus, p past, f future, c concurrent."""
-    relation = {e["id"]: "c" for e in events}
-    relation.update({i: "p" for i in focus["past"]})
-    relation.update({i: "f" for i in focus["future"]})
+    panel = kit.StatePanel(fig.y, lambda c: "up" if c.up else "down", row, say, ROLES, 22.0, HEAD)
+    fig.add(panel.render(history))
+    fig.reserve(panel.height(nodes) + 14)
+    fig.add([kit.heading("Space-time diagram", fig.y + 4)])
+    fig.reserve(12)
+    lanes = fig.lanes(nodes, pitch=50.0)  # fig.y is now under it: band labels go below the axis
+    focus = trace["focus"]
+    relation = {e["id"]: "c" for e in trace["events"]}
+    relation.update({i: "p" for i in focus["past"]} | {i: "f" for i in focus["future"]})
     relation[focus["event"]] = "x"
-    return relation
+    fig.add(kit.bands(scale, trace["partitions"], lanes.top, lanes.bottom, label_y=fig.y + 30))
+    fig.add(kit.lane_lines(scale, lanes))
+    fig.add(kit.down_spans(scale, lanes, down_intervals(trace), height=18))
+    style = partial(arrow_class, relation)
+    fig.add(kit.messages(scale, lanes, trace["messages"], style, typical=200))
+    fig.add(events(trace, scale, lanes, relation))
+    fig.add(kit.violations(scale, lanes, checks))
+    fig.add(kit.axis(scale, lanes.top, lanes.bottom))
+    fig.reserve(34)
+    legend, height = kit.legend(LEGEND, x=8, y=fig.y + 10, width=fig.width - 16)
+    fig.add(legend)
+    fig.reserve(height)
+    return fig.svg(desc=f"{summary}. {DESC}", style=STYLE)
 
 
-def _axis(lay: Layout) -> list[str]:
-    step = next((s for s in (100, 200, 500, 1000, 2000, 5000, 10000)
-                 if lay.duration / s <= 8), 20000)
+def arrow_class(relation: dict[int, str], m: dict) -> str:
+    """Give a message's class: coloured when both its ends are in the focus's past (or
+    future); dashed when it was not delivered (red if lost, grey if still in flight)."""
+    if m["status"] != "delivered":
+        return "ck-fly" if m.get("reason") == "in flight at the end" else "dm-msg-lost"
+    ends = {relation.get(m["send_event"]), relation.get(m["recv_event"])}
+    return "ck-mp" if ends <= {"p", "x"} else "ck-mf" if ends <= {"f", "x"} else "ck-m"
+
+
+def events(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes, relation: dict) -> list[str]:
+    """Give a dot per event (ringed: the focus) with its labels where they have room: a label
+    is kept if it clears the last one kept in its row on its lane, and the focus's, which are
+    always kept, so the focus reads in full however crowded its lane."""
+
+    def label(e: dict, k: int) -> tuple[str, float, float]:
+        text = str(e["lamport"]) if k == 0 else step(None, e).vector
+        half = ROWS[k][1] * len(text) / 2 + ROWS[k][2] / 2
+        return text, scale.x(e["t"]) - half, scale.x(e["t"]) + half
+
+    focus = next(e for e in trace["events"] if relation[e["id"]] == "x")
+    kept = {(focus["node"], k): [label(focus, k)[1:]] for k in (0, 1)}  # (lane, row) -> spans
     out = []
-    t = 0.0
-    while t <= lay.duration + 1e-9:
-        x = lay.x(t)
-        label = f"{t / 1000:g} s" if lay.duration >= 2000 else f"{t:g} ms"
-        out.append(el("line", class_="dm-grid", x1=x, y1=22.0, x2=x, y2=lay.bottom + 26))
-        out.append(el("text", label, class_="dm-text dm-small dm-muted", x=x, y=16.0,
-                      text_anchor="middle"))
-        t += step
-    return out
-
-
-def _partitions(lay: Layout, partitions: list[dict]) -> list[str]:
-    out = []
-    for p in partitions:
-        x, end = lay.x(p["start"]), lay.x(p["end"])
-        groups = " | ".join(",".join(g) for g in p["groups"])
-        out.append(f'<g data-t="{num(p["start"])}">'
-                   + el("title", f"partition {groups} from {num(p['start'])} to "
-                                 f"{num(p['end'])} ms")
-                   + el("rect", class_="dm-band", x=x, y=24.0, width=max(end - x, 1.0),
-                        height=lay.bottom + 2)
-                   + el("text", f"partition {groups}", class_="dm-text dm-small dm-muted",
-                        x=x + 3, y=lay.bottom + 23)
-                   + "</g>")
-    return out
-
-
-def _lanes(lay: Layout, names: list[str]) -> list[str]:
-    out = []
-    half = lay.gap / 2
-    for name in names:
-        y = lay.lane_y[name]
-        out.append(f'<g data-node="{esc(name)}">'
-                   + el("rect", class_="ck-hit", x=0.0, y=y - half, width=WIDTH, height=lay.gap)
-                   + el("line", class_="dm-lane", x1=X0, y1=y, x2=X1, y2=y)
-                   + el("text", name, class_="dm-text", x=12.0, y=y + 4)
-                   + "</g>")
-    return out
-
-
-def _downtime(lay: Layout, downtime: list[dict]) -> list[str]:
-    out = []
-    for d in downtime:
-        y, x = lay.lane_y[d["node"]], lay.x(d["start"])
-        end = lay.x(lay.duration if d["end"] is None else d["end"])
-        until = "the end" if d["end"] is None else f"{num(d['end'])} ms"
-        out.append(f'<g data-node="{esc(d["node"])}" data-t="{num(d["start"])}">'
-                   + el("title", f"{d['node']} is down from {num(d['start'])} ms to {until}")
-                   + el("rect", class_="dm-down", x=x, y=y - 9, width=max(end - x, 1.0),
-                        height=18.0)
-                   + el("path", class_="ck-cross", d=_cross(x, y, 5))
-                   + "</g>")
-        if d["end"] is not None:
-            out.append(el("path", class_="ck-cross", data_node=d["node"], data_t=d["end"],
-                          d=f"M{num(end)} {num(y - 9)}V{num(y + 9)}"))
-    return out
-
-
-def _cross(x: float, y: float, r: float) -> str:
-    return (f"M{num(x - r)} {num(y - r)}L{num(x + r)} {num(y + r)}"
-            f"M{num(x - r)} {num(y + r)}L{num(x + r)} {num(y - r)}")
-
-
-def _messages(lay: Layout, events: list[dict], messages: list[dict],
-              relation: dict[int, str]) -> list[str]:
-    by_id = {e["id"]: e for e in events}
-    out = []
-    for m in messages:
-        sx, sy = lay.x(m["sent"]), lay.lane_y[m["src"]]
-        dy = lay.lane_y[m["dst"]]
-        if m["status"] == "delivered":
-            rx = lay.x(m["recv"])
-            d, cls = _arrow(sx, sy, rx, dy), _message_class(m, relation)
-            tip = f"message {m['id']} {m['src']}→{m['dst']}: {m['label']}, sent " \
-                  f"{num(m['sent'])} ms, received {num(m['recv'])} ms"
-        else:
-            # Where a lost message would have landed is unknown: draw half a typical arrow.
-            ex, ey = sx + (lay.x(m["sent"] + 400) - sx) / 2, sy + (dy - sy) / 2
-            d = f"M{num(sx)} {num(sy)}L{num(ex)} {num(ey)}"
-            if m.get("reason") == IN_FLIGHT:  # not lost, just not there yet: no cross
-                cls = "ck-m ck-fly"
-            else:
-                d, cls = d + _cross(ex, ey, 3), "dm-msg-lost"
-            tip = f"message {m['id']} {m['src']}→{m['dst']}: {m['label']}, sent " \
-                  f"{num(m['sent'])} ms, {m['status']} ({m.get('reason', '')})"
-        if m["send_event"] not in by_id:  # pragma: no cover - every send is recorded
-            continue
-        out.append(f'<path class="{cls}" data-t="{num(m["sent"])}" d="{d}">'
-                   + el("title", tip) + "</path>")
-    return out
-
-
-def _message_class(m: dict, relation: dict[int, str]) -> str:
-    ends = (relation.get(m["send_event"]), relation.get(m["recv_event"]))
-    if all(r in ("p", "x") for r in ends):
-        return "ck-mp"
-    if all(r in ("f", "x") for r in ends):
-        return "ck-mf"
-    return "ck-m"
-
-
-def _arrow(sx: float, sy: float, rx: float, ry: float) -> str:
-    """Give a path from the send dot to the receive dot with an open arrowhead."""
-    dx, dy = rx - sx, ry - sy
-    length = max((dx * dx + dy * dy) ** 0.5, 1e-6)
-    ux, uy = dx / length, dy / length
-    tx, ty = rx - ux * (DOT + 1), ry - uy * (DOT + 1)  # stop at the dot's edge
-    back_x, back_y = tx - ux * 6, ty - uy * 6
-    px, py = -uy * 3, ux * 3
-    return (f"M{num(sx)} {num(sy)}L{num(tx)} {num(ty)}"
-            f"M{num(back_x + px)} {num(back_y + py)}L{num(tx)} {num(ty)}"
-            f"L{num(back_x - px)} {num(back_y - py)}")
-
-
-def _events(lay: Layout, names: list[str], events: list[dict],
-            relation: dict[int, str]) -> list[str]:
-    out = []
-    # Right edges of the last labels per lane: one per Lamport row, one for the vectors.
-    lamport_ends = {n: [-1e9] * len(LABEL_ROWS) for n in names}
-    vector_end = {n: -1e9 for n in names}
-    for e in events:
-        x, y = lay.x(e["t"]), lay.lane_y[e["node"]]
-        vector = "[" + ",".join(str(e["vector"][n]) for n in names) + "]"
-        rel = relation[e["id"]]
-        parts = [el("title", _tooltip(e, vector)), el("circle", cx=x, cy=y, r=DOT)]
+    for e in trace["events"]:
+        x, y, rel, c = scale.x(e["t"]), lanes.y(e["node"]), relation[e["id"]], step(None, e)
+        tip = say(f"{e['node']}:{e['seq']}", None, c)  # n2:3 receives from n1: L=5, V=[2,3,0]
+        parts = [el("title", tip), el("circle", class_=FILL[rel], cx=x, cy=y, r=4)]
         if rel == "x":
-            parts.append(el("circle", class_="ck-ring", cx=x, cy=y, r=DOT + 3.5))
-        label = str(e["lamport"])
-        row, lx = _lamport_slot(lamport_ends[e["node"]], x, LABEL_CHAR * len(label) / 2)
-        parts.append(el("text", label, class_="dm-text dm-small", x=lx, y=y - LABEL_ROWS[row]))
-        half = 2.3 * len(vector)
-        if x - half >= vector_end[e["node"]] + 3 and x + half <= WIDTH:
-            parts.append(el("text", vector, class_="dm-text ck-v", x=x, y=y + 15))
-            vector_end[e["node"]] = x + half
-        out.append(f'<g class="ck-ev ck-{rel}" data-t="{num(e["t"])}" '
-                   f'data-node="{esc(e["node"])}">' + "".join(parts) + "</g>")
-    return out
-
-
-def _lamport_slot(ends: list[float], x: float, half: float) -> tuple[int, float]:
-    """Give the row and centre x for a Lamport label, and mark it taken in `ends`.
-
-    Every number stays visible: the label goes in the lowest row where it fits over its
-    dot, or else, in the row that needs the least nudge, just right of the label in the
-    way. Events arrive in time order, so only each row's right edge matters.
-    """
-    shifts = [max(0.0, end + LABEL_GAP - (x - half)) for end in ends]
-    row = shifts.index(0.0) if 0.0 in shifts else shifts.index(min(shifts))
-    centre = x + shifts[row]
-    ends[row] = centre + half
-    return row, centre
-
-
-def _tooltip(e: dict, vector: str) -> str:
-    what = {"local": "local event", "send": f"send to {e.get('peer')} (message {e.get('msg')})",
-            "recv": f"receive from {e.get('peer')} (message {e.get('msg')})"}[e["kind"]]
-    return (f"{e['node']}:{e['seq']} {what} at {num(e['t'])} ms; Lamport {e['lamport']}, "
-            f"vector {vector}")
-
-
-def _violations(lay: Layout, checks: list[Check]) -> list[str]:
-    return [el("circle", class_="dm-violation", data_check=c.name, data_node=c.node,
-               data_t=c.t, cx=lay.x(c.t), cy=lay.lane_y[c.node], r=10.0)
-            for c in checks
-            if not c.ok and c.t is not None and c.node in lay.lane_y]
-
-
-def _legend(y: float) -> list[str]:
-    out, x = [], X0
-    items = (("ck-x", "focus"), ("ck-p", "causal past"), ("ck-f", "causal future"),
-             ("ck-c", "concurrent"), ("msg", "message"), ("lost", "lost"), ("down", "down"))
-    for key, label in items:
-        if key.startswith("ck-"):
-            ring = el("circle", class_="ck-ring", cx=x, cy=y, r=DOT + 3.5) if key == "ck-x" else ""
-            out.append(f'<g class="ck-ev {key}">' + el("circle", cx=x, cy=y, r=DOT) + ring
-                       + "</g>")
-        elif key == "msg":
-            out.append(el("path", class_="ck-mp", d=_arrow(x - 8, y, x + 8, y)))
-        elif key == "lost":
-            out.append(el("path", class_="dm-msg-lost",
-                          d=f"M{num(x - 8)} {num(y)}L{num(x + 5)} {num(y)}" + _cross(x + 5, y, 3)))
-        else:
-            out.append(el("rect", class_="dm-down", x=x - 8, y=y - 6, width=16.0, height=12.0))
-        out.append(el("text", label, class_="dm-text dm-small", x=x + 12, y=y + 4))
-        x += 30 + 6.2 * len(label)
+            parts.append(el("circle", class_="ck-ring", cx=x, cy=y, r=7.5))
+        for k, (dy, _, _, cls) in enumerate(ROWS):
+            text, left, right = label(e, k)
+            spans = kept.setdefault((e["node"], k), [])
+            clear = all(right <= a or left >= b for a, b in spans[:1] + spans[-1:])
+            if rel == "x" or clear and right <= scale.x1 + 16:
+                spans.append((left, right))
+                parts.append(el("text", text, class_=f"dm-text {cls}", x=x, y=y + dy))
+        head = attrs(class_=f"ck-ev ck-{rel}", data_t=kit.tnum(e["t"]), data_node=e["node"])
+        out += [f"<g{head}>", *parts, "</g>"]
     return out

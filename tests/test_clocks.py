@@ -14,16 +14,28 @@ from pathlib import Path
 
 import fakes
 import pytest
+from svg_moments import SVG, roles_at, stretches_at, texts
 
+import demos
 from demos import ParamError, clocks
 from demos.clocks import Process, Stamp, lamport_receive, vector_receive, vector_tick
-from demos.clocks_svg import draw
+from demos.clocks_draw import ROWS, draw
+from demos.kit import tnum
+from demos.params import resolve
 from demos.result import Check
 from demos.sim import Timer
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden" / "clocks-default.svg"
 NAMES = ["n1", "n2", "n3"]
+
+
+def run(params: dict) -> demos.Result:
+    return demos.run("clocks", params)
+
+
+def checks(trace: dict) -> list[Check]:
+    return [check(trace) for check in clocks.CHECKS]
 
 
 # -- a fake simulation: the test looks at every message a process sends ------------------
@@ -212,6 +224,8 @@ def random_params(seed: int) -> dict:
     return {"seed": seed, "processes": processes, "duration": duration,
             "rate": round(rng.uniform(0.5, 6.0), 1), "sends": round(rng.random(), 2),
             "drop": rng.choice((0.0, 0.0, 0.1, 0.4)),
+            "duplicate": rng.choice((0.0, 0.2, 0.5, 1.0)),
+            "reorder": rng.choice((0.0, 300.0, 2000.0)),
             "faults": random_faults(rng, names, duration)}
 
 
@@ -228,23 +242,24 @@ def assert_contract(trace: dict) -> None:
             m = messages[e["msg"]]
             assert m["send_event" if e["kind"] == "send" else "recv_event"] == e["id"]
     for m in messages:
-        assert events[m["send_event"]]["msg"] == m["id"]
+        # A duplicate is a second message from the same send event, naming the first.
+        assert events[m["send_event"]]["msg"] == m.get("copy_of", m["id"])
         assert (m["status"] == "delivered") == (m["recv_event"] is not None)
 
 
 def check_seed(seed: int) -> None:
     params = random_params(seed)
     try:
-        result = clocks.run(params)
+        result = run(params)
     except ParamError as err:  # only a run with no events at all may refuse
         assert "no events" in str(err), err
         return
     assert result.ok, (params, result.text())
     trace = json.loads(result.to_json())
     assert_contract(trace)
-    assert [c.name for c in clocks.checks(trace)] == [clocks.LAMPORT, clocks.VECTOR]
-    assert all(c.ok for c in clocks.checks(trace))
-    again = clocks.run(params)
+    assert [c.to_json() for c in checks(trace)] == trace["checks"]
+    assert [c["name"] for c in trace["checks"]] == [clocks.LAMPORT, clocks.VECTOR]
+    again = run(params)
     assert again.to_json() == result.to_json()
     assert again.svg == result.svg
 
@@ -261,8 +276,43 @@ def test_checks_hold_and_runs_repeat_over_3000_seeds():
         check_seed(seed)
 
 
+def test_a_duplicated_message_is_received_twice_after_its_one_send():
+    result = run({"duplicate": 1.0, "reorder": 1000, "seed": 2, "sends": 0.8})
+    assert result.ok, result.text()
+    trace = result.trace()
+    copies = [m for m in trace["messages"] if m.get("copy_of") is not None]
+    delivered = [m for m in copies if m["status"] == "delivered"]
+    assert delivered, "with duplicate=1 some copies must arrive"
+    for m in delivered:
+        first = trace["messages"][m["copy_of"]]
+        assert m["send_event"] == first["send_event"]
+        send, receive = trace["events"][m["send_event"]], trace["events"][m["recv_event"]]
+        assert receive["msg"] == m["id"] and receive["node"] == m["dst"]
+        assert send["lamport"] < receive["lamport"]
+        assert all(send["vector"][n] <= receive["vector"][n] for n in trace["nodes"])
+    assert f"{len(copies)} duplicated" in result.summary
+
+
+def test_reordering_lets_later_messages_overtake_and_the_clocks_still_hold():
+    result = run({"reorder": 3000, "processes": 2, "sends": 1.0, "rate": 6, "seed": 3})
+    assert result.ok, result.text()
+    delivered = [m for m in result.messages if m["status"] == "delivered"]
+    overtaken = [(a, b) for a in delivered for b in delivered
+                 if a["src"] == b["src"] and a["sent"] < b["sent"] and a["recv"] > b["recv"]]
+    assert overtaken, "a 3 s extra delay must let some message overtake another"
+
+
+def test_simulate_gives_the_trace_document_without_checks():
+    params = resolve(clocks.PARAMS, {"seed": 3}, clocks.node_names)
+    doc = clocks.simulate(params)
+    assert {"nodes", "events", "messages", "downtime", "partitions", "focus"} <= set(doc)
+    assert "checks" not in doc and doc["nodes"] == NAMES
+    result = run({"seed": 3})
+    assert result.events == doc["events"] and result.extra["focus"] == doc["focus"]
+
+
 def test_faults_show_in_the_trace():
-    result = clocks.run({"faults": "crash n2@1000; restart n2@2000", "drop": 0.3, "seed": 3})
+    result = run({"faults": "crash n2@1000; restart n2@2000", "drop": 0.3, "seed": 3})
     trace = result.trace()
     assert trace["downtime"] == [{"node": "n2", "start": 1000.0, "end": 2000.0}]
     assert not [e for e in trace["events"] if e["node"] == "n2" and 1000 < e["t"] < 2000]
@@ -274,7 +324,7 @@ def test_faults_show_in_the_trace():
 
 @pytest.fixture(scope="module")
 def real_trace() -> dict:
-    trace = clocks.run({"processes": 4, "seed": 5}).trace()
+    trace = run({"processes": 4, "seed": 5}).trace()
     assert all(c["ok"] for c in trace["checks"])
     return trace
 
@@ -290,11 +340,17 @@ def name(event: dict) -> str:
     return f"{event['node']}:{event['seq']} (event {event['id']})"
 
 
+def test_each_check_is_a_function_of_the_trace_alone(real_trace):
+    assert [c.to_json() for c in checks(copy.deepcopy(real_trace))] == real_trace["checks"]
+    assert [c.__name__ for c in clocks.CHECKS] == ["check_lamport_clocks",
+                                                   "check_vector_clocks"]
+
+
 def test_lamport_check_fails_on_a_clock_that_runs_ahead(real_trace):
     trace = copy.deepcopy(real_trace)
     victim = with_successor(trace)
     victim["lamport"] = 10**6
-    lamport, vector = clocks.checks(trace)
+    lamport, vector = checks(trace)
     assert not lamport.ok and vector.ok
     assert name(victim) in lamport.detail
     assert lamport.node is not None and lamport.t is not None
@@ -305,9 +361,16 @@ def test_vector_check_fails_on_a_raised_entry(real_trace):
     victim = with_successor(trace)
     other = next(n for n in trace["nodes"] if n != victim["node"])
     victim["vector"][other] += 1000
-    lamport, vector = clocks.checks(trace)
+    lamport, vector = checks(trace)
     assert lamport.ok and not vector.ok
     assert name(victim) in vector.detail
+
+
+def test_vector_check_fails_on_a_missing_entry(real_trace):
+    trace = copy.deepcopy(real_trace)
+    del trace["events"][3]["vector"][trace["nodes"][-1]]
+    lamport, vector = checks(trace)
+    assert lamport.ok and not vector.ok and "lacks a vector entry" in vector.detail
 
 
 def tiny_trace(send_vector: list[int], recv_vector: list[int], lamports=(1, 2)) -> dict:
@@ -324,15 +387,26 @@ def tiny_trace(send_vector: list[int], recv_vector: list[int], lamports=(1, 2)) 
 
 
 def test_checks_on_a_hand_made_trace_name_the_pair():
-    assert [c.ok for c in clocks.checks(tiny_trace([1, 0], [1, 1]))] == [True, True]
-    lamport = clocks.checks(tiny_trace([1, 0], [1, 1], lamports=(2, 2)))[0]
+    assert [c.ok for c in checks(tiny_trace([1, 0], [1, 1]))] == [True, True]
+    lamport = clocks.check_lamport_clocks(tiny_trace([1, 0], [1, 1], lamports=(2, 2)))
     assert not lamport.ok
     assert "n1:1 (event 0) happens before n2:1 (event 1)" in lamport.detail
     assert (lamport.t, lamport.node) == (9.0, "n2")
-    vector = clocks.checks(tiny_trace([1, 0], [0, 1]))[1]
+    vector = clocks.check_vector_clocks(tiny_trace([1, 0], [0, 1]))
     assert not vector.ok
     assert "a happens before b but V(a) is not below V(b)" in vector.detail
     assert "n1:1 (event 0) [1,0]" in vector.detail and "n2:1 (event 1) [0,1]" in vector.detail
+
+
+def test_a_duplicate_orders_its_second_receive_after_the_send_too():
+    trace = tiny_trace([1, 0], [1, 1])
+    copy_of_0 = trace["messages"][0] | {"id": 1, "recv": 12.0, "recv_event": 2, "copy_of": 0}
+    trace["messages"].append(copy_of_0)
+    trace["events"].append({"id": 2, "t": 12.0, "node": "n2", "kind": "recv", "seq": 2,
+                            "msg": 1, "lamport": 3, "vector": {"n1": 1, "n2": 2}})
+    assert [c.ok for c in checks(trace)] == [True, True]
+    trace["events"][2]["vector"]["n1"] = 0  # as if the copy's send were not in its past
+    assert [c.ok for c in checks(trace)] == [True, False]
 
 
 def test_vector_check_fails_when_concurrent_events_look_ordered(real_trace):
@@ -345,28 +419,35 @@ def test_vector_check_fails_when_concurrent_events_look_ordered(real_trace):
     victim = trace["events"][first]
     for node in victim["vector"]:
         victim["vector"][node] = 0
-    vector = clocks.checks(trace)[1]
+    vector = clocks.check_vector_clocks(trace)
     assert not vector.ok
     assert name(victim) in vector.detail and "does not happen before" in vector.detail
 
 
-def test_checks_fail_on_a_receive_without_a_send(real_trace):
+@pytest.mark.parametrize("corrupt", ["unknown message", "receive before its send"])
+def test_checks_fail_on_a_receive_without_an_earlier_send(real_trace, corrupt):
     trace = copy.deepcopy(real_trace)
     receive = next(e for e in trace["events"] if e["kind"] == "recv")
-    receive["msg"] = 10**6
-    assert [c.ok for c in clocks.checks(trace)] == [False, False]
-    assert name(receive) in clocks.checks(trace)[0].detail
+    if corrupt == "unknown message":
+        receive["msg"] = 10**6
+    else:
+        # The message now claims to come from a send listed after its receive.
+        later = next(e for e in trace["events"] if e["kind"] == "send" and e["t"] > receive["t"])
+        trace["messages"][receive["msg"]]["send_event"] = later["id"]
+    found = checks(trace)
+    assert [c.ok for c in found] == [False, False]
+    assert all(name(receive) in c.detail for c in found)
+    assert all((c.t, c.node) == (receive["t"], receive["node"]) for c in found)
 
 
 def test_a_failing_check_is_marked_in_the_svg(real_trace):
-    svg = draw(names=real_trace["nodes"], events=real_trace["events"],
-               messages=real_trace["messages"], downtime=[], partitions=[],
-               focus=real_trace["focus"], duration=real_trace["duration"], title="t",
-               summary="s", checks=[Check(clocks.LAMPORT, False, "bad", t=1000.0, node="n2")])
-    assert 'class="dm-violation" data-check="Lamport condition" data-node="n2"' in svg
+    svg = draw(real_trace, [Check(clocks.LAMPORT, False, "bad", t=1000.0, node="n2")], "s")
+    marks = [e for e in ET.fromstring(svg).iter() if e.get("data-check") == clocks.LAMPORT]
+    assert [(m.get("class"), m.get("data-node"), m.get("data-t")) for m in marks] == [
+        ("dm-violation", "n2", "1000")]
 
 
-# -- params, focus, CLI, SVG ----------------------------------------------------------------
+# -- params, focus, CLI ---------------------------------------------------------------------
 
 @pytest.mark.parametrize(("given", "culprit"), [
     ({"processes": 9}, "9"),
@@ -377,27 +458,29 @@ def test_a_failing_check_is_marked_in_the_svg(real_trace):
     ({"focus": "n2:x"}, "n2:x"),
     ({"rate": 0}, "rate"),
     ({"faults": "crash n4@100"}, "n4"),
+    ({"duplicate": 1.5}, "duplicate"),
+    ({"reorder": -1}, "reorder"),
 ])
 def test_bad_params_name_the_culprit(given, culprit):
     with pytest.raises(ParamError, match=culprit):
-        clocks.run(given)
+        run(given)
 
 
 def test_a_run_without_events_blames_the_rate_not_the_focus():
     with pytest.raises(ParamError) as err:
-        clocks.run({"rate": 0.1, "duration": 100, "processes": 2})
+        run({"rate": 0.1, "duration": 100, "processes": 2})
     assert str(err.value).startswith("rate:") and "no events" in str(err.value)
 
 
 def test_focus_past_the_last_event_shows_the_last_one_and_says_so():
-    result = clocks.run({"focus": "n2:500"})
+    result = run({"focus": "n2:500"})
     last = max((e for e in result.events if e["node"] == "n2"), key=lambda e: e["seq"])
     assert result.extra["focus"]["name"] == f"n2:{last['seq']}"
     assert f"focus n2:{last['seq']} (n2:500 is not in this run)" in result.summary
 
 
 def test_focus_picks_the_event_and_splits_the_rest():
-    result = clocks.run({"focus": "n2:3"})
+    result = run({"focus": "n2:3"})
     focus = result.extra["focus"]
     event = result.events[focus["event"]]
     assert (event["node"], event["seq"]) == ("n2", 3)
@@ -434,53 +517,160 @@ def test_cli_rejects_a_bad_value_in_one_line():
     assert done.stderr.count("\n") == 1 and "processes" in done.stderr
 
 
+# -- the SVG ----------------------------------------------------------------------------------
+
 def test_svg_is_safe_small_and_annotated():
-    svg = clocks.run({}).svg
-    root = ET.fromstring(svg)
-    assert len(svg.encode()) < 30_000
+    result = run({})
+    root = ET.fromstring(result.svg)
+    assert len(result.svg.encode()) < 30_000
     tags = [(el.tag.split("}")[1], el.attrib) for el in root.iter()]
     assert "script" not in {tag for tag, _ in tags}
     assert not [name for _, a in tags for name in a if name.lower().startswith("on")]
-    lanes = [a["data-node"] for tag, a in tags if tag == "g" and "ck-ev" not in
-             a.get("class", "") and "data-node" in a and "data-t" not in a]
+    lanes = [a["data-node"] for tag, a in tags if tag == "line" and "data-node" in a]
     assert lanes == NAMES
-    assert sum(1 for tag, a in tags if "ck-ev" in a.get("class", "") and "data-t" in a) == \
-        len(clocks.run({}).events)
+    dots = [a for tag, a in tags if "ck-ev" in a.get("class", "").split()]
+    assert [(a["data-node"], float(a["data-t"])) for a in dots] == [
+        (e["node"], e["t"]) for e in result.events]
+    arrows = [a for tag, a in tags if "data-sent" in a]
+    assert len(arrows) == sum(m["status"] == "delivered" for m in result.messages)
     assert root.attrib["data-time-x0"] and root.attrib["data-duration"] == "3000"
 
 
 def test_default_svg_matches_the_golden_file():
-    svg = clocks.run({}).svg
+    svg = run({}).svg
     if os.environ.get("UPDATE_GOLDEN") == "1":
         GOLDEN.parent.mkdir(exist_ok=True)
         GOLDEN.write_text(svg, encoding="utf-8")
     assert GOLDEN.read_text(encoding="utf-8") == svg
 
 
-def lamport_boxes(svg: str) -> dict[str, list[tuple[str, float, float, float, float]]]:
-    """Give each lane's Lamport labels as (text, left, top, right, bottom), 10px text."""
-    lanes: dict[str, list] = {}
-    for group in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}g"):
-        if "ck-ev" not in group.get("class", "") or "data-node" not in group.attrib:
-            continue
-        for text in group.iter("{http://www.w3.org/2000/svg}text"):
-            if "ck-v" in text.get("class", ""):
+# Label widths as the test estimates them: the widest character measured in Chromium with
+# its fallback fonts, 16px for Lamport times, 13px for vectors.
+CHAR = {"ck-n": 10.2, "ck-v": 6.9}
+
+
+def labels_by_lane(result: demos.Result) -> dict[tuple[str, str], list[tuple]]:
+    """Give each (lane, label class)'s labels as (event id, text, left, right), in x order."""
+    out: dict[tuple[str, str], list[tuple]] = {}
+    dots = [g for g in ET.fromstring(result.svg).iter(f"{SVG}g")
+            if "ck-ev" in g.get("class", "").split()]
+    for event, g in zip(result.events, dots, strict=True):
+        for text in g.iter(f"{SVG}text"):
+            cls = text.get("class").split()[-1]
+            x, half = float(text.get("x")), CHAR[cls] * len(text.text) / 2
+            out.setdefault((event["node"], cls), []).append(
+                (event["id"], text.text, x - half, x + half))
+    return out
+
+
+@pytest.mark.parametrize("params", [
+    {"seed": 1, "rate": 5}, {"seed": 2, "rate": 5}, {"seed": 11, "rate": 5},
+    {"seed": 1, "rate": 10, "processes": 8}, {"seed": 6, "rate": 10, "processes": 8},
+])
+def test_labels_never_overlap_and_the_focus_is_always_labelled(params):
+    result = run(params)
+    shown = labels_by_lane(result)
+    by_id = {e["id"]: e for e in result.events}
+    for (node, cls), labels in shown.items():
+        for event_id, text, _, _ in labels:
+            e = by_id[event_id]
+            vector = "[" + ",".join(str(e["vector"][n]) for n in result.nodes) + "]"
+            assert e["node"] == node and text == (str(e["lamport"]) if cls == "ck-n" else vector)
+        for (a, _, _, a_right), (b, _, b_left, _) in zip(labels, labels[1:], strict=False):
+            assert a_right <= b_left, f"{node}: labels of events {a} and {b} overlap"
+    focus = result.extra["focus"]["event"]
+    for cls in CHAR:
+        key = (by_id[focus]["node"], cls)
+        assert focus in [label[0] for label in shown[key]]
+
+
+@pytest.mark.parametrize("params", [{}, {"seed": 6}, {"seed": 1, "rate": 10, "processes": 8}])
+def test_a_label_is_left_out_only_where_a_kept_one_is_in_its_way(params):
+    result = run(params)
+    shown = labels_by_lane(result)
+    root = ET.fromstring(result.svg)
+    x0, x1 = float(root.get("data-time-x0")), float(root.get("data-time-x1"))
+    for k, (cls, text_of) in enumerate([("ck-n", lambda e: str(e["lamport"])),
+                                        ("ck-v", lambda e: str(list(e["vector"].values())))]):
+        kept = {label[0] for (_, c), labels in shown.items() if c == cls for label in labels}
+        for e in result.events:
+            if e["id"] in kept:
                 continue
-            x, y, half = float(text.get("x")), float(text.get("y")), 6.5 * len(text.text) / 2
-            lanes.setdefault(group.get("data-node"), []).append(
-                (text.text, x - half, y - 10, x + half, y))
-    return lanes
+            x = x0 + (x1 - x0) * e["t"] / result.params["duration"]
+            size = len(text_of(e).replace(" ", ""))
+            _, width, gap, _ = ROWS[k]  # the room the figure gives a label
+            in_way = [text for _, text, left, right in shown.get((e["node"], cls), [])
+                      if abs(x - (left + right) / 2) < width * (size + len(text)) / 2 + gap]
+            assert in_way or x + (width * size + gap) / 2 > x1 + 16, (cls, e)  # past the edge
 
 
-@pytest.mark.parametrize("seed", [1, 2, 5, 11])
-def test_lamport_labels_on_a_lane_never_overlap(seed):
-    result = clocks.run({"seed": seed, "rate": 5})
-    lanes = lamport_boxes(result.svg)
-    shown = sorted((node, int(box[0])) for node, boxes in lanes.items() for box in boxes)
-    assert shown == sorted((e["node"], e["lamport"]) for e in result.events)
-    for node, boxes in lanes.items():
-        for i, (a, a_left, a_top, a_right, a_bottom) in enumerate(boxes):
-            for b, b_left, b_top, b_right, b_bottom in boxes[i + 1:]:
-                apart = (a_right <= b_left or b_right <= a_left
-                         or a_bottom <= b_top or b_bottom <= a_top)
-                assert apart, f"{node}: Lamport labels {a} and {b} overlap"
+def test_a_crowded_figure_keeps_fewer_labels():
+    quiet, crowded = run({}), run({"seed": 1, "rate": 10, "processes": 8})
+
+    def share(result: demos.Result) -> float:
+        shown = labels_by_lane(result)
+        kept = sum(len(labels) for (_, cls), labels in shown.items() if cls == "ck-n")
+        return kept / len(result.events)
+
+    assert 0.25 < share(crowded) < 0.75 < share(quiet)
+
+
+# -- the state panel shows the trace's clocks at any moment -----------------------------------
+
+def expected_clocks(trace: dict, node: str, t: float) -> tuple[str, str, str]:
+    """Give (role, L text, V text) of `node` at `t`, replayed from the trace by hand."""
+    down = any(d["node"] == node and d["start"] <= t and (d["end"] is None or t < d["end"])
+               for d in trace["downtime"])
+    lamport, vector = 0, [0] * len(trace["nodes"])
+    for e in trace["events"]:
+        if e["node"] == node and e["t"] <= t:
+            lamport, vector = e["lamport"], [e["vector"][n] for n in trace["nodes"]]
+    return ("down" if down else "up", f"L={lamport}", "V=[" + ",".join(map(str, vector)) + "]")
+
+
+PANEL_RUNS = [
+    {"seed": 1},
+    {"seed": 4, "duration": 2000, "faults": "crash n2@600; restart n2@1400"},
+    {"seed": 9, "processes": 5, "rate": 4, "drop": 0.2, "duplicate": 0.3, "reorder": 800,
+     "faults": "crash n1@500; crash n4@1000; restart n4@2200; partition n2|n3,n5@700-1900"},
+    {"seed": 12, "processes": 8, "rate": 10},
+]
+
+
+@pytest.mark.parametrize("params", PANEL_RUNS)
+def test_the_panel_shows_each_process_clocks_at_20_random_moments(params):
+    result = run(params)
+    trace = result.trace()
+    rng = random.Random(params["seed"])
+    moments = [rng.uniform(0, trace["duration"]) for _ in range(20)]
+    moments += [d["start"] + 1 for d in trace["downtime"]]  # inside every downtime too
+    for t in moments:
+        assert roles_at(result.svg, t) == {
+            n: [expected_clocks(trace, n, t)[0]] for n in trace["nodes"]}, t
+        shown = {g.get("data-node"): tuple(texts(g)[:2]) for g in stretches_at(result.svg, t)}
+        assert shown == {n: expected_clocks(trace, n, t)[1:] for n in trace["nodes"]}, t
+
+
+def test_without_a_player_the_panel_shows_the_end_of_the_run():
+    result = run({"seed": 4, "duration": 2000, "faults": "crash n2@600"})
+    root = ET.fromstring(result.svg)
+    static = [g for g in root.iter(f"{SVG}g") if g.get("class") == "dm-state"]
+    trace = result.trace()
+    assert [(g.get("data-node"), g.find(f".//{SVG}rect").get("data-role"), *texts(g)[:2])
+            for g in static] == [(n, *expected_clocks(trace, n, 2000.0)) for n in NAMES]
+    assert [g.get("data-role") for g in root.iter() if g.get("data-role")].count("down") >= 1
+
+
+def test_each_change_of_clocks_says_what_happened():
+    result = run({"seed": 4, "duration": 2000, "faults": "crash n2@600; restart n2@1400"})
+    said = {(g.get("data-node"), g.get("data-t")): g.get("data-say")
+            for g in ET.fromstring(result.svg).iter(f"{SVG}g")
+            if "dm-state" in g.get("class", "").split()}
+    for e in result.events:
+        vector = "[" + ",".join(str(e["vector"][n]) for n in NAMES) + "]"
+        what = {"local": "has a local event", "send": f"sends to {e.get('peer')}",
+                "recv": f"receives from {e.get('peer')}"}[e["kind"]]
+        assert said[(e["node"], tnum(e["t"]))] == \
+            f"{e['node']} {what}: L={e['lamport']}, V={vector}"
+    assert said[("n2", "600")].startswith("n2 is down; its clocks are kept: L=")
+    assert said[("n2", "1400")].startswith("n2 restarts: L=")

@@ -26,7 +26,7 @@ The network may lose, duplicate and delay messages. Every answer names the op it
 that asked for it, so a copy or a straggler from an earlier round changes nothing; a store
 never replaces a higher stamp, so a late one is harmless.
 
-The checks live in `partition_checks.py`, the figure in `partition_draw.py`.
+Its checks live in `partition_checks.py`.
 """
 
 from __future__ import annotations

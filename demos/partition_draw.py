@@ -49,7 +49,7 @@ def show(value: object) -> str:
 
 def draw(trace: dict, checks: list[Check], summary: str) -> str:
     """Give the SVG of a partition run."""
-    fig = kit.Figure(trace, title=f"Register under a partition, {trace['params']['mode']}", left=64)
+    fig = kit.Figure(trace, title=f"Replicated register, {trace['params']['mode']} mode", left=64)
     fig.text(summary)
     homes = {e["process"]: e["node"] for e in trace["history"]}
     names = {c: f"{c} \u2192 {homes.get(c, '?')}" for c in trace["clients"]}

@@ -12,6 +12,10 @@ logical message) lives in durable state, as a database row would, so a crash kee
 - `idempotent`: at-least-once, and the consumer remembers the producer's message ids in
   a durable dedup store written in the same step as the effect. A repeat is recognised
   and acked without redoing the work: the effect happens once.
+
+In every mode a receiver ignores a copy the network itself repeated (same sender's send:
+same message and attempt), as a transport does; only retries, which the sender numbers
+anew, reach the application twice.
 """
 
 from __future__ import annotations
@@ -140,12 +144,16 @@ class Broker(Node):
         self.config = config
         self.next_delivery = 0
         self.queue: dict[int, list] = {}     # durable: delivery -> [msg, attempts]
+        self.seen: set[tuple[str, int]] = set()  # durable: (msg, attempt) of each publish
 
     def on_restart(self) -> None:
         for delivery in list(self.queue):
             self._deliver(delivery)
 
     def on_Publish(self, pub: Publish, src: str, msg_id: int) -> None:
+        if (pub.msg, pub.attempt) in self.seen:
+            return  # the network's copy of a send already handled; a retry has a new attempt
+        self.seen.add((pub.msg, pub.attempt))
         self.next_delivery += 1
         delivery = self.next_delivery
         self.record("enqueue", msg=pub.msg, delivery=delivery)
@@ -183,8 +191,12 @@ class Consumer(Node):
         self.config = config
         self.effects: dict[str, int] = {}    # durable: the effect, count per message
         self.applied: set[str] = set()       # durable: the dedup store (idempotent mode)
+        self.seen: set[tuple[int, int]] = set()  # durable: (delivery, attempt) received
 
     def on_Deliver(self, d: Deliver, src: str, msg_id: int) -> None:
+        if (d.delivery, d.attempt) in self.seen:
+            return  # the network's copy, not a redelivery: that one has a new attempt
+        self.seen.add((d.delivery, d.attempt))
         self.record("deliver", msg=d.msg, delivery=d.delivery, attempt=d.attempt)
         if not self.config.retries:
             # Ack on receipt: the broker is free, and a crash mid-work loses the message.

@@ -1,231 +1,150 @@
-"""The delivery figure: three lanes (producer, broker, consumer), every message as an arrow,
-and a strip that tells each message's fate: lost, once, or duplicated.
-
-Message labels read "<what> <msg> #<attempt>" (see delivery.py); the figure parses the
-attempt from them to tell first sends from retries and redeliveries.
-"""
+"""The delivery figure: what each node holds of every message at the cursor (the producer's
+unacked ones, the broker's queue, the consumer's work and effects); every message as an arrow
+(dashed: a retry, from the label's "#<attempt>", see delivery.py); every effect as a dot."""
 
 from __future__ import annotations
 
-import re
-
-from .queries import down_intervals
+from . import kit
+from .queries import down_intervals, timeline
 from .result import Check
-from .svg import attrs, document, el, num
+from .svg import attrs, el
 
-WIDTH = 720.0
-X0, X1 = 92.0, 708.0
-LANE_Y = {"n1": 62.0, "n2": 132.0, "n3": 202.0}
-STRIP_Y = 270.0
-HEIGHT = 330.0
-LATENCY_GUESS = 20.0  # ms: where a dropped message's stub ends
-
+CELL_X, PITCH, LABEL_GAP = 110.0, 56.0, 22.0  # panel cells start; lane pitch; produce labels
+TURNS = ("restarts", "crashes")
+ROLES = {"producer": "dm-ok", "broker": "dm-ok", "consumer": "dm-ok", "down": "dm-role-down"}
+LEGEND = (("arrow", "dm-msg", "first send"), ("arrow", "dv-retry", "retry"), ("arrow", "dv-ack",
+          "ack"), ("dash", "dm-msg-lost", "lost"), ("box", "dv-wait", "unacked / queued"),
+          ("box", "dv-done", "acked / passed on"), ("box", "dv-work", "being applied"),
+          ("box", "dv-gone", "work lost in a crash"), ("box", "dm-ok", "applied once"),
+          ("box", "dm-warn", "applied again"), ("dot", "dv-skip", "repeat skipped"))
 STYLE = """
 .dv-retry{stroke:var(--demo-warn,#9c5d00);stroke-width:1;stroke-dasharray:5 2;fill:none}
 .dv-ack{stroke:var(--demo-muted,#5f6368);stroke-width:.7;stroke-dasharray:1 2;fill:none}
-.dv-x{stroke:var(--demo-bad,#c01c28);stroke-width:1.5}
-.dv-lost{fill:var(--demo-bad,#c01c28)}
-.dv-once{fill:var(--demo-ok,#1e7a34)}
-.dv-dup{fill:var(--demo-warn,#9c5d00)}
-.dv-cell{fill:var(--demo-bg,#fff);font-size:10px}
+.dv-wait{fill:var(--demo-accent,#1a5fb4);opacity:.45}
+.dv-done{fill:var(--demo-grid,#c9ccd1)}
+.dv-work{fill:none;stroke:var(--demo-fg,#1d1d1f);stroke-dasharray:2 1.5}
+.dv-gone{fill:none;stroke:var(--demo-bad,#c01c28);stroke-width:1.5}
 .dv-skip{fill:none;stroke:var(--demo-ok,#1e7a34);stroke-width:1.2}
+.dv-n{font-size:9px;text-anchor:middle}
 """
 
-_ATTEMPT = re.compile(r"#(\d+)$")
-
-MODE_TEXT = {
-    "at-most-once": "at-most-once: one send, no retries; the consumer acks before it works",
-    "at-least-once": "at-least-once: resend until acked; the consumer acks after it works",
-    "idempotent": "idempotent: at-least-once, and the consumer skips ids it already applied",
-}
+# A message's cell at one node: (fill class, outline class, copies or effects, in work).
+Cell = tuple[str, str, int, int]
 
 
-def _tick_step(duration: float) -> float:
-    for step in (100, 200, 500, 1000, 2000, 5000, 10000, 20000):
-        if duration / step <= 10:
-            return float(step)
-    return 50000.0
+def step_for(retries: bool):
+    """Give how a node's cells (one per message, None: nothing yet) change at its events."""
 
-
-def draw(trace: dict, found: list[Check], summary: str) -> str:
-    """Give the SVG for a delivery trace."""
-    duration = float(trace["duration"])
-
-    def x(t: float) -> float:
-        return X0 + (X1 - X0) * min(max(t, 0.0), duration) / duration
-
-    failing = {c.name: c for c in found if not c.ok}
-    mode = trace["params"]["mode"]
-    body = [el("text", MODE_TEXT.get(mode, mode), class_="dm-text", x=8, y=16)]
-    body += _axis(duration, x)
-    body += _lanes(trace, x)
-    body += _arrows(trace, x)
-    body += _effects(trace, x)
-    body += _strip(trace, failing)
-    body += _legend()
-    counts = trace.get("effects", {})
-    desc = (f"{mode}: {len(counts)} messages from producer n1 through broker n2 to consumer "
-            "n3. Arrows are messages (dashed: retries and redeliveries, red cross: lost); "
-            "the bottom strip says how often each message took effect.")
-    return document(width=WIDTH, height=HEIGHT, title="Delivery: producer, broker, consumer",
-                    desc=desc, body=body, style=STYLE, duration=duration, time_x=(X0, X1),
-                    demo="delivery")
-
-
-def _axis(duration: float, x) -> list[str]:
-    out = []
-    step = _tick_step(duration)
-    t = 0.0
-    while t <= duration + 1e-9:
-        px = num(x(t))
-        out.append(el("line", class_="dm-grid", x1=px, x2=px, y1=34, y2=num(STRIP_Y - 16)))
-        out.append(el("text", f"{t / 1000:g} s", class_="dm-text dm-small dm-muted", x=px,
-                      y=30, text_anchor="middle"))
-        t += step
-    return out
-
-
-def _downtimes(trace: dict) -> list[tuple[str, float, float]]:
-    """Give (node, start, end) of every outage, the ones that end first first."""
-    down = down_intervals(trace)
-    outages = [(node, start, stop) for node, spans in down.items() for start, stop in spans]
-    return sorted(outages, key=lambda o: (o[2], o[1], o[0]))
-
-
-def _lanes(trace: dict, x) -> list[str]:
-    roles = trace.get("roles", {})
-    out = []
-    for part in trace.get("partitions", []):
-        out.append(el("rect", class_="dm-band", x=num(x(part["start"])), y=40,
-                      width=num(x(part["end"]) - x(part["start"])), height=num(STRIP_Y - 60),
-                      data_t=num(part["start"])))
-    for name, y in LANE_Y.items():
-        out.append(el("line", class_="dm-lane", x1=X0, x2=X1, y1=num(y), y2=num(y),
-                      data_node=name))
-        out.append(el("text", name, class_="dm-text", x=8, y=num(y - 2), font_weight="bold",
-                      data_node=name))
-        out.append(el("text", roles.get(name, ""), class_="dm-text dm-small dm-muted", x=8,
-                      y=num(y + 11), data_node=name))
-    for name, start, stop in _downtimes(trace):
-        y = LANE_Y[name]
-        out.append(el("rect", class_="dm-down", x=num(x(start)), y=num(y - 12),
-                      width=num(x(stop) - x(start)), height=24, data_t=num(start),
-                      data_node=name))
-        out.append(el("text", "down", class_="dm-text dm-small dm-bad", x=num(x(start) + 2),
-                      y=num(y - 14), data_t=num(start), data_node=name))
-    return out
-
-
-def _arrows(trace: dict, x) -> list[str]:
-    out = []
-    for m in trace["messages"]:
-        y0, y1 = LANE_Y[m["src"]], LANE_Y[m["dst"]]
-        x0 = x(m["sent"])
-        kind = m.get("kind", "")
-        found = _ATTEMPT.search(m["label"])
-        attempt = int(found.group(1)) if found else 1
-        is_ack = kind in ("Ack", "PublishAck")
-        cls = "dv-ack" if is_ack else ("dv-retry" if attempt > 1 else "dm-msg")
-        if m["status"] == "delivered":
-            x1, y_end = x(m["recv"]), y1
-        elif m.get("reason") == "random loss":
-            x1, y_end = x(m["sent"] + LATENCY_GUESS / 2), (y0 + y1) / 2
-        else:  # reached a node that was down, or a partition
-            x1, y_end = x(m["sent"] + LATENCY_GUESS), y1
-        head = -4 if y1 > y0 else 4
-        d = f"M{num(x0)} {num(y0)}L{num(x1)} {num(y_end)}"
-        if m["status"] == "delivered":
-            d += f"m-2.5 {head}l2.5 {-head}l2.5 {head}"
-        out.append(el("path", class_=cls, d=d, data_t=num(m["sent"])))
-        if m["status"] != "delivered":
-            out.append(el("path", class_="dv-x",
-                          d=f"M{num(x1 - 3)} {num(y_end - 3)}l6 6m0 -6l-6 6",
-                          data_t=num(m["sent"])))
-    return out
-
-
-def _effects(trace: dict, x) -> list[str]:
-    """Mark each applied effect (and each skipped repeat) on the consumer lane."""
-    y = LANE_Y["n3"]
-    out = []
-    row_end = [-99.0, -99.0, -99.0]  # where the last label of each row ends, in px
-    for e in trace["events"]:
-        if e["kind"] == "produce":
-            out.append(el("text", e["msg"], class_="dm-text dm-small", x=num(x(e["t"])),
-                          y=num(LANE_Y["n1"] - 6), text_anchor="middle", data_t=num(e["t"]),
-                          data_node="n1"))
-        elif e["kind"] == "process":
-            cls = "dv-once" if e.get("count", 1) == 1 else "dv-dup"
-            out.append(f"<circle{attrs(class_=cls, cx=num(x(e['t'])), cy=num(y), r=3.5,
-                                         data_t=num(e['t']), data_node='n3')}>"
-                       f"{el('title', _process_tip(e))}</circle>")
-            px = x(e["t"])
-            # Effects close in time would print their labels on top of each other.
-            row = next((i for i, end in enumerate(row_end) if px - end >= 16), 0)
-            row_end[row] = px
-            out.append(el("text", e["msg"], class_="dm-text dm-small", x=num(px),
-                          y=num(y + 16 + 10 * row), text_anchor="middle", data_t=num(e["t"])))
-        elif e["kind"] == "dedup":
-            out.append(f"<circle{attrs(class_='dv-skip', cx=num(x(e['t'])), cy=num(y), r=3.5,
-                                         data_t=num(e['t']), data_node='n3')}>"
-                       f"{el('title', e['msg'] + ' repeated: skipped')}</circle>")
-    return out
-
-
-def _process_tip(e: dict) -> str:
-    count = e.get("count", 1)
-    return f"{e['msg']} applied" + ("" if count == 1 else f" again (time {count})")
-
-
-def _strip(trace: dict, failing: dict[str, Check]) -> list[str]:
-    counts = trace.get("effects", {})
-    out = [el("text", "effect", class_="dm-text dm-small", x=8, y=num(STRIP_Y + 12))]
-    if not counts:
-        return out
-    width = min(44.0, (X1 - X0) / len(counts))
-    last_process: dict[str, float] = {}
-    for e in trace["events"]:
-        if e["kind"] == "process":
-            last_process[e["msg"]] = e["t"]
-    for i, (msg, n) in enumerate(counts.items()):
-        cx = X0 + i * width
-        if n == 0:
-            cls, tip, check = "dv-lost", f"{msg}: lost", "No loss"
-        elif n == 1:
-            cls, tip, check = "dv-once", f"{msg}: took effect once", ""
+    def step(cells: tuple[Cell | None, ...], e: dict) -> tuple[Cell | None, ...]:
+        if e["kind"] == "crash":  # of all a node holds, only the consumer's work is volatile
+            return tuple(c and (c[0], "dv-gone", c[2], 0) if c and c[3] else c for c in cells)
+        k = int(e.get("msg", "m0")[1:]) - 1
+        fill, _, n, work = cells[k] or ("", "", 0, 0)
+        kind = e["kind"] if e["kind"] != "ack" else f"ack {e['of']}"
+        if kind in ("produce", "enqueue") and retries:
+            cell = ("dv-wait", "", n + 1 if fill == "dv-wait" else 1, 0)
+        elif kind in ("produce", "enqueue", "ack publish") or kind == "ack delivery" and n < 2:
+            cell = ("dv-done", "", 1, 0)
+        elif kind == "ack delivery":
+            cell = ("dv-wait", "", n - 1, 0)
+        elif kind in ("deliver", "process", "dedup"):
+            n = e["count"] if kind == "process" else n
+            work += 1 if kind == "deliver" else -1
+            cell = ("" if n < 1 else "dm-ok" if n == 1 else "dm-warn", "dv-work" * (work > 0),
+                    n, work)
         else:
-            cls, tip, check = "dv-dup", f"{msg}: took effect {n} times", "No duplicate effects"
-        flagged = check in failing
-        t = num(last_process.get(msg, float(trace["duration"])))
-        box = attrs(class_=cls, x=num(cx + 1), y=num(STRIP_Y), width=num(width - 2),
-                    height=16, data_t=t)
-        out.append(f"<rect{box}>{el('title', tip)}</rect>")
-        if flagged:
-            out.append(el("rect", class_="dm-violation", x=num(cx + 1), y=num(STRIP_Y),
-                          width=num(width - 2), height=16, data_t=t, data_check=check))
-        if width >= 30:
-            label = msg if n == 1 else (f"{msg} ×{n}" if n else f"{msg} ✕")
-            out.append(el("text", label, class_="dm-text dv-cell", x=num(cx + width / 2),
-                          y=num(STRIP_Y + 12), text_anchor="middle"))
-    return out
+            return cells
+        return (*cells[:k], cell, *cells[k + 1:])
+
+    return step
 
 
-def _legend() -> list[str]:
-    y = HEIGHT - 12
-    out = [el("path", class_="dm-msg", d=f"M{num(X0)} {num(y - 4)}h18"),
-           el("text", "first send", class_="dm-text dm-small", x=num(X0 + 22), y=num(y)),
-           el("path", class_="dv-retry", d=f"M{num(X0 + 90)} {num(y - 4)}h18"),
-           el("text", "retry / redelivery", class_="dm-text dm-small", x=num(X0 + 112),
-              y=num(y)),
-           el("path", class_="dv-ack", d=f"M{num(X0 + 215)} {num(y - 4)}h18"),
-           el("text", "ack", class_="dm-text dm-small", x=num(X0 + 237), y=num(y)),
-           el("path", class_="dv-x", d=f"M{num(X0 + 270)} {num(y - 7)}l6 6m0 -6l-6 6"),
-           el("text", "lost", class_="dm-text dm-small", x=num(X0 + 282), y=num(y))]
-    for dx, cls, label in ((320, "dv-once", "once"), (370, "dv-dup", "duplicated"),
-                           (450, "dv-lost", "never")):
-        out.append(el("rect", class_=cls, x=num(X0 + dx), y=num(y - 8), width=10, height=8))
-        out.append(el("text", label, class_="dm-text dm-small", x=num(X0 + dx + 14), y=num(y)))
-    out.append(el("circle", class_="dv-skip", cx=num(X0 + 510), cy=num(y - 4), r=3.5))
-    out.append(el("text", "repeat skipped", class_="dm-text dm-small", x=num(X0 + 518),
-                  y=num(y)))
+def say(node: str, msg: str, before: Cell | None, now: Cell) -> str:
+    """Give the sentence the player reads when a reader steps to a change of one cell."""
+    fill, outline, count, work = now
+    if outline == "dv-gone":
+        return f"{node} crashes: its work on {msg} is lost"
+    if work > (before[3] if before else 0):
+        return f"{node} starts applying {msg}"
+    if fill == "dv-wait":
+        return f"{node} keeps {msg} until it is acked" + f" ({count} copies)" * (count > 1)
+    if fill == "dv-done":
+        return f"{node} is done with {msg}"
+    if before and count == before[2]:
+        return f"{node} skips {msg}: already applied"
+    return f"{node} applies {msg}" + f", effect number {count}" * (count > 1)
+
+
+def draw(trace: dict, checks: list[Check], summary: str) -> str:
+    """Give the SVG of a delivery run."""
+    fig = kit.Figure(trace, title="Delivery: producer, broker, consumer")
+    nodes, scale, count = trace["nodes"], fig.scale, int(trace["params"]["messages"])
+    fig.text(summary)
+    width = min(24.0, (fig.width - 8 - CELL_X) / count)
+    panel = kit.StatePanel(fig.y, role=lambda role: role, roles=ROLES, heading="At the cursor",
+                           say=lambda node, _, role: f"{node} {TURNS[role == 'down']}",
+                           draw=lambda node, role, y: [el("text", role, x=44, y=y + 11,
+                                                          class_="dm-text dm-small")])
+    ups = timeline(trace, "up", lambda s, e: {"crash": "down", "restart": "up"}.get(e["kind"], s))
+    fig.add(panel.render({n: [(t, trace["roles"][n] if s == "up" else "down") for t, s in h]
+                          for n, h in ups.items()}))
+    step = step_for(trace["params"]["mode"] != "at-most-once")
+    for i, (node, history) in enumerate(timeline(trace, (None,) * count, step).items()):
+        for k in range(count):  # one message's cell: its own stretches, one per change
+            run = [(t, s[k]) for j, (t, s) in enumerate(history)
+                   if j == 0 or history[j - 1][1][k] != s[k]]
+            x, y, m = CELL_X + k * width, panel.y(i), f"m{k + 1}"
+            fig.add(kit.stretches(run, lambda c, x=x, y=y, m=m: _cell(c, x, y, width, m),
+                                  node=node, say=lambda b, a, n=node, m=m: say(n, m, b, a)))
+    fig.add([el("text", f"m{k + 1}", class_="dm-text dv-n", x=CELL_X + (k + 0.5) * width,
+                y=panel.top + 10) for k in range(count) if width >= 20 or k % 5 == 4 or k == 0])
+    fig.reserve(panel.height(nodes) + 4)
+    fig.text("Timeline", cls="dm-text", gap=2)
+    lanes = fig.lanes(nodes, PITCH)
+    fig.add(kit.bands(scale, trace["partitions"], lanes.top, lanes.bottom))
+    fig.add(kit.down_spans(scale, lanes, down_intervals(trace), height=24))
+    fig.add(kit.lane_lines(scale, lanes))
+    fig.add(kit.messages(scale, lanes, trace["messages"], _style, typical=20.0))
+    fig.add(_marks(trace, scale, lanes))
+    fig.add(kit.violations(scale, lanes, checks))
+    fig.add(kit.axis(scale, lanes.top, lanes.bottom))
+    fig.reserve(34)
+    legend, height = kit.legend(LEGEND, x=8, y=fig.y + 10, width=fig.width - 16)
+    fig.add(legend)
+    fig.reserve(height)
+    return fig.svg(desc=f"{summary} Top: what each node holds of each message at the cursor. "
+                   "Below: producer n1, broker n2 and consumer n3 over time.", style=STYLE)
+
+
+def _cell(cell: Cell, x: float, y: float, width: float, msg: str) -> list[str]:
+    """Give one message's cell: its fill, its outline, and how many copies or effects."""
+    fill, outline, count, _ = cell
+    out = [el("rect", class_=cls, x=x + 1, y=y + 1, width=width - 2, height=14, data_msg=msg)
+           for cls in (fill, outline) if cls]
+    return out + [el("text", f"×{count}", class_="dm-text dv-n", x=x + width / 2,
+                     y=y + 12)] * (count > 1 and width >= 18)
+
+
+def _style(m: dict) -> str:
+    """Give an arrow's class: acks dotted, retries dashed, undelivered red."""
+    return ("dm-msg-lost" if m["status"] != "delivered" else "dv-ack" if m.get("kind") in
+            ("Ack", "PublishAck") else "dm-msg" if m["label"].endswith("#1") else "dv-retry")
+
+
+def _marks(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes) -> list[str]:
+    """Give produced messages' names over the producer's lane (left out where they would
+    overlap) and a dot per effect on the consumer's lane (hollow: a repeat skipped)."""
+    out, last = [], -LABEL_GAP
+    for e in trace["events"]:
+        x, t, node = scale.x(e["t"]), kit.tnum(e["t"]), e["node"]
+        if e["kind"] == "produce" and x - last >= LABEL_GAP:
+            out.append(el("text", e["msg"], class_="dm-text dv-n", x=x, y=lanes.y(node) - 6,
+                          data_t=t, data_node=node))
+            last = x
+        elif e["kind"] in ("process", "dedup"):
+            done = e["kind"] == "process"
+            dot = attrs(class_=("dm-ok" if e.get("count") == 1 else "dm-warn") if done else
+                        "dv-skip", cx=x, cy=lanes.y(node), r=3.5, data_t=t, data_node=node)
+            tip = f"{e['msg']}: " + (f"effect {e['count']}" if done else "a repeat, skipped")
+            out.append(f"<circle{dot}>{el('title', tip)}</circle>")
     return out

@@ -37,7 +37,7 @@ def step_for(retries: bool):
 
     def step(cells: tuple[Cell | None, ...], e: dict) -> tuple[Cell | None, ...]:
         if e["kind"] == "crash":  # of all a node holds, only the consumer's work is volatile
-            return tuple(c and (c[0], "dv-gone", c[2], 0) if c and c[3] else c for c in cells)
+            return tuple((c[0], "dv-gone", c[2], 0) if c and c[3] else c for c in cells)
         k = int(e.get("msg", "m0")[1:]) - 1
         fill, _, n, work = cells[k] or ("", "", 0, 0)
         kind = e["kind"] if e["kind"] != "ack" else f"ack {e['of']}"
@@ -69,7 +69,7 @@ def say(node: str, msg: str, before: Cell | None, now: Cell) -> str:
     if fill == "dv-wait":
         return f"{node} keeps {msg} until it is acked" + f" ({count} copies)" * (count > 1)
     if fill == "dv-done":
-        return f"{node} is done with {msg}"
+        return f"{node} is done with {msg}" if before else f"{node} sends {msg}, keeps nothing"
     if before and count == before[2]:
         return f"{node} skips {msg}: already applied"
     return f"{node} applies {msg}" + f", effect number {count}" * (count > 1)

@@ -427,6 +427,7 @@ def test_the_panel_says_what_changed():
     assert "n3 applies m1" in says and "n3 crashes" in says and "n3 restarts" in says
     dup = next(m for m, n in result.doc["effects"].items() if n > 1)
     assert f"n3 applies {dup}, effect number 2" in says
+    assert say("n2", "m4", None, ("dv-done", "", 1, 0)) == "n2 sends m4, keeps nothing"
     assert say("n3", "m2", ("dm-ok", "dv-work", 1, 1), ("dm-ok", "", 1, 0)) == (
         "n3 skips m2: already applied")
     assert say("n3", "m2", ("", "dv-work", 0, 1), ("", "dv-gone", 0, 0)) == (

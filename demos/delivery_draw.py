@@ -101,7 +101,7 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     fig.reserve(panel.height(nodes) + 4)
     fig.text("Timeline", cls="dm-text", gap=2)
     lanes = fig.lanes(nodes, PITCH)
-    fig.add(kit.bands(scale, trace["partitions"], lanes.top, lanes.bottom))
+    fig.add(kit.bands(scale, trace["partitions"], lanes.top, lanes.bottom, label_y=lanes.top + 9))
     fig.add(kit.down_spans(scale, lanes, down_intervals(trace), height=24))
     fig.add(kit.lane_lines(scale, lanes))
     fig.add(kit.messages(scale, lanes, trace["messages"], _style, typical=20.0))

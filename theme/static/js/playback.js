@@ -24,6 +24,10 @@ function svgElement(tag, attributes) {
   return node;
 }
 
+// A moment up to this many ms before the cursor counts as the cursor's own: a link's at= is
+// a whole ms, the moment it names is not.
+const SLACK_MS = 1;
+
 const number = (el, name) => {
   const text = el.getAttribute(name);
   const value = text === null || text === "" ? NaN : Number(text);
@@ -114,13 +118,16 @@ export class Playback {
     });
   }
 
-  // Give the time of the nearest moment before (-1) or after (1) the cursor, or null.
+  // Give the time of the nearest moment before (-1) or after (1) the one the cursor shows,
+  // or null.
   neighbour(direction) {
-    // A cursor between two moments counts as past the one it shows (half a ms of slack for
-    // the rounding of data-t).
+    // The cursor stands on a moment up to SLACK_MS after it (a link's whole ms); else
+    // between moments, where ← goes back to the start of the one it shows.
+    const here = this.moments.findLast((m) => m.t <= this.t);
+    const from = here && here.t >= this.t - SLACK_MS ? here.t : this.t;
     const found = direction < 0
-      ? this.moments.findLast((m) => m.t < this.t - 0.5)
-      : this.moments.find((m) => m.t > this.t + 0.5);
+      ? this.moments.findLast((m) => m.t < from)
+      : this.moments.find((m) => m.t > this.t);
     return found ? found.t : null;
   }
 
@@ -180,7 +187,7 @@ export class Playback {
   // Give what a reader who moved to `t` hears: the moment there, else the time and the last
   // event before it ("2.50 s; last event 2.41 s: n3 becomes leader of term 2").
   describe(t, story) {
-    if (this.moments.some((m) => Math.abs(m.t - t) <= 0.5)) return story;
+    if (this.moments.some((m) => m.t <= t && m.t >= t - SLACK_MS)) return story;
     const edge = t <= 0 ? ": start of the run" : t >= this.duration ? ": end of the run" : "";
     return `${spoken(t)}${edge}${story ? `; last event ${story}` : ""}`;
   }
@@ -188,7 +195,7 @@ export class Playback {
   // Give the sentence of the latest moment at or before `t` ("2.41 s: n3 becomes leader"),
   // or "" before the first.
   story(t) {
-    const last = this.moments.findLast((m) => m.t <= t + 0.5);
+    const last = this.moments.findLast((m) => m.t <= t);
     return last ? `${spoken(last.t)}: ${last.say}` : "";
   }
 
@@ -214,6 +221,7 @@ export class Playback {
     list.toggle("demo-future", !visible && !item.drawnOff && t < item.t);
     list.toggle("demo-past", !visible && !item.drawnOff && t >= item.t);
     list.toggle("demo-flying", inFlight);
+    if (!list.length) item.el.removeAttribute("class"); // as drawn, not class=""
   }
 
   // Draw message `flight` at `t`: its shaft up to the dot, in the arrow's own style.
@@ -275,7 +283,8 @@ export class Playback {
   // Where the cursor stands, for a link: null when that is where the figure starts anyway.
   sharedTime() {
     const start = this.initial ?? this.duration;
-    return Math.abs(this.t - start) < 0.5 ? null : Math.round(this.t);
+    // Rounded up: a moment is shown from its data-t on, so the link lands on it, not before.
+    return Math.abs(this.t - start) < 0.5 ? null : Math.ceil(this.t);
   }
 
   settle() {

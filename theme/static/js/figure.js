@@ -6,7 +6,7 @@ import { FaultPicker } from "./faults.js";
 import { changed, checkValue, readForm, Refused, writeForm } from "./params.js";
 import { Playback } from "./playback.js";
 import { parseSVG } from "./sanitize.js";
-import { parsePairs, writeFragment } from "./share.js";
+import { parsePairs, takeTime, withTime, writeFragment } from "./share.js";
 
 const MB = 1e6;
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
@@ -67,7 +67,9 @@ export class DemoFigure {
       { type: "button", className: "demo-retry", textContent: "Retry" });
     this.retry.dataset.action = "retry";
     this.retry.addEventListener("click", () => this.retryBoot());
-    this.playback = new Playback(id);
+    this.playback = new Playback(id, { at: this.el.dataset.at });
+    this.playback.bindKeys(this.el);
+    this.playback.onSettle = () => this.share();
     this.faults = new FaultPicker(this, id);
     this.playback.onSeek = () => this.faults.label();
     const tools = document.createElement("div");
@@ -85,7 +87,11 @@ export class DemoFigure {
   wire() {
     const intent = () => this.intent();
     for (const part of [this.form, this.tools]) {
-      part?.addEventListener("pointerenter", intent);
+      // A pointer that moves or presses, not one that only finds itself over the controls:
+      // after a prose link scrolls the page, Chrome sends pointerenter to whatever now lies
+      // under a resting pointer, and that must not start Python.
+      part?.addEventListener("pointermove", intent);
+      part?.addEventListener("pointerdown", intent);
       part?.addEventListener("focusin", intent);
     }
     this.button("run")?.addEventListener("click", () => this.run());
@@ -242,7 +248,8 @@ export class DemoFigure {
       });
       if (ticket !== this.ticket) return;
       this.show(result);
-      writeFragment(this.el.id, changed(params, this.defaults));
+      this.shown = params;
+      this.share();
       const boot = client.bootReported ? "" : `; Python started in ${seconds(client.bootMs)}`;
       client.bootReported = true;
       this.setStatus("done", `Done in ${result.ms} ms${boot}.`);
@@ -311,7 +318,14 @@ export class DemoFigure {
     this.faults.picked.clear();
     this.faults.attach(refocus);
     this.setStatus("idle", this.prerendered.status ?? "");
+    this.shown = null;
     writeFragment(this.el.id, []);
+  }
+
+  // Put this figure's run (its changed params) and cursor time into the link.
+  share() {
+    const pairs = changed(this.shown ?? this.defaults, this.defaults);
+    writeFragment(this.el.id, withTime(pairs, this.playback.sharedTime()));
   }
 
   // Apply a link's params (raw query text): refuse the whole link on any bad value.
@@ -319,11 +333,20 @@ export class DemoFigure {
     this.clearError();
     const values = { ...this.defaults };
     const ticket = this.ticket;
+    let at = null;
     try {
+      let pairs;
+      [pairs, at] = takeTime(parsePairs(query));
+      if (at !== null) this.playback.reveal(at);
+      // Only a moment (a prose link, #demo-calm:at=2500): the cursor moves, nothing runs.
+      if (at !== null && !pairs.length) {
+        this.share();
+        return;
+      }
       const specs = await this.specs();
       // A Reset or Run while the manifest was on its way is the reader's newer word.
       if (ticket !== this.ticket) return;
-      for (const [name, raw] of parsePairs(query)) {
+      for (const [name, raw] of pairs) {
         const spec = specs.find((s) => s.name === name);
         if (!spec) throw new Refused(`The link names a parameter this demo does not have.`);
         values[name] = checkValue(spec, raw);
@@ -339,6 +362,8 @@ export class DemoFigure {
       return;
     }
     writeForm(this.form, values);
+    this.playback.pending = at; // the new diagram opens at the link's moment
     await this.run();
+    this.playback.pending = null;
   }
 }

@@ -90,11 +90,10 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     fig.reserve(panel.height(nodes) + 14)
     fig.add([kit.heading("Space-time diagram", fig.y + 4)])
     fig.reserve(12)
-    lanes = fig.lanes(nodes, pitch=50.0)  # fig.y is now under it: band labels go below the axis
-    focus = trace["focus"]
-    relation = {e["id"]: "c" for e in trace["events"]}
-    relation.update({i: "p" for i in focus["past"]} | {i: "f" for i in focus["future"]})
-    relation[focus["event"]] = "x"
+    lanes = fig.lanes(nodes, pitch=50.0 if len(nodes) <= 4 else 38.0)  # 38: no vector row
+    f = trace["focus"]
+    relation = {e["id"]: "c" for e in trace["events"]} | {i: "p" for i in f["past"]}
+    relation |= {i: "f" for i in f["future"]} | {f["event"]: "x"}
     fig.add(kit.bands(scale, trace["partitions"], lanes.top, lanes.bottom, label_y=fig.y + 30))
     fig.add(kit.lane_lines(scale, lanes))
     fig.add(kit.down_spans(scale, lanes, down_intervals(trace), height=18))
@@ -129,8 +128,9 @@ def events(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes, relation: dict) 
         half = ROWS[k][1] * len(text) / 2 + ROWS[k][2] / 2
         return text, scale.x(e["t"]) - half, scale.x(e["t"]) + half
 
+    rows = ROWS if len(trace["nodes"]) <= 4 else ROWS[:1]  # longer vectors are for the panel
     focus = next(e for e in trace["events"] if relation[e["id"]] == "x")
-    kept = {(focus["node"], k): [label(focus, k)[1:]] for k in (0, 1)}  # (lane, row) -> spans
+    kept = {(focus["node"], k): [label(focus, k)[1:]] for k in range(len(rows))}  # row's spans
     out = []
     for e in trace["events"]:
         x, y, rel, c = scale.x(e["t"]), lanes.y(e["node"]), relation[e["id"]], step(None, e)
@@ -138,7 +138,7 @@ def events(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes, relation: dict) 
         parts = [el("title", tip), el("circle", class_=FILL[rel], cx=x, cy=y, r=4)]
         if rel == "x":
             parts.append(el("circle", class_="ck-ring", cx=x, cy=y, r=7.5))
-        for k, (dy, _, _, cls) in enumerate(ROWS):
+        for k, (dy, _, _, cls) in enumerate(rows):
             text, left, right = label(e, k)
             spans = kept.setdefault((e["node"], k), [])
             clear = all(right <= a or left >= b for a, b in spans[:1] + spans[-1:])

@@ -566,6 +566,7 @@ def labels_by_lane(result: demos.Result) -> dict[tuple[str, str], list[tuple]]:
 @pytest.mark.parametrize("params", [
     {"seed": 1, "rate": 5}, {"seed": 2, "rate": 5}, {"seed": 11, "rate": 5},
     {"seed": 1, "rate": 10, "processes": 8}, {"seed": 6, "rate": 10, "processes": 8},
+    {"seed": 3, "rate": 10, "processes": 4},
 ])
 def test_labels_never_overlap_and_the_focus_is_always_labelled(params):
     result = run(params)
@@ -579,19 +580,23 @@ def test_labels_never_overlap_and_the_focus_is_always_labelled(params):
         for (a, _, _, a_right), (b, _, b_left, _) in zip(labels, labels[1:], strict=False):
             assert a_right <= b_left, f"{node}: labels of events {a} and {b} overlap"
     focus = result.extra["focus"]["event"]
-    for cls in CHAR:
-        key = (by_id[focus]["node"], cls)
-        assert focus in [label[0] for label in shown[key]]
+    rows = ["ck-n", "ck-v"] if len(result.nodes) <= 4 else ["ck-n"]  # long vectors: panel only
+    assert {cls for _, cls in shown} == set(rows)
+    for cls in rows:
+        assert focus in [label[0] for label in shown[(by_id[focus]["node"], cls)]]
 
 
-@pytest.mark.parametrize("params", [{}, {"seed": 6}, {"seed": 1, "rate": 10, "processes": 8}])
+@pytest.mark.parametrize("params", [{}, {"seed": 6}, {"seed": 4, "processes": 4, "rate": 6},
+                                    {"seed": 1, "rate": 10, "processes": 8}])
 def test_a_label_is_left_out_only_where_a_kept_one_is_in_its_way(params):
     result = run(params)
     shown = labels_by_lane(result)
     root = ET.fromstring(result.svg)
     x0, x1 = float(root.get("data-time-x0")), float(root.get("data-time-x1"))
-    for k, (cls, text_of) in enumerate([("ck-n", lambda e: str(e["lamport"])),
-                                        ("ck-v", lambda e: str(list(e["vector"].values())))]):
+    rows = [("ck-n", lambda e: str(e["lamport"])),
+            ("ck-v", lambda e: str(list(e["vector"].values())))]
+    rows = rows if len(result.nodes) <= 4 else rows[:1]
+    for k, (cls, text_of) in enumerate(rows):
         kept = {label[0] for (_, c), labels in shown.items() if c == cls for label in labels}
         for e in result.events:
             if e["id"] in kept:

@@ -1,4 +1,5 @@
-"""The partition demo's checks: pure functions of its trace.
+"""The partition demo's checks, and the questions of its trace they share with the summary
+and the figure (ops with their outcomes, who reaches a majority, what each replica holds).
 
 - Linearizable: the clients' history fits one sequential order (the safety promise of cp).
 - Availability: cp answers every op that could reach a majority; ap answers every op.
@@ -11,7 +12,7 @@ network's delays (the trace's `timing` and the `reorder` param) let the protocol
 from __future__ import annotations
 
 from . import linearizability as lin
-from .queries import down_intervals
+from .queries import down_intervals, timeline
 from .result import Check
 
 Down = dict[str, list[tuple[float, float]]]
@@ -52,6 +53,30 @@ def reaches_majority(trace: dict, home: str, t0: float, t1: float, down: Down) -
             side = next((g for g in p["groups"] if home in g), [home])
             reach = [n for n in reach if n in side]
     return home in reach and len(reach) > len(nodes) // 2
+
+
+def sides(trace: dict) -> dict[str, list[tuple[float, str]]]:
+    """Give each replica's role over time, as [(since, role), ...]: "down", or "majority" /
+    "minority" as its side of the network reaches a majority of up replicas or not."""
+    duration, down = float(trace["duration"]), down_intervals(trace)
+    cuts = {0.0, duration} | {t for spans in down.values() for span in spans for t in span}
+    cuts |= {t for p in trace["partitions"] for t in (p["start"], p["end"])}
+    cuts = sorted(t for t in cuts if 0.0 <= t <= duration)
+    out: dict[str, list[tuple[float, str]]] = {n: [] for n in trace["nodes"]}
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        mid = (a + b) / 2  # the role between two cuts; at a cut the later one holds
+        for node, history in out.items():
+            role = ("down" if any(s <= mid < e for s, e in down[node]) else
+                    "majority" if reaches_majority(trace, node, mid, mid, down) else "minority")
+            if not history or history[-1][1] != role:
+                history.append((a, role))
+    return out
+
+
+def holdings(trace: dict, key: str) -> dict[str, list[tuple[float, object]]]:
+    """Give each replica's value of `key` over time, from its `adopt` events."""
+    return timeline(trace, lin.INITIAL, lambda value, e: (
+        e["value"] if e["kind"] == "adopt" and e["key"] == key else value))
 
 
 def _up_throughout(node: str, t0: float, t1: float, down: Down) -> bool:

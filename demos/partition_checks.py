@@ -34,9 +34,11 @@ def check_linearizable(trace: dict) -> Check:
     detail = verdict.detail
     if stale:
         read, newer = stale[0]
-        detail += (f"; {len(stale)} stale read{'s' if len(stale) != 1 else ''}, the first "
-                   f"by {read.process} at {read.call:g} ms, after {newer.process} had "
-                   f"written {newer.value!r} to {newer.key}")
+        detail += (
+            f"; {len(stale)} stale read{'s' if len(stale) != 1 else ''}, the first "
+            f"by {read.process} at {read.call:g} ms, after {newer.process} had "
+            f"written {newer.value!r} to {newer.key}"
+        )
     return Check(name, False, detail, t=op.call if op else None, node=op.node if op else None)
 
 
@@ -66,8 +68,13 @@ def sides(trace: dict) -> dict[str, list[tuple[float, str]]]:
     for a, b in zip(cuts, cuts[1:], strict=False):
         mid = (a + b) / 2  # the role between two cuts; at a cut the later one holds
         for node, history in out.items():
-            role = ("down" if any(s <= mid < e for s, e in down[node]) else
-                    "majority" if reaches_majority(trace, node, mid, mid, down) else "minority")
+            role = (
+                "down"
+                if any(s <= mid < e for s, e in down[node])
+                else "majority"
+                if reaches_majority(trace, node, mid, mid, down)
+                else "minority"
+            )
             if not history or history[-1][1] != role:
                 history.append((a, role))
     return out
@@ -75,8 +82,11 @@ def sides(trace: dict) -> dict[str, list[tuple[float, str]]]:
 
 def holdings(trace: dict, key: str) -> dict[str, list[tuple[float, object]]]:
     """Give each replica's value of `key` over time, from its `adopt` events."""
-    return timeline(trace, lin.INITIAL, lambda value, e: (
-        e["value"] if e["kind"] == "adopt" and e["key"] == key else value))
+    return timeline(
+        trace,
+        lin.INITIAL,
+        lambda value, e: e["value"] if e["kind"] == "adopt" and e["key"] == key else value,
+    )
 
 
 def _up_throughout(node: str, t0: float, t1: float, down: Down) -> bool:
@@ -108,31 +118,50 @@ def check_availability(trace: dict) -> Check:
     if trace["params"]["mode"] == "ap":
         judged = [op for op in ops if _up_throughout(op["node"], op["call"], op["ret"], down)]
         skipped = len(ops) - len(judged)
-        aside = (f"; home replica down for {skipped} op{'s' if skipped != 1 else ''} "
-                 "(counted, not judged)" if skipped else "")
+        aside = (
+            f"; home replica down for {skipped} op{'s' if skipped != 1 else ''} "
+            "(counted, not judged)"
+            if skipped
+            else ""
+        )
         bad = next((op for op in judged if op["type"] != "ok"), None)
         if bad is None:
             return Check(name, True, f"{share}: every replica answers on its own{aside}")
-        return Check(name, False, f"{share}; {bad['process']}'s {bad['f']} at "
-                     f"{bad['call']:g} ms ended {bad['type']}{aside}",
-                     t=bad["call"], node=bad["node"])
-    covered = [op for op in ops
-               if reaches_majority(trace, op["node"], op["call"], op["ret"], down)]
+        return Check(
+            name,
+            False,
+            f"{share}; {bad['process']}'s {bad['f']} at "
+            f"{bad['call']:g} ms ended {bad['type']}{aside}",
+            t=bad["call"],
+            node=bad["node"],
+        )
+    covered = [op for op in ops if reaches_majority(trace, op["node"], op["call"], op["ret"], down)]
     cut = [op for op in ops if op not in covered]
     cut_ok = sum(1 for op in cut if op["type"] == "ok")
-    text = (f"{share}; with a majority in reach: {sum(op['type'] == 'ok' for op in covered)} "
-            f"of {len(covered)} ok; cut off from a majority: {cut_ok} of {len(cut)} ok")
+    text = (
+        f"{share}; with a majority in reach: {sum(op['type'] == 'ok' for op in covered)} "
+        f"of {len(covered)} ok; cut off from a majority: {cut_ok} of {len(cut)} ok"
+    )
     if float(trace["params"].get("drop", 0.0)) > 0.0:
         return Check(name, True, f"not judged: message loss can defeat any timeout; {text}")
     if 4 * hop > give_up:
-        return Check(name, True, f"not judged: two round trips of up to {hop:g} ms each "
-                     f"outlast the {give_up:g} ms a coordinator waits; {text}")
+        return Check(
+            name,
+            True,
+            f"not judged: two round trips of up to {hop:g} ms each "
+            f"outlast the {give_up:g} ms a coordinator waits; {text}",
+        )
     bad = next((op for op in covered if op["type"] != "ok"), None)
     if bad is None:
         return Check(name, True, text)
-    return Check(name, False, f"{text}; {bad['process']}'s {bad['f']} at {bad['call']:g} ms "
-                 f"ended {bad['type']} though a majority was in reach",
-                 t=bad["call"], node=bad["node"])
+    return Check(
+        name,
+        False,
+        f"{text}; {bad['process']}'s {bad['f']} at {bad['call']:g} ms "
+        f"ended {bad['type']} though a majority was in reach",
+        t=bad["call"],
+        node=bad["node"],
+    )
 
 
 def completed_ops(trace: dict) -> list[dict]:
@@ -147,9 +176,14 @@ def completed_ops(trace: dict) -> list[dict]:
     for index, entry in enumerate(trace["history"]):
         if entry["type"] == "invoke":
             pending[entry["process"]] = {
-                "process": entry["process"], "f": entry["f"], "key": entry.get("key"),
-                "value": entry.get("value"), "node": entry["node"], "call": entry["t"],
-                "index": index}
+                "process": entry["process"],
+                "f": entry["f"],
+                "key": entry.get("key"),
+                "value": entry.get("value"),
+                "node": entry["node"],
+                "call": entry["t"],
+                "index": index,
+            }
         else:
             if entry["process"] not in pending:
                 raise lin.HistoryError(f"{entry['process']} completes without an invocation")
@@ -182,16 +216,24 @@ def check_convergence(trace: dict) -> Check:
     duration = float(trace["duration"])
     late = [p for p in trace["partitions"] if p["end"] >= duration]
     if late:
-        return Check(name, True, f"not tested: the partition from {late[-1]['start']:g} ms "
-                     "lasts past the end of the run")
+        return Check(
+            name,
+            True,
+            f"not tested: the partition from {late[-1]['start']:g} ms "
+            "lasts past the end of the run",
+        )
     down = down_intervals(trace)
     try:
         quiet = settled_by(trace)
     except (KeyError, TypeError) as err:
         return Check(name, False, f"malformed trace: {err}")
     if quiet > duration:
-        return Check(name, True, f"not tested: with messages taking up to {_hop(trace):g} "
-                     f"ms, the replicas need until {quiet:g} ms to catch up")
+        return Check(
+            name,
+            True,
+            f"not tested: with messages taking up to {_hop(trace):g} "
+            f"ms, the replicas need until {quiet:g} ms to catch up",
+        )
     final = trace["final_state"]
     up = [n for n in trace["nodes"] if not any(b >= duration for _, b in down[n])]
     if not up:
@@ -200,10 +242,18 @@ def check_convergence(trace: dict) -> Check:
     for node in up[1:]:
         for key in sorted(set(first) | set(final[node])):
             if first.get(key) != final[node].get(key):
-                return Check(name, False, f"{up[0]} holds {key}={first.get(key)!r} but "
-                             f"{node} holds {key}={final[node].get(key)!r} at the end",
-                             t=duration, node=node)
+                return Check(
+                    name,
+                    False,
+                    f"{up[0]} holds {key}={first.get(key)!r} but "
+                    f"{node} holds {key}={final[node].get(key)!r} at the end",
+                    t=duration,
+                    node=node,
+                )
     state = ", ".join(f"{k}={v!r}" for k, v in first.items())
-    skipped = f" ({', '.join(n for n in trace['nodes'] if n not in up)} down)" \
-        if len(up) < len(trace["nodes"]) else ""
+    skipped = (
+        f" ({', '.join(n for n in trace['nodes'] if n not in up)} down)"
+        if len(up) < len(trace["nodes"])
+        else ""
+    )
     return Check(name, True, f"all {len(up)} replicas{skipped} end with {state}")

@@ -46,14 +46,17 @@ $(PY):
 	@if [ -z "$(PYTHON313)" ]; then \
 	  echo "error: Python 3.13 not found: install it (e.g. 'pyenv install 3.13') and retry" >&2; exit 1; fi
 	$(PYTHON313) -m venv $(VENV)
+
+# uv from PyPI into the venv (also into one made before uv was used here).
+$(UV): | $(PY)
 	$(PY) -m pip install --quiet 'uv==$(UV_VERSION)'
 
 # Exactly what uv.lock says (--locked also fails when pyproject.toml and the lock disagree).
-$(STAMPS)/python-deps: pyproject.toml uv.lock | $(PY) $(STAMPS)
+$(STAMPS)/python-deps: pyproject.toml uv.lock | $(UV) $(STAMPS)
 	$(UV) sync --locked --all-extras --python $(PY) --quiet
 	@touch $@
 
-lock: | $(PY)
+lock: | $(UV)
 	$(UV) lock --upgrade --python $(PY)
 
 # -- Pyodide runtime from npm ---------------------------------------------------

@@ -187,7 +187,9 @@ export class Playback {
   // Give what a reader who moved to `t` hears: the moment there, else the time and the last
   // event before it ("2.50 s; last event 2.41 s: n3 becomes leader of term 2").
   describe(t, story) {
-    if (this.moments.some((m) => m.t <= t && m.t >= t - SLACK_MS)) return story;
+    const last = this.moments.findLast((m) => m.t <= t);
+    // On a moment, or so near that the time would read the same: just the moment.
+    if (last && (last.t >= t - SLACK_MS || spoken(last.t) === spoken(t))) return story;
     const edge = t <= 0 ? ": start of the run" : t >= this.duration ? ": end of the run" : "";
     return `${spoken(t)}${edge}${story ? `; last event ${story}` : ""}`;
   }

@@ -157,6 +157,8 @@ class Coordination:
 
 
 class Replica(Node):
+    """A replica: its store of every key, anti-entropy, and the rules of its mode."""
+
     def __init__(self, name: str, sim: Simulation, number: int, peers: list[str],
                  mode: str, keys: list[str]) -> None:
         super().__init__(name, sim)
@@ -230,7 +232,8 @@ class Replica(Node):
         self.record("reply", process=client.name, f=f, key=key, type=kind, value=value)
         self.sim.after(CLIENT_LINK, client.answer, token, kind, value, error)
 
-    # cp: ABD quorums.
+    # cp: ABD. Each phase waits for a majority, and any two majorities share a replica, so a
+    # later phase always meets what an earlier one stored.
     def broadcast(self, c: Coordination) -> None:
         """Send the current phase's message to every peer that has not answered it."""
         answered = c.heard if c.phase == "query" else c.acked

@@ -31,7 +31,7 @@ from .sim import Node, Simulation
 
 NAME = "paxos"
 TITLE = "Paxos: single-decree and Multi-Paxos"
-PARAMS = common_params(duration=3000) + (
+PARAMS = common_params(duration=2000) + (
     Param(
         "nodes",
         "int",
@@ -53,7 +53,7 @@ PARAMS = common_params(duration=3000) + (
     Param(
         "slots",
         "int",
-        4,
+        3,
         "Slots",
         "How many log slots to fill; 1 is single-decree Paxos.",
         min=1,
@@ -77,8 +77,8 @@ BACKOFF_BASE_MS = 30.0  # back-off range after the first failure; it doubles aft
 BACKOFF_CAP_MS = 960.0
 FIRST_VALUE_MS = 20.0  # when the clients hand over the values of slot 1
 VALUE_JITTER_MS = 6.0
-SPREAD = 0.5  # slots' values arrive over this fraction of the run
-JUDGE_AFTER_MS = 1000.0  # liveness is judged for slots whose values came this long before the end
+SPREAD = 0.6  # slots' values arrive over this fraction of the run
+JUDGE_AFTER_MS = 800.0  # liveness is judged for slots whose values came this long before the end
 ACCEPTOR, PROPOSER, LEADER = "acceptor", "proposer", "leader"
 IDLE, PREPARING, LEADING, WAITING = "idle", "preparing", "leading", "waiting"
 
@@ -399,7 +399,7 @@ def value_name(proposer: int, slot: int) -> str:
 
 
 def value_times(params: Mapping[str, object]) -> list[float]:
-    """Give when the clients hand over each slot's values, spread over the run's first half."""
+    """Give when the clients hand over each slot's values, spread over the run's first 60%."""
     slots, duration = int(params["slots"]), float(params["duration"])
     return [FIRST_VALUE_MS + duration * SPREAD * k / slots for k in range(slots)]
 

@@ -1,6 +1,5 @@
-"""The Paxos figure: each node's role, promise and accepted values at the cursor, above a
-timeline of ballots tried (duels try hundreds: one tick per 3 px), leadership, the first
-prepare and accept requests as arrows, and values learned."""
+"""The Paxos figure: each node's role, promise and accepted values at the cursor; below, a
+timeline of ballots tried (a tick per 3 px), leaders, the first messages, values learned."""
 
 from __future__ import annotations
 
@@ -13,10 +12,12 @@ ROLES = {"acceptor": "dm-role-follower", "proposer": "dm-role-candidate",
          "leader": "dm-role-leader", "down": "dm-role-down"}  # fmt: skip
 SLOTS_X = 128.0
 STYLE = """
+.px-t{fill:var(--demo-fg,#1d1d1f);font:10px system-ui,-apple-system,"Segoe UI",sans-serif}
 .px-l{stroke:var(--demo-accent,#1a5fb4);stroke-width:8}
 .px-b{stroke:var(--demo-warn,#9c5d00);stroke-width:1.5}
 .px-p{stroke:var(--demo-warn,#9c5d00);stroke-width:.8;fill:none}
 .px-a{stroke:var(--demo-accent,#1a5fb4);stroke-width:1;fill:none}
+.px-r{stroke:var(--demo-muted,#5f6368);stroke-width:.6;stroke-dasharray:2 2;fill:none}
 .px-k{fill:var(--demo-ok,#1e7a34)}
 .px-c{fill:none;stroke:var(--demo-fg,#1d1d1f);stroke-width:.6;stroke-dasharray:2 1.5}
 .px-d{fill:var(--demo-node,#e8eaed);stroke:var(--demo-ok,#1e7a34);stroke-width:1.2}
@@ -24,11 +25,16 @@ STYLE = """
 LEGEND = [("box", "dm-role-candidate", "proposer"), ("box", "dm-role-leader", "leader"),
           ("box", "dm-role-follower", "acceptor"), ("line", "px-b", "ballot tried"),
           ("arrow", "px-p", "prepare"), ("arrow", "px-a", "accept"),
+          ("arrow", "px-r", "reply, decision"),
           ("dot", "px-k", "value learned")]  # fmt: skip
 
 
 def ballot_text(ballot: list[int]) -> str:
     return f"{ballot[0]}.{ballot[1]}"
+
+
+def promise_step(promised: str, e: dict) -> str:
+    return ballot_text(e["ballot"]) if e["kind"] == "promise" else promised
 
 
 def role_step(role: str, e: dict) -> str:
@@ -57,34 +63,30 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
                            say=lambda node, _, role: f"{node} is {role}")  # fmt: skip
     fig.add(panel.render(timeline(trace, "acceptor", role_step)))
     width = min((fig.width - 8 - SLOTS_X) / slots, 90.0)
-    promised = timeline(
-        trace, "-", lambda p, e: ballot_text(e["ballot"]) if e["kind"] == "promise" else p
-    )
+    promised = timeline(trace, "-", promise_step)
     for i, node in enumerate(nodes):
         y = panel.y(i)
         fig.add(kit.stretches(promised[node], lambda p, y=y: [_text(p, 96, y)], node=node))
         fig.add(_cells(trace, node, y, slots, width))
-    fig.reserve(panel.height(nodes) + 14)
-    fig.add([kit.heading("Timeline", fig.y + 4)])
-    fig.reserve(8)
+    top = fig.reserve(panel.height(nodes) + 22)
+    fig.add([kit.heading("Timeline", top + panel.height(nodes) + 18)])
     lanes = fig.lanes(nodes)
     fig.add(kit.bands(scale, trace["partitions"], lanes.top, lanes.bottom))
     fig.add(kit.lane_lines(scale, lanes))
     fig.add(kit.down_spans(scale, lanes, down_intervals(trace), height=22))
     fig.add(_leading(trace, scale, lanes) + _ballots(trace, scale, lanes))
-    fig.add(kit.messages(scale, lanes, trace["messages"], _arrow_style, limit=120))
+    fig.add(kit.messages(scale, lanes, trace["messages"], _arrow_style, limit=100))
     fig.add(_learned(trace, scale, lanes) + kit.violations(scale, lanes, checks))
     fig.add(kit.axis(scale, lanes.top, lanes.bottom))
     fig.reserve(34)
     legend, height = kit.legend(LEGEND, x=8, y=fig.y + 10, width=fig.width - 16)
     fig.add(legend)
     fig.reserve(height)
-    desc = f"{summary}. Top: each node's state at the cursor. Below: one lane per node."
-    return fig.svg(desc=desc, style=STYLE)
+    return fig.svg(desc=f"{summary}. Top: state at the cursor; below: a lane each.", style=STYLE)
 
 
 def _text(text: str, x: float, y: float) -> str:
-    return el("text", text, class_="dm-text dm-small", x=x, y=y + 11)
+    return el("text", text, class_="px-t", x=x, y=y + 11)
 
 
 def _cells(trace: dict, node: str, y: float, slots: int, width: float) -> list[str]:
@@ -134,9 +136,9 @@ def _ballots(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes) -> list[str]:
 
 
 def _arrow_style(m: dict) -> str | None:
-    """Give the class of a delivered prepare or accept request; replies are not drawn."""
+    """Give the class of a delivered message: prepare, accept, or any reply or decision."""
     first = m["status"] == "delivered" and m.get("copy_of") is None
-    return {"Prepare": "px-p", "Accept": "px-a"}.get(m.get("kind", "")) if first else None
+    return {"Prepare": "px-p", "Accept": "px-a"}.get(m.get("kind", ""), "px-r") if first else None
 
 
 def _learned(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes) -> list[str]:

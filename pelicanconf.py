@@ -64,7 +64,8 @@ SITEMAP = {
     "format": "xml",
     "priorities": {"articles": 0.7, "indexes": 0.5, "pages": 0.4},
     "changefreqs": {"articles": "monthly", "indexes": "weekly", "pages": "monthly"},
-    "exclude": ["^tag/", "^category/"],
+    # The 404 page is not a page to find; tag and category lists only repeat the articles.
+    "exclude": [r"^404\.html$", "^tag/", "^category/"],
 }
 # Comments are off unless the address of an Isso server is given (see README, "Comments"):
 #   ISSO_URL=https://example.org/isso/ make publish

@@ -491,6 +491,10 @@ def check_liveness(trace: dict) -> Check:
         if e["kind"] == "input":
             arrived[e["slot"]] = max(arrived.get(e["slot"], 0.0), e["t"])
     judged = [s for s, t in sorted(arrived.items()) if t <= trace["duration"] - JUDGE_AFTER_MS]
+    if not judged:
+        return Check(
+            name, True, f"not judged: no slot's values came {JUDGE_AFTER_MS:g} ms before the end"
+        )
     learned = {(e["node"], e["slot"]) for e in trace["events"] if e["kind"] == "decide"}
     for slot in judged:
         for node in trace["nodes"]:

@@ -25,8 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 DEV_CONFIG = ROOT / "isso.dev.cfg"
 ISSO = Path(sys.executable).with_name("isso")
 ARTICLE = "cap-in-practice/"
-COMMENT = ("Linearizable reads need a quorum. <b>bold?</b> "
-           '<img src="x" onerror="window.pwned = 1"> <script>window.pwned = 2</script>')
+COMMENT = (
+    "Linearizable reads need a quorum. <b>bold?</b> "
+    '<img src="x" onerror="window.pwned = 1"> <script>window.pwned = 2</script>'
+)
 
 
 def free_port() -> int:
@@ -54,8 +56,12 @@ def isso_server(config: Path, port: int, timeout: float = 30.0) -> Iterator[str]
     """Run `isso -c config run` and give its URL once it answers; stop it by its PID."""
     log = config.with_suffix(".log")
     with log.open("w") as out:
-        proc = subprocess.Popen([str(ISSO), "-c", str(config), "run"], stdout=out,
-                                stderr=subprocess.STDOUT, cwd=config.parent)
+        proc = subprocess.Popen(
+            [str(ISSO), "-c", str(config), "run"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=config.parent,
+        )
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + timeout
@@ -87,33 +93,45 @@ def ports() -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def commented_site(tmp_path_factory: pytest.TempPathFactory, pelican_runner,
-                   ports: dict[str, int]) -> Path:
+def commented_site(
+    tmp_path_factory: pytest.TempPathFactory, pelican_runner, ports: dict[str, int]
+) -> Path:
     """Give a build of the site with comments on (no search index or cards: not needed)."""
     output = tmp_path_factory.mktemp("commented") / "output"
-    done = pelican_runner(ROOT / "content", output, ISSO_URL=f"http://127.0.0.1:{ports['isso']}/",
-                          SEARCH_INDEX=False, SOCIAL_CARDS=False)
+    done = pelican_runner(
+        ROOT / "content",
+        output,
+        ISSO_URL=f"http://127.0.0.1:{ports['isso']}/",
+        SEARCH_INDEX=False,
+        SOCIAL_CARDS=False,
+    )
     if done.returncode != 0:
         pytest.fail(f"pelican failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     return output
 
 
 @pytest.fixture(scope="module")
-def running(commented_site: Path, ports: dict[str, int],
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+def running(
+    commented_site: Path, ports: dict[str, int], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str]]:
     """Give (site URL under /blog/, Isso URL) with both servers up."""
     with serve(commented_site, ports["site"]) as site:
         # Isso checks at start that it can reach the site it serves: the site comes first.
-        config = isso_config(tmp_path_factory.mktemp("isso"),
-                             f"http://127.0.0.1:{ports['site']}", ports["isso"])
+        config = isso_config(
+            tmp_path_factory.mktemp("isso"), f"http://127.0.0.1:{ports['site']}", ports["isso"]
+        )
         with isso_server(config, ports["isso"]) as isso:
             yield site, isso
 
 
-def test_every_article_embeds_isso_from_the_configured_server(commented_site: Path,
-                                                              ports: dict[str, int]) -> None:
-    pages = [path for path in sorted(commented_site.glob("*/index.html"))
-             if "data-pagefind-body" in path.read_text(encoding="utf-8")]
+def test_every_article_embeds_isso_from_the_configured_server(
+    commented_site: Path, ports: dict[str, int]
+) -> None:
+    pages = [
+        path
+        for path in sorted(commented_site.glob("*/index.html"))
+        if "data-pagefind-body" in path.read_text(encoding="utf-8")
+    ]
     assert pages
     for path in pages:
         text = path.read_text(encoding="utf-8")
@@ -125,7 +143,8 @@ def test_every_article_embeds_isso_from_the_configured_server(commented_site: Pa
 
 @pytest.mark.browser
 def test_a_posted_comment_survives_a_reload_and_html_shows_as_text(
-        browser, running: tuple[str, str]) -> None:
+    browser, running: tuple[str, str]
+) -> None:
     site, isso = running
     context = browser.new_context(viewport={"width": 1024, "height": 800})
     outside, problems = [], []
@@ -167,8 +186,7 @@ def test_a_posted_comment_survives_a_reload_and_html_shows_as_text(
         assert "<b>bold?</b>" in text and '<img src="x"' in text and "<script>" in text
         assert shown.first.locator("b, img, script").count() == 0
         assert page.evaluate("window.pwned") is None
-        assert page.locator("#isso-root .isso-comment .isso-author").first.inner_text() == \
-            "Reader"
+        assert page.locator("#isso-root .isso-comment .isso-author").first.inner_text() == "Reader"
     finally:
         context.close()
     # The server holds the comment under the article's stable id, escaped.
@@ -187,7 +205,8 @@ def test_make_comments_runs_a_local_isso_with_its_database_in_the_project() -> N
     assert not database.is_absolute() and database.parts[0] == ".isso"
     ignored = (ROOT / ".gitignore").read_text().split()
     assert ".isso/" in ignored
-    make = subprocess.run(["make", "-n", "comments"], cwd=ROOT, capture_output=True, text=True,
-                          timeout=60, check=True)
+    make = subprocess.run(
+        ["make", "-n", "comments"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
     assert "isso -c isso.dev.cfg run" in make.stdout
     assert config["markup.mistune"]["parameters"].split(", ")[0] == "escape"

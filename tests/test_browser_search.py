@@ -43,8 +43,10 @@ class Offline:
         self.page = self.context.new_page()
         self.page.on("console", lambda m: m.type == "error" and self.problems.append(m.text))
         self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        self.page.on("response", lambda r: r.status >= 400 and self.problems.append(
-            f"HTTP {r.status}: {r.url}"))
+        self.page.on(
+            "response",
+            lambda r: r.status >= 400 and self.problems.append(f"HTTP {r.status}: {r.url}"),
+        )
 
     def _route(self, route) -> None:
         if route.request.url.startswith(ORIGIN):
@@ -70,8 +72,11 @@ def offline(browser) -> Iterator[Offline]:
 
 
 def article_slugs(site: Path) -> list[str]:
-    return [path.parent.name for path in sorted(site.glob("*/index.html"))
-            if "data-pagefind-body" in path.read_text(encoding="utf-8")]
+    return [
+        path.parent.name
+        for path in sorted(site.glob("*/index.html"))
+        if "data-pagefind-body" in path.read_text(encoding="utf-8")
+    ]
 
 
 # What search, sharing and contents put into every article page (the rest is the article
@@ -82,7 +87,7 @@ ADDED = [
     r'<meta (?:property|name)="(?:og|twitter|article):[^>]*>',
     r'<button type="button" class="search-toggle".*?</button>',
     r'<div id="search-panel".*?</div>',
-    r'<script>\s*\(function \(\) \{\s*'
+    r"<script>\s*\(function \(\) \{\s*"
     r'var button = document\.querySelector\("\.search-toggle"\).*?</script>',
     r'<nav class="toc".*?</nav>',
 ]
@@ -95,13 +100,16 @@ def added_bytes(html: str) -> int:
 
 
 def test_added_bytes_counts_what_it_should() -> None:
-    html = ('<link rel="canonical" href="x"><meta property="og:title" content="t">'
-            '<meta name="description" content="d"><nav class="toc"><ol></ol></nav>')
+    html = (
+        '<link rel="canonical" href="x"><meta property="og:title" content="t">'
+        '<meta name="description" content="d"><nav class="toc"><ol></ol></nav>'
+    )
     assert added_bytes(html) == len(html) - len('<meta name="description" content="d">')
 
 
-def test_articles_fetch_no_search_before_interaction(built_site: Path, base_url: str,
-                                                     offline: Offline) -> None:
+def test_articles_fetch_no_search_before_interaction(
+    built_site: Path, base_url: str, offline: Offline
+) -> None:
     """Search costs a page nothing until asked for, and a few KB of HTML; the page's
     total is printed against the 150 KB budget (the demo figures dominate it)."""
     for slug in article_slugs(built_site):
@@ -115,13 +123,16 @@ def test_articles_fetch_no_search_before_interaction(built_site: Path, base_url:
         added = added_bytes(html)
         assert 1000 < added <= ADDED_BUDGET, (slug, added)
         kb = sum(size for _, size in entries) / 1000
-        print(f"{slug}: {kb:.1f} KB before interaction (budget {BUDGET_KB} KB), "
-              f"of which search, sharing and contents {added / 1000:.1f} KB")
+        print(
+            f"{slug}: {kb:.1f} KB before interaction (budget {BUDGET_KB} KB), "
+            f"of which search, sharing and contents {added / 1000:.1f} KB"
+        )
     assert not offline.outside and not offline.problems, offline.outside + offline.problems
 
 
 def test_keyboard_search_finds_the_cap_article_offline_under_a_sub_path(
-        base_url: str, offline: Offline) -> None:
+    base_url: str, offline: Offline
+) -> None:
     page = offline.page
     page.goto(base_url, wait_until="load")
     page.keyboard.press("/")
@@ -133,9 +144,12 @@ def test_keyboard_search_finds_the_cap_article_offline_under_a_sub_path(
     first = page.locator(".pagefind-ui__result-link").first
     first.wait_for(timeout=15_000)
     results = page.locator(".pagefind-ui__result-link").evaluate_all(
-        "links => links.map((a) => [a.textContent.trim(), a.href])")
-    assert results[0] == ["CAP in practice: what a partition forces you to choose",
-                          base_url + CAP], results
+        "links => links.map((a) => [a.textContent.trim(), a.href])"
+    )
+    assert results[0] == [
+        "CAP in practice: what a partition forces you to choose",
+        base_url + CAP,
+    ], results
     # Section hits link into the article under the same sub-path, titled without the "#"
     # permalink sign.
     sections = [(text, href) for text, href in results if "#" in href]
@@ -157,7 +171,8 @@ def test_keyboard_search_finds_the_cap_article_offline_under_a_sub_path(
 
 
 def test_escape_closes_search_and_the_button_reopens_it_without_refetching(
-        base_url: str, offline: Offline) -> None:
+    base_url: str, offline: Offline
+) -> None:
     page = offline.page
     page.goto(base_url + CAP, wait_until="load")
     button = page.locator(".search-toggle")
@@ -175,8 +190,11 @@ def test_escape_closes_search_and_the_button_reopens_it_without_refetching(
     field = page.locator("#search-panel input")
     assert field.is_visible()
     assert page.evaluate("document.activeElement.closest('#search-panel') !== null")
-    assert [n for n in offline.requested() if n.endswith("pagefind-ui.js")] == fetched == [
-        base_url + "pagefind/pagefind-ui.js"]
+    assert (
+        [n for n in offline.requested() if n.endswith("pagefind-ui.js")]
+        == fetched
+        == [base_url + "pagefind/pagefind-ui.js"]
+    )
     # "/" typed into the search field is text, not the shortcut.
     page.locator("#search-panel input").fill("")
     page.locator("#search-panel input").press("/")
@@ -184,8 +202,9 @@ def test_escape_closes_search_and_the_button_reopens_it_without_refetching(
     assert not offline.outside and not offline.problems, offline.outside + offline.problems
 
 
-def test_search_is_whole_without_javascript_hidden(built_site: Path, browser,
-                                                   base_url: str) -> None:
+def test_search_is_whole_without_javascript_hidden(
+    built_site: Path, browser, base_url: str
+) -> None:
     context = browser.new_context(java_script_enabled=False)
     try:
         page = context.new_page()

@@ -74,8 +74,11 @@ class Head(HTMLParser):
 
 def article_pages(site: Path) -> dict[str, Path]:
     """Give slug -> built page for every article (the pages Pagefind indexes)."""
-    return {path.parent.name: path for path in sorted(site.glob("*/index.html"))
-            if "data-pagefind-body" in path.read_text(encoding="utf-8")}
+    return {
+        path.parent.name: path
+        for path in sorted(site.glob("*/index.html"))
+        if "data-pagefind-body" in path.read_text(encoding="utf-8")
+    }
 
 
 def base_url(site: Path) -> str:
@@ -90,8 +93,9 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 
 def prose_of(page_html: str) -> str:
-    match = re.search(r'<div class="prose">(.*)</div>\s*<footer class="post-footer"', page_html,
-                      re.S)
+    match = re.search(
+        r'<div class="prose">(.*)</div>\s*<footer class="post-footer"', page_html, re.S
+    )
     assert match, "no prose block"
     return match.group(1)
 
@@ -105,27 +109,34 @@ def articles(built_site: Path) -> dict[str, Path]:
 
 # -- sitemap --------------------------------------------------------------------------
 
-def test_sitemap_lists_every_article_and_page_and_nothing_missing(built_site: Path,
-                                                                  articles) -> None:
+
+def test_sitemap_lists_every_article_and_page_and_nothing_missing(
+    built_site: Path, articles
+) -> None:
     root = ET.parse(built_site / "sitemap.xml").getroot()
     locs = [url.find(f"{SITEMAP}loc").text for url in root.findall(f"{SITEMAP}url")]
     base = base_url(built_site)
     assert all(loc.startswith(base) for loc in locs), locs
-    listed = {loc[len(base):] for loc in locs}
+    listed = {loc[len(base) :] for loc in locs}
     assert {f"{slug}/" for slug in articles} <= listed
     assert {"about/", "authors-guide/"} <= listed
     # Every listed address is a page that exists; tag and category lists are left out.
     for path in listed:
-        target = built_site / path / "index.html" if path.endswith("/") or not path else \
-            built_site / path
+        target = (
+            built_site / path / "index.html"
+            if path.endswith("/") or not path
+            else built_site / path
+        )
         assert target.is_file(), path
         assert not path.startswith(("tag/", "category/")) and path != "404.html", path
 
 
 # -- canonical, OpenGraph, Twitter, card -------------------------------------------------
 
-def test_articles_carry_canonical_and_preview_tags_with_their_card(built_site: Path,
-                                                                   articles) -> None:
+
+def test_articles_carry_canonical_and_preview_tags_with_their_card(
+    built_site: Path, articles
+) -> None:
     base = base_url(built_site)
     for slug, path in articles.items():
         head = Head(path.read_text(encoding="utf-8"))
@@ -140,7 +151,7 @@ def test_articles_carry_canonical_and_preview_tags_with_their_card(built_site: P
         image = head.one("og:image")
         assert image == head.one("twitter:image") == f"{base}cards/{slug}.png"
         assert head.one("og:image:alt").startswith("Card: ")
-        card = (built_site / image[len(base):]).read_bytes()
+        card = (built_site / image[len(base) :]).read_bytes()
         size = (int(head.one("og:image:width")), int(head.one("og:image:height")))
         assert png_size(card) == size == (cards.WIDTH, cards.HEIGHT)
         assert head.one("article:published_time")[:4].isdigit()
@@ -163,9 +174,11 @@ def test_card_shows_the_figure_under_the_title_and_a_summary_without_one(tmp_pat
     from PIL import Image
 
     renderer = cards.Renderer()
-    figure = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 200 100" width="200" '
-              'height="100"><style>.x{fill:var(--demo-bad,#c01c28)}</style>'
-              '<rect class="x" width="200" height="100"/></svg>')
+    figure = (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 200 100" width="200" '
+        'height="100"><style>.x{fill:var(--demo-bad,#c01c28)}</style>'
+        '<rect class="x" width="200" height="100"/></svg>'
+    )
     with_figure = cards.Card("Site", "A title", figure)
     plain = cards.Card("Site", "A title", None, summary="Words about the post.")
     for card, name in ((with_figure, "fig.png"), (plain, "plain.png")):
@@ -194,10 +207,12 @@ def test_card_cache_is_keyed_by_content_and_reused(tmp_path) -> None:
 
 
 def test_first_figure_svg_takes_the_whole_first_demo_svg() -> None:
-    html = ('<p><svg><circle/></svg></p>'  # an SVG outside any demo figure is not the figure
-            '<figure class="demo" id="demo-a"><div class="demo-output">'
-            '<svg viewBox="0 0 1 1"><svg><rect/></svg><g/></svg></div></figure>'
-            '<figure class="demo" id="demo-b"><svg id="second"></svg></figure>')
+    html = (
+        "<p><svg><circle/></svg></p>"  # an SVG outside any demo figure is not the figure
+        '<figure class="demo" id="demo-a"><div class="demo-output">'
+        '<svg viewBox="0 0 1 1"><svg><rect/></svg><g/></svg></div></figure>'
+        '<figure class="demo" id="demo-b"><svg id="second"></svg></figure>'
+    )
     assert cards.first_figure_svg(html) == '<svg viewBox="0 0 1 1"><svg><rect/></svg><g/></svg>'
     assert cards.first_figure_svg("<p>No figure.</p><svg></svg>") is None
     assert cards.first_figure_svg('<figure class="demo-like"><svg></svg></figure>') is None
@@ -218,6 +233,7 @@ def test_long_titles_shrink_then_wrap_then_end_in_an_ellipsis() -> None:
 
 # -- reading time and contents ----------------------------------------------------------
 
+
 def test_reading_time_counts_prose_not_figures(built_site: Path, articles) -> None:
     for slug, path in articles.items():
         page = path.read_text(encoding="utf-8")
@@ -233,11 +249,13 @@ def test_reading_time_counts_prose_not_figures(built_site: Path, articles) -> No
 
 
 def test_word_count_skips_figures_code_for_the_browser_and_permalinks() -> None:
-    html = ('<h2 id="a">Two words<a class="headerlink" href="#a">#</a></h2>'
-            '<figure class="demo"><svg><text>many figure labels here</text></svg>'
-            '<form><button>Run</button></form><figcaption>caption text</figcaption></figure>'
-            '<script>var x = 1;</script><p>three more words</p>'
-            '<figure class="photo"><figcaption>kept caption</figcaption></figure>')
+    html = (
+        '<h2 id="a">Two words<a class="headerlink" href="#a">#</a></h2>'
+        '<figure class="demo"><svg><text>many figure labels here</text></svg>'
+        "<form><button>Run</button></form><figcaption>caption text</figcaption></figure>"
+        "<script>var x = 1;</script><p>three more words</p>"
+        '<figure class="photo"><figcaption>kept caption</figcaption></figure>'
+    )
     assert prose.word_count(html) == 2 + 3 + 2
     assert prose.reading_minutes(html, 220) == 1
     assert prose.reading_minutes("<p>" + "word " * 441 + "</p>", 220) == 3
@@ -261,8 +279,9 @@ def make_article(html: str, **settings: object) -> Article:
 
 
 def test_contents_only_from_the_threshold_on() -> None:
-    sections = "".join(f'<h2 id="s{i}">Section {i}</h2><h3 id="s{i}a">Sub</h3><p>x</p>'
-                       for i in range(3))
+    sections = "".join(
+        f'<h2 id="s{i}">Section {i}</h2><h3 id="s{i}a">Sub</h3><p>x</p>' for i in range(3)
+    )
     short = make_article(sections)
     plugin.on_content_init(short)
     assert short.table_of_contents == []
@@ -277,10 +296,12 @@ def test_contents_only_from_the_threshold_on() -> None:
 
 # -- feed -------------------------------------------------------------------------------
 
+
 def test_feed_entries_carry_the_full_article(built_site: Path, articles) -> None:
     feed = ET.parse(built_site / "feeds" / "all.atom.xml").getroot()
-    entries = {entry.find(f"{ATOM}link").get("href"): entry
-               for entry in feed.findall(f"{ATOM}entry")}
+    entries = {
+        entry.find(f"{ATOM}link").get("href"): entry for entry in feed.findall(f"{ATOM}entry")
+    }
     base = base_url(built_site)
     assert set(entries) == {f"{base}{slug}/" for slug in articles}
     for slug, path in articles.items():
@@ -294,13 +315,14 @@ def test_feed_entries_carry_the_full_article(built_site: Path, articles) -> None
 
 # -- search index -----------------------------------------------------------------------
 
+
 def indexed_pages(site: Path) -> dict[str, str]:
     """Give url -> indexed text of every page in the Pagefind bundle."""
     pages = {}
     for fragment in sorted((site / "pagefind" / "fragment").glob("*.pf_fragment")):
         data = gzip.decompress(fragment.read_bytes())
         assert data.startswith(b"pagefind_dcd"), fragment
-        record = json.loads(data[len(b"pagefind_dcd"):])
+        record = json.loads(data[len(b"pagefind_dcd") :])
         pages[record["url"]] = record["content"]
     return pages
 
@@ -311,8 +333,9 @@ def figure_only_words(page_html: str) -> set[str]:
     words = set()
     for chunk in re.findall(r">([^<>]+)<", figures):
         words.update(w.lower() for w in re.findall(r"[A-Za-z]{5,}", chunk))
-    prose_words = {w.lower() for w in re.findall(r"[A-Za-z]{5,}", " ".join(
-        prose.read(page_html).words))}
+    prose_words = {
+        w.lower() for w in re.findall(r"[A-Za-z]{5,}", " ".join(prose.read(page_html).words))
+    }
     return words - prose_words
 
 
@@ -332,8 +355,11 @@ def test_search_indexes_the_articles_and_not_their_figures(built_site: Path, art
         checked += len(only_in_figures)
         assert not leaked(pages[f"/{slug}/"], only_in_figures), slug
         # The check catches a figure's text when it is indexed.
-        figures = " ".join(re.findall(r">([^<>]+)<", "".join(
-            re.findall(r'<figure class="demo".*?</figure>', page, re.S))))
+        figures = " ".join(
+            re.findall(
+                r">([^<>]+)<", "".join(re.findall(r'<figure class="demo".*?</figure>', page, re.S))
+            )
+        )
         if only_in_figures:
             assert leaked(pages[f"/{slug}/"] + figures, only_in_figures)
     assert checked > 0, "no figure-only words: the check above tested nothing"
@@ -352,6 +378,7 @@ def test_search_ui_is_on_every_page_and_fetched_only_on_request(built_site: Path
 
 
 # -- comments ---------------------------------------------------------------------------
+
 
 def test_comments_are_off_by_default(built_site: Path, articles) -> None:
     for path in articles.values():

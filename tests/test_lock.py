@@ -24,24 +24,29 @@ def normal(name: str) -> str:
 
 def locked_versions(lock: dict) -> dict[str, str]:
     """Give name -> version of every package the lock pins (the project itself left out)."""
-    return {normal(p["name"]): p["version"] for p in lock["package"]
-            if "version" in p and p.get("source", {}).get("editable") is None}
+    return {
+        normal(p["name"]): p["version"]
+        for p in lock["package"]
+        if "version" in p and p.get("source", {}).get("editable") is None
+    }
 
 
 def mismatches(installed: dict[str, str], locked: dict[str, str]) -> list[str]:
     """Give every installed package whose version differs from the lock's."""
-    return [f"{name} {version} installed, {locked[name]} locked"
-            for name, version in sorted(installed.items())
-            if name in locked and locked[name] != version]
+    return [
+        f"{name} {version} installed, {locked[name]} locked"
+        for name, version in sorted(installed.items())
+        if name in locked and locked[name] != version
+    ]
 
 
 def test_the_environment_is_exactly_the_lock() -> None:
-    installed = {normal(d.metadata["Name"]): d.version
-                 for d in importlib.metadata.distributions()}
+    installed = {normal(d.metadata["Name"]): d.version for d in importlib.metadata.distributions()}
     locked = locked_versions(LOCK)
     assert not mismatches(installed, locked)
     requirements = PROJECT["dependencies"] + [
-        r for extra in PROJECT["optional-dependencies"].values() for r in extra]
+        r for extra in PROJECT["optional-dependencies"].values() for r in extra
+    ]
     for requirement in requirements:
         name = normal(re.match(r"[A-Za-z0-9_.-]+", requirement).group())
         assert name in locked and name in installed, requirement
@@ -49,7 +54,8 @@ def test_the_environment_is_exactly_the_lock() -> None:
 
 def test_a_drifted_package_is_reported() -> None:
     assert mismatches({"pelican": "4.0.0", "other": "1"}, {"pelican": "4.12.0"}) == [
-        "pelican 4.0.0 installed, 4.12.0 locked"]
+        "pelican 4.0.0 installed, 4.12.0 locked"
+    ]
 
 
 @pytest.mark.skipif(not UV.exists(), reason="uv is installed by `make setup`")
@@ -60,16 +66,18 @@ def test_the_lock_agrees_with_pyproject(tmp_path: Path) -> None:
     # A dependency added to pyproject.toml without `make lock` is caught.
     (tmp_path / "uv.lock").write_text((ROOT / "uv.lock").read_text())
     text = (ROOT / "pyproject.toml").read_text()
-    (tmp_path / "pyproject.toml").write_text(text.replace(
-        '"pelican>=4.9",', '"pelican>=4.9",\n    "pelican-readtime>=0.2",', 1))
+    (tmp_path / "pyproject.toml").write_text(
+        text.replace('"pelican>=4.9",', '"pelican>=4.9",\n    "pelican-readtime>=0.2",', 1)
+    )
     (tmp_path / "README.md").write_text("")
     stale = subprocess.run(check, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert stale.returncode != 0 and "needs to be updated" in stale.stderr, stale.stderr
 
 
 def test_make_installs_from_the_lock_with_the_uv_it_pins() -> None:
-    done = subprocess.run(["make", "-pn", "help"], cwd=ROOT, capture_output=True, text=True,
-                          timeout=60, check=True)
+    done = subprocess.run(
+        ["make", "-pn", "help"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
     pinned = re.search(r"^UV_VERSION := (\S+)$", done.stdout, re.M).group(1)
     assert pinned == locked_versions(LOCK)["uv"]
     makefile = (ROOT / "Makefile").read_text()

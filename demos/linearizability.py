@@ -269,26 +269,30 @@ class _Search:
     def run(self, limit: int) -> Verdict:
         start = self.settle(0, set(), frozenset(), INITIAL)
         stack = [start]
-        seen = {start}
+        # Once settled, no pending op that may go next reads the register's value, so the
+        # next op is a write and the value cannot matter: configurations that differ only in
+        # it have the same futures and are explored once.
+        seen = {start[:3]}
         explored = 0
-        best_k, best_values = -1, []
+        # op best_k returns first among the pending ops in the deepest configurations and
+        # holds everything after it back; the values those configurations hold explain it
+        best_k, best_values = start[0], [start[3]]
         while stack:
             config = stack.pop()
-            k, _, _, value = config
-            if k == self.count:
+            if config[0] == self.count:
                 return Verdict(True, "linearizable", None, explored + 1)
             if explored >= limit:
                 return Verdict(None, f"undecided: gave up after {explored} configurations",
                                None, explored)
             explored += 1
-            # op k returns first among the pending ops and holds everything after it back
-            if k > best_k:
-                best_k, best_values = k, [value]
-            elif k == best_k and value not in best_values:
-                best_values.append(value)
             for nxt in self.successors(config):
-                if nxt not in seen:
-                    seen.add(nxt)
+                k, _, _, value = nxt
+                if k > best_k:
+                    best_k, best_values = k, [value]
+                elif k == best_k and value not in best_values:
+                    best_values.append(value)
+                if nxt[:3] not in seen:
+                    seen.add(nxt[:3])
                     stack.append(nxt)
         op = self.ops[best_k]
         return Verdict(False, _explain(op, best_values), op, explored)

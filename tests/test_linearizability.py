@@ -399,6 +399,72 @@ def test_agrees_with_brute_force_on_many_more_seeds():
     assert min(outcomes.values()) > 5000
 
 
+# -- generated histories of a few dozen ops against a plain search ------------------------
+def plain_search(history: list[dict]) -> bool:
+    """Give the verdict of the textbook memoised search, with none of the checker's shortcuts.
+
+    A configuration is (ops done, value); any pending op invoked before every pending op
+    returned may go next, a read only if it returns the value. Exponential only in how
+    many ops overlap, so it judges histories far longer than the brute force can.
+    """
+    ops, _ = lin.pair(history)
+    required = frozenset(i for i, op in enumerate(ops) if op.status == "ok")
+    start = (frozenset(), lin.INITIAL)
+    stack, seen = [start], {start}
+    while stack:
+        done, value = stack.pop()
+        if required <= done:
+            return True
+        pending = [i for i in range(len(ops)) if i not in done]
+        horizon = min(ops[i].ret for i in pending)
+        for i in pending:
+            op = ops[i]
+            if op.call > horizon or (op.f == "read" and op.value != value):
+                continue
+            nxt = (done | {i}, op.value)
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return False
+
+
+def medium_history(rng: random.Random) -> list[dict]:
+    """Give 10-40 ops of up to 8 processes, often with repeated values, often corrupted."""
+    history = lin.register_history(rng, rng.randint(10, 40), processes=rng.randint(2, 8),
+                                   unknown=rng.choice((0.0, 0.1, 0.4)),
+                                   failed=rng.choice((0.0, 0.1)))
+    if rng.random() < 0.5:  # few distinct values: many writes look alike
+        distinct = rng.randint(2, 4)
+        for entry in history:
+            if entry["value"] is not None:
+                entry["value"] = entry["value"] % distinct
+    reads = [entry for entry in history if entry["type"] == "ok" and entry["f"] == "read"]
+    if reads and rng.random() < 0.5:
+        rng.choice(reads)["value"] = rng.choice((None, 0, 1, 2, 5, 8))
+    return history
+
+
+def agree_with_plain_search(seeds: range) -> dict[bool, int]:
+    outcomes = {True: 0, False: 0}
+    for seed in seeds:
+        history = medium_history(random.Random(seed))
+        expected = plain_search(history)
+        assert valid(history) is expected, seed
+        outcomes[expected] += 1
+    return outcomes
+
+
+def test_agrees_with_plain_search_on_longer_histories():
+    outcomes = agree_with_plain_search(range(150))
+    assert min(outcomes.values()) > 40
+
+
+@pytest.mark.slow
+def test_agrees_with_plain_search_on_many_more_seeds():
+    outcomes = agree_with_plain_search(range(150, 6000))
+    assert min(outcomes.values()) > 1500
+
+
 # -- stale reads against their definition ------------------------------------------------
 def stale_by_definition(history: list[dict]) -> list[tuple[int, int]]:
     """Give (read, newer write) indices as the definition says, comparing every pair."""

@@ -5,14 +5,15 @@ where `type` is "invoke", "ok", "fail" or "info". Each key is a register of its 
 history of independent registers is linearizable exactly when each key's sub-history is
 (linearizability is local, Herlihy & Wing 1990), so keys are checked one at a time.
 
-The search walks configurations `(set of ops already linearized, register value)`. An op
-may be linearized next when no other pending op finished before it was invoked. Visited
-configurations are cached (Lowe 2017; Horn & Kroening 2015), so two orders of concurrent
-writes that end in the same value are explored once. Reads that match the current value
-are linearized at once: doing so never removes an option, so only writes branch. A step
-looks only at the ops in flight when the first pending op returned, so its cost grows with
-the number of processes, not with the length of the history. The caller gives the search
-a budget of configurations; when it runs out, the verdict says so instead of guessing.
+The search walks configurations (the set of ops already linearized, the register value).
+An op may be linearized next when no other pending op finished before it was invoked.
+Visited configurations are cached (Lowe 2017; Horn & Kroening 2015), so two orders of
+concurrent writes are explored once. Reads that match the current value are linearized at
+once: doing so never removes an option, so only writes branch, and a write that no later
+read returns goes without branching at all. A step looks only at the ops in flight when
+the first pending op returned, so its cost grows with the number of processes, not with
+the length of the history. The caller gives the search a budget of configurations; when
+it runs out, the verdict says so instead of guessing.
 
 - "fail": the op certainly did not happen; it is left out.
 - "info" (or no completion at all): the op may take effect at any time after its
@@ -173,8 +174,8 @@ class _Search:
     the ops after k linearized early, `used` the unknown writes given an effect, `value` the
     register's value. Op k returns first among the pending ops, so an op may go next only
     if it was invoked by then: the candidates are `window[k]`, the ops in flight at op k's
-    return, which is at most one per process. Every step therefore costs time in the number
-    of processes, not in the length of the history, and `ahead` stays that small too.
+    return, about one per process. Every step therefore costs time in the number of
+    processes, not in the length of the history, and `ahead` stays that small too.
 
     Unknown writes ("info") are tried only just before a pending read of their value. No
     order loses by this: an unknown write that no read sees right after it can be dropped,

@@ -8,6 +8,7 @@ the test through the page attribute the runner reads, so nothing waits 15 s.
 
 from __future__ import annotations
 
+import gzip
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,7 +40,9 @@ class Reader:
         self.context = browser.new_context()
         self.page = self.context.new_page()
         self.errors: list[str] = []
+        self.warnings: list[str] = []
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("console", lambda m: m.type == "warning" and self.warnings.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
         self.ready: list[dict] = []
 
@@ -167,6 +170,33 @@ def test_a_python_exception_shows_its_last_line_and_the_worker_stays(reader: Rea
     assert len(reader.boots()) == 1  # the same Python answered
 
 
+SNAPSHOT = "**/demos/python-*.snapshot.gz"
+BROKEN_SNAPSHOTS = {
+    "404": lambda route: route.fulfill(status=404, body="missing"),
+    # Gzip of bytes that are no snapshot: the runtime refuses its magic number.
+    "not a snapshot": lambda route: route.fulfill(
+        status=200, content_type="application/gzip",
+        body=gzip.compress(b"not a snapshot" * 64)),
+}
+
+
+@browser_test
+@pytest.mark.parametrize("broken", list(BROKEN_SNAPSHOTS))
+def test_a_snapshot_that_does_not_load_falls_back_to_a_normal_boot(reader: Reader,
+                                                                    broken: str) -> None:
+    reader.page.route(SNAPSHOT, BROKEN_SNAPSHOTS[broken])
+    reader.open()
+    fig = reader.fig(0)
+    fig.locator("[data-action=run]").click()
+    assert reader.wait_state(fig, "done", "error") == "done", (
+        fig.locator(".demo-error").text_content())
+    (boot,) = reader.boots()
+    assert boot["snapshot"] is False
+    assert any("snapshot did not load" in w for w in reader.warnings), reader.warnings
+    # The reader is told nothing; only the 404 itself shows up in the console.
+    assert [e for e in reader.errors if not e.startswith("Failed to load resource")] == []
+
+
 def _start_heavy_run(reader: Reader, fig) -> None:
     for name, value in heaviest_params(reader.output, "partition").items():
         fig.locator(f"[name={name}]").fill(value)
@@ -186,7 +216,8 @@ def test_stop_ends_the_run_at_a_slice_and_python_stays_warm(browser, site) -> No
         fig.locator("[data-action=run]").click()
         assert reader.wait_state(fig, "done", "error") == "done"
         (boot,) = reader.boots()
-        assert boot["cooperative"] is True, boot  # Chromium has JSPI: runs yield
+        # Booted from the build's snapshot, and Chromium has JSPI: runs yield.
+        assert boot["snapshot"] is True and boot["cooperative"] is True, boot
 
         _start_heavy_run(reader, fig)
         fig.locator("[data-action=stop]").click()

@@ -70,8 +70,11 @@ def make_site(base: Path, posts: dict[str, str]) -> Path:
 
 
 def build(runner, base: Path, content: Path, **overrides: object):
+    # No memory snapshot unless a test asks: making one takes Node several seconds, and
+    # the one test of it (and the shared real-site build) cover it.
     overrides = {"THEME": str(ROOT / "theme"), "PLUGIN_PATHS": [str(ROOT / "plugins")],
-                 "PYODIDE_DEMOS_ROOT": str(ROOT), **overrides}
+                 "PYODIDE_DEMOS_ROOT": str(ROOT), "PYODIDE_DEMOS_SNAPSHOT": False,
+                 **overrides}
     return runner(content, base / "output", cwd=base, **overrides)
 
 
@@ -244,3 +247,61 @@ def test_edited_demo_refreshes_cached_pages(tmp_path: Path, pelican_runner,
                      PYODIDE_DEMOS_PACKAGE="fakedemos")
         assert done.returncode == 0, done.stdout + done.stderr
         assert f'<figcaption class="demo-title">{title}</figcaption>' in page.read_text()
+
+
+def _snapshot_build_id(packed: Path) -> str:
+    """Give the Pyodide build id a gzip'd memory snapshot says it was made for."""
+    import gzip
+    import struct
+
+    with gzip.open(packed, "rb") as raw:
+        header = raw.read(48)
+    words = struct.unpack("<12I", header)
+    return "".join(f"{word:08x}" for word in words[4:12])
+
+
+def test_snapshot_is_made_once_shipped_gzipped_and_can_be_turned_off(
+        tmp_path: Path, pelican_runner) -> None:
+    # A copy of the package, so the no-change rebuild below really changes nothing.
+    root = tmp_path / "root"
+    shutil.copytree(ROOT / "demos", root / "demos",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "node_modules").symlink_to(ROOT / "node_modules")
+    content = make_site(tmp_path, {"post.md": POST.format(a=A, b=B)})
+    done = build(pelican_runner, tmp_path, content, PYODIDE_DEMOS_SNAPSHOT=True,
+                 PYODIDE_DEMOS_ROOT=str(root))
+    assert done.returncode == 0, done.stdout + done.stderr
+    demos_dir = tmp_path / "output" / "demos"
+    (manifest_path,) = demos_dir.glob("manifest-*.json")
+    name = json.loads(manifest_path.read_text())["snapshot"]
+    shipped = demos_dir / name
+    assert re.fullmatch(r"python-[0-9a-f]{16}\.snapshot\.gz", name) and shipped.is_file()
+    # Made for exactly the pinned runtime: the browser refuses any other build id.
+    loader = (ROOT / "node_modules" / "pyodide" / "pyodide.mjs").read_text()
+    assert _snapshot_build_id(shipped) == re.search(r'BUILD_ID:"([0-9a-f]{64})"', loader)[1]
+    assert shipped.stat().st_size < 12e6  # about 5 MB compressed, from about 21 MB
+
+    cached = next((tmp_path / "cache" / "pyodide_demos" / "snapshots").glob("*.snapshot.gz"))
+    made_at = cached.stat().st_mtime_ns
+    done = build(pelican_runner, tmp_path, content, PYODIDE_DEMOS_SNAPSHOT=True,
+                 PYODIDE_DEMOS_ROOT=str(root))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert cached.stat().st_mtime_ns == made_at, "a no-change build made the snapshot again"
+    assert (demos_dir / name).is_file()
+
+    done = build(pelican_runner, tmp_path, content, PYODIDE_DEMOS_SNAPSHOT=False,
+                 PYODIDE_DEMOS_ROOT=str(root))
+    assert done.returncode == 0, done.stdout + done.stderr
+    (manifest_path,) = demos_dir.glob("manifest-*.json")
+    assert "snapshot" not in json.loads(manifest_path.read_text())
+    assert not list(demos_dir.glob("*.snapshot.gz")), "the old snapshot is dropped"
+
+
+def test_without_node_the_site_ships_no_snapshot(tmp_path: Path, pelican_runner) -> None:
+    content = make_site(tmp_path, {"post.md": POST.format(a=A, b=B)})
+    done = build(pelican_runner, tmp_path, content, PYODIDE_DEMOS_SNAPSHOT=True,
+                 PYODIDE_DEMOS_NODE="no-such-node-here")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "no-such-node-here" in done.stdout + done.stderr  # one warning says why
+    (manifest_path,) = (tmp_path / "output" / "demos").glob("manifest-*.json")
+    assert "snapshot" not in json.loads(manifest_path.read_text())

@@ -9,12 +9,16 @@ switching). There the worker hears Stop, and the run ends at the next slice boun
 
 from __future__ import annotations
 
+import importlib
 import json
 import time
 from collections.abc import Callable
 
-import demos
-from demos import sim
+# The demos package this wheel ships; the bundle writes its name here when it builds the wheel.
+PACKAGE = "demos"
+
+demos = importlib.import_module(PACKAGE)
+sim = importlib.import_module(f"{PACKAGE}.sim")
 
 
 class RunStopped(BaseException):

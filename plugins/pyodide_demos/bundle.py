@@ -15,7 +15,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import purity
+from . import purity, snapshot
 from .catalog import Catalog
 from .config import Config
 from .errors import DemoBuildError
@@ -39,6 +39,12 @@ class Bundle:
     wheel_key: str
     manifest_name: str
     manifest_text: str
+    snapshot_name: str | None = None
+
+    @property
+    def wheel_path(self) -> str:
+        """Give where the worker (and the snapshot) put the wheel in Pyodide's file system."""
+        return f"/lib/{self.wheel_name}"
 
 
 def plan(config: Config, catalog: Catalog) -> Bundle:
@@ -53,7 +59,9 @@ def plan(config: Config, catalog: Catalog) -> Bundle:
     dist = catalog.name.replace("-", "_")
     wheel_name = f"{dist}-{wheel_key}.whl"
     runtime = {"version": config.runtime_version, "indexURL": config.index_url_from_manifest}
-    key = hashlib.sha256(json.dumps([wheel_key, runtime]).encode()).hexdigest()[:16]
+    snapshot_name = snapshot.name_for(config, wheel_key)
+    key = hashlib.sha256(json.dumps([wheel_key, runtime, snapshot_name]).encode()
+                         ).hexdigest()[:16]
     cached = config.cache_dir / "manifests" / f"{key}.json"
     if cached.is_file():
         text = cached.read_text()
@@ -63,6 +71,8 @@ def plan(config: Config, catalog: Catalog) -> Bundle:
             raise DemoBuildError("the demos package cannot run in Pyodide:\n"
                                  + "\n".join(problems))
         manifest = {"runtime": runtime, "wheel": wheel_name, "demos": catalog.manifest_demos()}
+        if snapshot_name:
+            manifest["snapshot"] = snapshot_name
         text = json.dumps(manifest, indent=1, ensure_ascii=False) + "\n"
         cached.parent.mkdir(parents=True, exist_ok=True)
         for old in cached.parent.glob("*.json"):
@@ -71,7 +81,7 @@ def plan(config: Config, catalog: Catalog) -> Bundle:
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     return Bundle(dist=dist, version=_version(catalog.root), wheel_name=wheel_name,
                   wheel_key=wheel_key, manifest_name=f"manifest-{digest}.json",
-                  manifest_text=text)
+                  manifest_text=text, snapshot_name=snapshot_name)
 
 
 def write(config: Config, catalog: Catalog, bundle: Bundle) -> None:
@@ -86,7 +96,15 @@ def write(config: Config, catalog: Catalog, bundle: Bundle) -> None:
     if not manifest.is_file() or manifest.read_text() != bundle.manifest_text:
         manifest.write_text(bundle.manifest_text)
     keep = {bundle.wheel_name, bundle.manifest_name}
-    for old in [*out.glob(f"{bundle.dist}-*.whl"), *out.glob("manifest-*.json")]:
+    if bundle.snapshot_name:
+        # Without it the manifest's name answers 404 and the worker boots without it.
+        made = snapshot.cached(config, bundle.snapshot_name, wheel, bundle.wheel_path)
+        shipped = out / bundle.snapshot_name
+        if made and (not shipped.is_file() or shipped.stat().st_size != made.stat().st_size):
+            shutil.copyfile(made, shipped)
+        keep.add(bundle.snapshot_name)
+    for old in [*out.glob(f"{bundle.dist}-*.whl"), *out.glob("manifest-*.json"),
+                *out.glob(f"*{snapshot.SUFFIX}")]:
         if old.name not in keep:
             old.unlink()
 
@@ -116,7 +134,8 @@ def build_wheel(catalog: Catalog, bundle: Bundle, folder: Path) -> Path:
     """Give a py3-none-any wheel of the package, written into `folder`."""
     info = f"{bundle.dist}-{bundle.version}.dist-info"
     entries = [(p.relative_to(catalog.root).as_posix(), p.read_bytes()) for p in catalog.files]
-    entries.append((RUNNER_MODULE, RUNNER_SOURCE.read_bytes()))
+    runner = RUNNER_SOURCE.read_text().replace('PACKAGE = "demos"', f"PACKAGE = {catalog.name!r}")
+    entries.append((RUNNER_MODULE, runner.encode()))
     entries.append((f"{info}/METADATA", (
         f"Metadata-Version: 2.1\nName: {bundle.dist}\nVersion: {bundle.version}\n"
         "Summary: Deterministic distributed-systems demos\n").encode()))

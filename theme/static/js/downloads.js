@@ -10,6 +10,8 @@
 export const STALL_MS = 15000;
 
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d]; // "\0asm"
+const GZIP_MAGIC = [0x1f, 0x8b];
+const realFetch = globalThis.fetch; // serveFetches() replaces the global one for a while
 
 // A runtime file that did not arrive whole; the message names the file and what happened.
 export class DownloadError extends Error {
@@ -128,6 +130,68 @@ export class Downloads {
     return body.then(toResponse);
   }
 
+  // Give the promise of the bytes at `url`, gunzipped as they stream in when they are gzip
+  // (a host may have undone the compression already, saying Content-Encoding). Counted
+  // and watched like the rest, but its failure does not end the boot: the caller has a
+  // way without it (the snapshot's is a normal boot).
+  async inflate(url) {
+    const href = new URL(url, self.location.href).href;
+    const name = fileName(href);
+    const controller = new AbortController();
+    let last = performance.now();
+    let stalled = false;
+    const timer = setInterval(() => {
+      if (performance.now() - last < this.stallMs) return;
+      stalled = true;
+      controller.abort();
+    }, Math.min(1000, this.stallMs / 4));
+    this.timers.add(timer);
+    this.pendingHeaders += 1;
+    let sized = false;
+    try {
+      const response = await realFetch(href, { signal: controller.signal });
+      sized = true;
+      this.sizedResponse(response);
+      if (!response.ok) throw new DownloadError(`${name} answered ${response.status}`);
+      if (response.headers.get("x-demos-cache") === "hit") this.fromCache += 1;
+      const counted = response.body.pipeThrough(new TransformStream({
+        transform: (chunk, out) => {
+          last = performance.now();
+          this.lastActivity = last;
+          this.loaded += chunk.byteLength;
+          this.report(false);
+          out.enqueue(chunk);
+        },
+      }));
+      const [head, rest] = await peek(counted);
+      const gzip = head.length >= 2 && GZIP_MAGIC.every((byte, i) => head[i] === byte);
+      const plain = gzip ? rest.pipeThrough(new DecompressionStream("gzip")) : rest;
+      const bytes = new Uint8Array(await new Response(plain).arrayBuffer());
+      this.report(true);
+      return bytes;
+    } catch (err) {
+      if (stalled) {
+        throw new DownloadError(
+          `${name} stalled: nothing arrived for ${Math.round(this.stallMs / 1000)} s`);
+      }
+      throw err;
+    } finally {
+      clearInterval(timer);
+      this.timers.delete(timer);
+      if (!sized) this.pendingHeaders -= 1;
+    }
+  }
+
+  sizedResponse(response) {
+    this.pendingHeaders -= 1;
+    const length = Number(response.headers.get("content-length"));
+    if (response.status === 200 && !response.headers.get("content-encoding") && length > 0) {
+      this.total += length;
+    } else {
+      this.unsized += 1;
+    }
+  }
+
   sized(xhr) {
     this.pendingHeaders -= 1;
     if (!xhr) return;
@@ -214,6 +278,27 @@ export class Downloads {
     for (const timer of this.timers) clearInterval(timer);
     this.timers.clear();
   }
+}
+
+// Give [the first chunk, a stream of the whole] of `stream`: a look at its first bytes.
+async function peek(stream) {
+  const reader = stream.getReader();
+  const first = await reader.read();
+  const head = first.done ? new Uint8Array(0) : first.value;
+  const whole = new ReadableStream({
+    start(controller) {
+      if (head.length) controller.enqueue(head);
+    },
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+  return [head, whole];
 }
 
 function toResponse({ buffer, status, statusText, headers }) {

@@ -120,7 +120,13 @@ async function boot({ id, manifestURL, manifest, stallMs }) {
     stallMs || undefined);
   const scriptWatched = downloads.expect(indexURL + "pyodide.asm.js", script);
   const loaderWatched = downloads.expect(indexURL + "pyodide.mjs", loader);
-  for (const name of ["pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"]) {
+  downloads.start(indexURL + "pyodide.asm.wasm");
+  // The snapshot holds Python already started with the demos imported; it is needed as
+  // early as the wasm (its size sets the memory the module is made with).
+  const snapshot = manifest.snapshot
+    ? downloads.inflate(new URL(manifest.snapshot, manifestURL).href) : null;
+  snapshot?.catch(() => {}); // a normal boot follows when it fails
+  for (const name of ["python_stdlib.zip", "pyodide-lock.json"]) {
     downloads.start(indexURL + name);
   }
   const wheel = downloads.start(wheelURL);
@@ -134,9 +140,21 @@ async function boot({ id, manifestURL, manifest, stallMs }) {
     await orFail(scriptWatched);
     const { loadPyodide } = await orFail(loaderWatched);
     mark("script");
-    let pyodide;
+    let pyodide = null;
+    if (snapshot) {
+      try {
+        pyodide = await orFail(restore(loadPyodide, indexURL, snapshot));
+      } catch (err) {
+        if (downloads.failed) throw downloads.failed;
+        // Another browser or a mismatched runtime: a normal boot still gives the reader
+        // their run; only whoever reads the console needs to know.
+        console.warn(`The Python snapshot did not load (${lastLine(err)}); `
+          + "starting Python without it.");
+      }
+    }
+    const fromSnapshot = pyodide !== null;
     try {
-      pyodide = await orFail(loadPyodide({ indexURL }));
+      pyodide ??= await orFail(loadPyodide({ indexURL }));
     } catch (err) {
       throw downloads.failed ?? err; // the file that broke says more than the runtime
     }
@@ -153,7 +171,7 @@ async function boot({ id, manifestURL, manifest, stallMs }) {
     const runner = { run_json: module.run_json, run_in_slices: module.run_in_slices };
     mark("imported");
     const cooperative = await canYield(pyodide, module);
-    return { runner, cooperative, snapshot: false, phases,
+    return { runner, cooperative, snapshot: fromSnapshot, phases,
       ms: Math.round(performance.now() - start) };
   } finally {
     restoreFetch();
@@ -161,10 +179,53 @@ async function boot({ id, manifestURL, manifest, stallMs }) {
   }
 }
 
+// Give Pyodide restored from `snapshot` (a promise of its bytes). The snapshot comes from
+// Node, where CPython set up its calls to C without the browser's wasm features; its own
+// set-up function (an import of the wasm module, caught as the module is made) runs again
+// here, so that calls stay inside wasm and a run can pause (see canYield).
+async function restore(loadPyodide, indexURL, snapshot) {
+  const { instantiate, instantiateStreaming } = WebAssembly;
+  let env = null;
+  const keep = (imports) => {
+    if (imports?.env?._PyEM_InitTrampoline_js) env = imports.env;
+  };
+  WebAssembly.instantiate = function (source, imports, ...rest) {
+    keep(imports);
+    return instantiate.call(this, source, imports, ...rest);
+  };
+  WebAssembly.instantiateStreaming = function (source, imports, ...rest) {
+    keep(imports);
+    return instantiateStreaming.call(this, source, imports, ...rest);
+  };
+  try {
+    const bytes = await snapshot;
+    plausible(bytes);
+    const pyodide = await loadPyodide({ indexURL, _loadSnapshot: bytes });
+    env?._PyEM_InitTrampoline_js();
+    return pyodide;
+  } finally {
+    Object.assign(WebAssembly, { instantiate, instantiateStreaming });
+  }
+}
+
+// Refuse bytes that cannot be a memory snapshot before the runtime sizes its memory by them
+// (a few bytes of something else made it abort without ever settling). A snapshot is a
+// header of 16-byte words whose second word is the header's length, then whole 64 KiB
+// pages of memory.
+function plausible(bytes) {
+  const words = new Uint32Array(bytes.buffer, bytes.byteOffset, Math.min(2, bytes.length >> 2));
+  const header = words.length === 2 ? words[1] : 0;
+  const pages = (bytes.length - header) / 65536;
+  if (!header || header % 16 || !Number.isInteger(pages) || pages < 16) {
+    throw new Error(`${bytes.length} bytes that are not a memory snapshot`);
+  }
+}
+
 // Whether runs can pause between slices: WebAssembly stack switching (JSPI), and CPython's
 // wasm call trampoline in place (without it a suspension would meet JS frames and abort).
 async function canYield(pyodide, runner) {
-  if (!pyodide._module?._PyEM_CountArgsPtr) return false;
+  const module = pyodide._module;
+  if (!module?.jspiSupported || !module._PyEM_CountArgsPtr) return false;
   try {
     return await runner.can_yield.callPromising(() => Promise.resolve(1));
   } catch {

@@ -1,0 +1,36 @@
+// Make a memory snapshot of the pinned Pyodide with the demos imported, for the browser
+// worker to boot from (see plugins/pyodide_demos/snapshot.py, which runs this with Node).
+//
+//   node make_snapshot.mjs <runtime dir> <wheel file> <wheel path in Pyodide> <output file>
+//
+// The worker repeats the same steps after restoring the snapshot (write the wheel to the
+// same path, import the runner); they find the modules already imported and cost nothing.
+import { readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+
+const [runtimeDir, wheelFile, wheelPath, outputFile] = process.argv.slice(2);
+if (!outputFile) {
+  console.error("usage: make_snapshot.mjs RUNTIME_DIR WHEEL WHEEL_PATH OUTPUT");
+  process.exit(2);
+}
+const { loadPyodide } = await import(pathToFileURL(join(resolve(runtimeDir), "pyodide.mjs")).href);
+const pyodide = await loadPyodide({
+  indexURL: resolve(runtimeDir) + "/",
+  _makeSnapshot: true,
+  // Whatever the demos print while importing stays out of the build's output.
+  stdout: () => {},
+});
+pyodide.FS.writeFile(wheelPath, readFileSync(wheelFile));
+const namespace = pyodide.globals.get("dict")();
+namespace.set("wheel_path", wheelPath);
+pyodide.runPython(`
+import sys
+sys.path.insert(0, wheel_path)
+import pyodide_demos_runner
+names = pyodide_demos_runner.warm_up()
+`, { globals: namespace });
+const names = namespace.get("names").toJs();
+namespace.destroy();
+writeFileSync(outputFile, pyodide.makeMemorySnapshot());
+console.log(JSON.stringify({ demos: names }));

@@ -1,0 +1,109 @@
+"""The Python snapshot: Pyodide's memory with the demos imported, made once with Node.
+
+The browser restores it instead of starting CPython and importing the demos (about a
+quarter of a bare boot). Its name is a hash of everything it is made from, so a build that
+changed nothing reuses the cached file, and a change to the demos, the runtime or this
+recipe gives a new name that no browser cache can confuse with the old one. It ships gzip'd;
+the worker inflates it as it streams in.
+
+Node is started with WebAssembly stack switching switched on, so that the snapshot records
+a runtime that can pause a run (the browser's own JSPI does the pausing); see DESIGN.md,
+"Browser facts".
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from .config import Config
+
+logger = logging.getLogger(__name__)
+
+SCRIPT = Path(__file__).with_name("make_snapshot.mjs")
+SUFFIX = ".snapshot.gz"
+# Node's names for the stack switching flag: 20 and 21, then 22 on. Without either the
+# snapshot still boots, only its runs cannot pause (Stop then replaces the worker).
+STACK_SWITCHING_FLAGS = ("--experimental-wasm-stack-switching", "--experimental-wasm-jspi")
+GZIP_LEVEL = 9
+TIMEOUT_S = 300
+
+
+def name_for(config: Config, wheel_key: str) -> str | None:
+    """Give the snapshot's file name for this wheel and runtime, or None when none is made."""
+    if not (config.snapshot and config.vendored):
+        return None
+    if shutil.which(config.node) is None:
+        logger.warning("no %r on PATH: the site ships without a Python snapshot (Python "
+                       "starts more slowly); install Node.js or set PYODIDE_DEMOS_SNAPSHOT "
+                       "= False", config.node)
+        return None
+    recipe = hashlib.sha256()
+    for part in (wheel_key, config.runtime_version, SCRIPT.read_bytes(),
+                 (config.runtime_dir / "pyodide-lock.json").read_bytes()):
+        recipe.update(part if isinstance(part, bytes) else part.encode())
+        recipe.update(b"\0")
+    return f"python-{recipe.hexdigest()[:16]}{SUFFIX}"
+
+
+def cached(config: Config, name: str, wheel: Path, wheel_path: str) -> Path | None:
+    """Give the cached snapshot `name`, making it first if needed; None if Node failed."""
+    cache = config.cache_dir / "snapshots"
+    target = cache / name
+    if target.is_file():
+        return target
+    cache.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(dir=cache) as tmp:
+        raw = Path(tmp) / "snapshot.bin"
+        problem = _run_node(config, wheel, wheel_path, raw)
+        if problem:
+            logger.warning("the Python snapshot could not be made (%s); the site ships "
+                           "without one and Python starts more slowly", problem)
+            return None
+        packed = Path(tmp) / name
+        with raw.open("rb") as source, open(packed, "wb") as sink, \
+                gzip.GzipFile(fileobj=sink, mode="wb", compresslevel=GZIP_LEVEL,
+                              mtime=0) as zipped:
+            shutil.copyfileobj(source, zipped, 1 << 20)
+        packed.replace(target)
+    for old in cache.glob(f"*{SUFFIX}"):
+        if old != target:
+            old.unlink()
+    logger.info("Made the Python snapshot %s (%.1f MB) in %.1f s", name,
+                target.stat().st_size / 1e6, time.perf_counter() - start)
+    return target
+
+
+def _run_node(config: Config, wheel: Path, wheel_path: str, output: Path) -> str | None:
+    """Run the snapshot script; give None on success, else what went wrong in one line."""
+    command = [str(SCRIPT), str(config.runtime_dir), str(wheel), wheel_path, str(output)]
+    flags = _stack_switching_flag(config.node)
+    try:
+        done = subprocess.run([config.node, *flags, *command], capture_output=True,
+                              text=True, timeout=TIMEOUT_S, check=False)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"{config.node}: {err}"
+    if done.returncode != 0 or not output.is_file():
+        last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        return f"node exited with {done.returncode}: {last[0]}"
+    return None
+
+
+def _stack_switching_flag(node: str) -> list[str]:
+    """Give the Node flag that turns on WebAssembly stack switching, or none it knows."""
+    for flag in STACK_SWITCHING_FLAGS:
+        try:
+            probe = subprocess.run([node, flag, "-e", "0"], capture_output=True, timeout=30,
+                                   check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return []
+        if probe.returncode == 0:
+            return [flag]
+    return []

@@ -358,3 +358,55 @@ def test_a_bad_at_is_refused_and_the_fence_at_sets_the_start(tab: Tab) -> None:
     )
     assert "at=" in fig.locator(".demo-error").text_content()
     assert tab.python_fetched() == []
+
+
+def test_play_moves_the_cursor_and_messages_without_announcing(tab: Tab) -> None:
+    path = raft_page(tab.output)
+    tab.open(path)
+    tab.enhance()
+    fig = tab.page.locator("figure.demo[data-demo=raft]").first
+    fig_id = fig.get_attribute("id")
+    tab.page.evaluate(f"location.hash = '{fig_id}:at=150'")
+    tab.page.wait_for_function(
+        "id => document.querySelector(`#${id} .demo-time`).textContent === '150 ms'", arg=fig_id
+    )
+    fig.locator(".demo-speed").select_option("0.25")
+    # A click from script: no pointer or focus on the controls, so Python stays unstarted.
+    fig.locator(".demo-play").evaluate("button => button.click()")
+    assert fig.locator(".demo-play").get_attribute("aria-pressed") == "true"
+    assert fig.locator(".demo-say").get_attribute("aria-live") == "off"
+    # The first election's votes are on their way a little after 170 ms.
+    tab.page.wait_for_function(
+        "id => document.querySelector(`#${id} .demo-dot`) !== null", arg=fig_id, timeout=10_000
+    )
+    fig.locator(".demo-play").evaluate("button => button.click()")
+    assert fig.locator(".demo-play").get_attribute("aria-pressed") == "false"
+    shown = int(fig.locator(".demo-time").text_content().split()[0])
+    assert shown > 150
+    # Pausing puts the moment into the link.
+    assert re.search(rf"{fig_id}:at=\d+", tab.page.evaluate("location.hash"))
+    assert tab.python_fetched() == []
+
+
+def test_at_in_links_is_read_strictly(tab: Tab) -> None:
+    tab.open(raft_page(tab.output))
+    tab.enhance()
+    out = tab.page.evaluate("""async () => {
+        const { takeTime, withTime } =
+          await import(new URL('../theme/js/share.js', location.href));
+        const take = (pairs) => { try { return takeTime(pairs); } catch { return 'refused'; } };
+        return {
+          none: take([['seed', '3']]),
+          ok: take([['seed', '3'], ['at', '2500.25']]),
+          alone: take([['at', '0']]),
+          refused: [[['at', '-1']], [['at', '1e3']], [['at', '']], [['at', 'soon']],
+                    [['at', '1'], ['at', '2']], [['at', '2.1234']]].map(take),
+          added: withTime([['seed', '3']], 2500), kept: withTime([['seed', '3']], null),
+        };
+    }""")
+    assert out["none"] == [[["seed", "3"]], None]
+    assert out["ok"] == [[["seed", "3"]], 2500.25]
+    assert out["alone"] == [[], 0]
+    assert out["refused"] == ["refused"] * 6
+    assert out["added"] == [["seed", "3"], ["at", "2500"]]
+    assert out["kept"] == [["seed", "3"]]

@@ -158,8 +158,11 @@ class PaxosNode(Node):
         self.phase = IDLE
         self.ballot = ZERO
         self.promises: dict[str, tuple[tuple[int, Ballot, str], ...]] = {}
-        self.proposals: dict[int, str] = {}
-        self.voters: dict[int, list[str]] = {}
+        self.proposals: dict[int, str] = {}  # slot -> value proposed under self.ballot
+        # (ballot, slot) -> acceptors that accepted our proposal: a reply to a ballot we have
+        # given up still counts, since a majority at any one ballot makes the value chosen.
+        self.votes: dict[tuple[Ballot, int], list[str]] = {}
+        self.proposed: dict[tuple[Ballot, int], str] = {}
         self.failures = 0
         self.seen_round = 0
         self.leader_seen = ZERO  # the highest ballot another proposer was seen leading
@@ -205,9 +208,14 @@ class PaxosNode(Node):
         self.seen_round = max(self.seen_round, ballot.round)
 
     def _yield_to(self, ballot: Ballot) -> None:
-        """Stop leading when another proposer tries a higher ballot and we have no value of
-        our own still open; one with an open value goes on until refused, then retries."""
-        if self.phase == LEADING and ballot > self.ballot and not self.pending():
+        """React to another proposer's higher ballot reaching our own acceptor: a leader
+        with no value of its own still open stops leading; a proposer with one knows its
+        ballot is lost and gives it up at once (retrying, or backing off)."""
+        if self.phase not in (PREPARING, LEADING) or ballot <= self.ballot:
+            return
+        if self.pending():
+            self.preempted()
+        elif self.phase == LEADING:
             self.phase = IDLE
             self.leader_seen = max(self.leader_seen, ballot)
             self._show_role()
@@ -293,7 +301,7 @@ class PaxosNode(Node):
         self.round = max(self.round, self.seen_round, self.promised.round) + 1
         self.ballot = Ballot(self.round, self.index)
         self.phase = PREPARING
-        self.promises, self.proposals, self.voters = {}, {}, {}
+        self.promises, self.proposals = {}, {}
         self.record("prepare", ballot=_ballot_json(self.ballot))
         self._show_role()
         self.set_timer(PREPARE_TIMEOUT_MS, self._prepare_timeout, self.ballot)
@@ -326,7 +334,8 @@ class PaxosNode(Node):
     def propose(self, slot: int, value: str) -> None:
         """Ask every acceptor to accept `value` for `slot` under our ballot (phase 2a)."""
         self.proposals[slot] = value
-        self.voters[slot] = []
+        self.proposed[(self.ballot, slot)] = value
+        self.votes[(self.ballot, slot)] = []
         self.record("propose", slot=slot, value=value, ballot=_ballot_json(self.ballot))
         self.set_timer(ACCEPT_RESEND_MS, self._resend_accept, self.ballot, slot)
         self.to_all(Accept(self.ballot, slot, value), f"accept {slot}={value} {self.ballot}")
@@ -336,23 +345,22 @@ class PaxosNode(Node):
             return
         msg = Accept(ballot, slot, self.proposals[slot])
         for peer in self.peers:
-            if peer not in self.voters[slot]:
+            if peer not in self.votes[(ballot, slot)]:
                 self.send_to(peer, msg, f"accept {slot}={msg.value} {ballot}")
         self.set_timer(ACCEPT_RESEND_MS, self._resend_accept, ballot, slot)
 
     def on_Accepted(self, msg: Accepted, src: str, msg_id: int) -> None:
-        if (
-            self.phase != LEADING
-            or msg.ballot != self.ballot
-            or self.proposals.get(msg.slot) != msg.value
-        ):
-            return
-        voters = self.voters[msg.slot]
+        """Count an acceptance of one of our proposals; a majority at one ballot means the
+        value is chosen: learn it and tell every other learner."""
+        key = (msg.ballot, msg.slot)
+        if self.proposed.get(key) != msg.value:
+            return  # not ours, or forgotten in a crash
+        voters = self.votes[key]
         if src not in voters:
             voters.append(src)
         if len(voters) >= self.majority and msg.slot not in self.decided:
             self.learn(msg.slot, msg.value)
-            decision = Decide(msg.slot, msg.value, self.ballot)
+            decision = Decide(msg.slot, msg.value, msg.ballot)
             for peer in self.peers:
                 self.send_to(peer, decision, f"decide {msg.slot}={msg.value}")
 

@@ -153,6 +153,32 @@ def test_preempted_proposer_retries_at_once_above_the_ballot_it_was_refused_for(
     assert n1.ballot == B(6, 1) and not sim.network.sent
 
 
+def test_a_higher_prepare_at_its_own_acceptor_ends_a_proposers_ballot_at_once(sim):
+    n1 = node(sim, index=1, backoff=False)
+    n1.receive_value(1, "a1")
+    take_each(sim, Prepare)
+    n1.deliver(Prepare(B(1, 2)), "n2", 0)
+    assert sim.take("n1", "n2", Promise) == Promise(B(1, 2), ())
+    sim.advance(0.0)
+    assert n1.ballot == B(2, 1) and {p.ballot for p in take_each(sim, Prepare)} == {B(2, 1)}
+
+
+def test_acceptances_of_a_ballot_given_up_still_make_the_value_learned(sim):
+    n1 = node(sim, index=1, backoff=True)
+    n1.receive_value(1, "a1")
+    lead(sim, n1, {"n2": (), "n3": ()})
+    take_each(sim, Accept)
+    n1.deliver(Nack(B(1, 1), B(1, 2)), "n4", 0)  # given up: now waiting to retry
+    assert n1.phase == "waiting"
+    for peer in ("n2", "n3"):
+        n1.deliver(Accepted(B(1, 1), 1, "a1"), peer, 1)
+    assert [e["value"] for e in kinds(sim, "decide")] == ["a1"]
+    assert {sim.take("n1", p, Decide) for p in PEERS} == {Decide(1, "a1", B(1, 1))}
+    n1.deliver(Accepted(B(1, 1), 1, "z9"), "n5", 2)  # not what we proposed: ignored
+    sim.advance(paxos.BACKOFF_CAP_MS)
+    assert not sim.network.sent  # nothing left to propose: no new ballot
+
+
 def test_backoff_waits_a_random_time_that_grows_with_each_failure(sim):
     n1 = node(sim, index=1, backoff=True)
     n1.receive_value(1, "a1")

@@ -276,3 +276,61 @@ def test_the_simulation_calls_the_cooperative_hook_and_stops_when_it_raises() ->
     finally:
         sim.COOPERATE.reset(token)
     assert demos.run("raft", {"seed": 5}).svg == plain  # the hook does not outlive its context
+
+
+# Every cache of the origin with the URLs it holds.
+CACHED = """async () => {
+    const out = {};
+    for (const name of await caches.keys()) {
+        out[name] = (await (await caches.open(name)).keys()).map((r) => r.url);
+    }
+    return out;
+}"""
+KEPT = ("pyodide.asm.wasm", "pyodide.asm.js", "pyodide.mjs", "python_stdlib.zip",
+        "pyodide-lock.json", ".whl", ".snapshot.gz", "/manifest-")
+
+
+def _run_first_figure(tab) -> dict:
+    """Click Run on the first figure; give the boot's account once its new diagram is in."""
+    tab.evaluate("document.addEventListener('demo-python-ready',"
+                 " (e) => { window.boot = e.detail; })")
+    tab.locator("figure.demo [data-action=run]").first.click()
+    tab.wait_for_function("document.querySelector('figure.demo .demo-status')"
+                          ".dataset.state === 'done'", timeout=BOOT_MS)
+    return tab.evaluate("window.boot")
+
+
+@browser_test
+def test_a_second_visit_starts_python_from_the_cache_and_runs_offline(browser, site) -> None:
+    base, output = site
+    url = base + find_article_with_demos(output, min_figures=2)
+    context = browser.new_context()
+    try:
+        first = context.new_page()
+        first.goto(url)
+        # A cache an older build left behind: this build's service worker drops it.
+        first.evaluate("caches.open('pyodide-demos-0000000000000000')"
+                       ".then((c) => c.put('stale.whl', new Response('old')))")
+        assert _run_first_figure(first)["snapshot"] is True
+        first.wait_for_function(
+            "([kept]) => caches.keys().then(async (names) => {"
+            "  const urls = [];"
+            "  for (const n of names) urls.push(...(await (await caches.open(n)).keys())"
+            "    .map((r) => r.url));"
+            "  return kept.every((part) => urls.some((u) => u.includes(part)));"
+            "})", arg=[list(KEPT)], timeout=30_000)
+        first.close()
+
+        second = context.new_page()
+        second.goto(url)  # the page itself comes from the network, as always
+        second.wait_for_function("navigator.serviceWorker.controller !== null")
+        context.set_offline(True)  # from here on, only the cache can answer
+        boot = _run_first_figure(second)
+        assert boot["snapshot"] is True
+        cached = second.evaluate(CACHED)
+        assert list(cached) == [next(iter(cached))] and "0000000000000000" not in str(cached)
+        urls = [u for name in cached for u in cached[name]]
+        assert not [u for u in urls if u.endswith((".html", "/"))], urls  # never HTML
+        assert all(u.startswith(base) for u in urls)  # everything under the site's sub-path
+    finally:
+        context.close()

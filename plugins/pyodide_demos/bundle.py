@@ -40,6 +40,7 @@ class Bundle:
     manifest_name: str
     manifest_text: str
     snapshot_name: str | None = None
+    cache_name: str = ""  # the service worker's cache for this build's versioned files
 
     @property
     def wheel_path(self) -> str:
@@ -60,8 +61,8 @@ def plan(config: Config, catalog: Catalog) -> Bundle:
     wheel_name = f"{dist}-{wheel_key}.whl"
     runtime = {"version": config.runtime_version, "indexURL": config.index_url_from_manifest}
     snapshot_name = snapshot.name_for(config, wheel_key)
-    key = hashlib.sha256(json.dumps([wheel_key, runtime, snapshot_name]).encode()
-                         ).hexdigest()[:16]
+    key = hashlib.sha256(json.dumps([wheel_key, runtime, snapshot_name,
+                                     config.service_worker]).encode()).hexdigest()[:16]
     cached = config.cache_dir / "manifests" / f"{key}.json"
     if cached.is_file():
         text = cached.read_text()
@@ -73,6 +74,10 @@ def plan(config: Config, catalog: Catalog) -> Bundle:
         manifest = {"runtime": runtime, "wheel": wheel_name, "demos": catalog.manifest_demos()}
         if snapshot_name:
             manifest["snapshot"] = snapshot_name
+        if config.service_worker:
+            depth = len(Path(config.demos_output).parts)
+            manifest["offline"] = {"serviceWorker": "../" * depth + config.service_worker,
+                                   "cache": f"pyodide-demos-{key}"}
         text = json.dumps(manifest, indent=1, ensure_ascii=False) + "\n"
         cached.parent.mkdir(parents=True, exist_ok=True)
         for old in cached.parent.glob("*.json"):
@@ -81,7 +86,8 @@ def plan(config: Config, catalog: Catalog) -> Bundle:
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     return Bundle(dist=dist, version=_version(catalog.root), wheel_name=wheel_name,
                   wheel_key=wheel_key, manifest_name=f"manifest-{digest}.json",
-                  manifest_text=text, snapshot_name=snapshot_name)
+                  manifest_text=text, snapshot_name=snapshot_name,
+                  cache_name=f"pyodide-demos-{key}")
 
 
 def write(config: Config, catalog: Catalog, bundle: Bundle) -> None:

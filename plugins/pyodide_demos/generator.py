@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
-from . import bundle, runtime
+from . import bundle, offline, runtime
 from .reader import STATE_KEY
 
 logger = logging.getLogger(__name__)
 
 
 class DemoBundleGenerator:
-    """Writes output/demos/ (wheel, manifest) and output/pyodide/<version>/."""
+    """Writes output/demos/ (wheel, manifest, snapshot), output/pyodide/<version>/ and the
+    service worker."""
 
     def __init__(self, context: dict, settings: dict, path: str, theme: str,
                  output_path: str, **kwargs: object) -> None:
@@ -23,4 +25,6 @@ class DemoBundleGenerator:
         start = time.perf_counter()
         bundle.write(state.config, state.catalog, state.bundle)
         runtime.copy_runtime(state.config)
+        offline.write(state.config, state.bundle, Path(self.settings["THEME"]) / "static",
+                      str(self.settings.get("THEME_STATIC_DIR", "theme")).strip("/"))
         state.timings["bundle+runtime"] = time.perf_counter() - start

@@ -9,6 +9,16 @@ export function fetchManifest(manifestURL) {
   });
 }
 
+// Ask the browser to keep the demos' runtime for the next visit and for offline runs: the
+// site's service worker (named by the manifest) caches the versioned files, never HTML.
+// Called once Python is up, so that it never competes with the first start.
+export function keepOffline(manifestURL, manifest) {
+  const worker = manifest && manifest.offline && manifest.offline.serviceWorker;
+  if (!worker || !("serviceWorker" in navigator)) return;
+  navigator.serviceWorker.register(new URL(worker, manifestURL), { updateViaCache: "none" })
+    .catch((err) => console.warn(`The demos' service worker was not registered: ${err}`));
+}
+
 // Give {worker, id, interrupt, early, manifest}: a module worker already told to boot.
 // `early` keeps what the worker says until the page's client takes it over; `manifest` is
 // the promise the worker's init waits for, so the page need not fetch it again.

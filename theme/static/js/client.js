@@ -2,7 +2,7 @@
 // started on the reader's first intent. A stopped run ends at its next slice and the same
 // warm Python takes the next one; only a run that does not yield (or a runtime that cannot)
 // costs the worker, replaced by a fresh one.
-import { fetchManifest, startWorker } from "./boot.js";
+import { fetchManifest, keepOffline, startWorker } from "./boot.js";
 
 export const RUN_LIMIT_MS = 20000;
 // How long a stopped run may take to reach its next slice before its worker is replaced.
@@ -102,6 +102,7 @@ export class PythonClient {
           snapshot: Boolean(msg.snapshot) } }));
         this.bootReported = false;
         resolve(msg.ms);
+        this.manifest().then((manifest) => keepOffline(this.manifestURL, manifest), () => {});
       }
       else if (msg.type === "error") {
         const err = new BootError(msg.error);

@@ -45,6 +45,7 @@ export class Downloads {
     this.failure = new Promise((_, reject) => { this.fail = reject; });
     this.failure.catch(() => {});
     this.failed = null;
+    this.kept = new Map(); // absolute URL -> Blob of the bytes as served (inflate's input)
   }
 
   note(err) {
@@ -154,8 +155,11 @@ export class Downloads {
       this.sizedResponse(response);
       if (!response.ok) throw new DownloadError(`${name} answered ${response.status}`);
       if (response.headers.get("x-demos-cache") === "hit") this.fromCache += 1;
+      const fromCache = response.headers.get("x-demos-cache") === "hit";
+      const served = []; // the compressed bytes, for the cache of repeat visits
       const counted = response.body.pipeThrough(new TransformStream({
         transform: (chunk, out) => {
+          if (!fromCache) served.push(chunk);
           last = performance.now();
           this.lastActivity = last;
           this.loaded += chunk.byteLength;
@@ -168,6 +172,9 @@ export class Downloads {
       const plain = gzip ? rest.pipeThrough(new DecompressionStream("gzip")) : rest;
       const bytes = new Uint8Array(await new Response(plain).arrayBuffer());
       this.report(true);
+      if (!fromCache) {
+        this.kept.set(href, new Blob(served, { type: response.headers.get("content-type") || "" }));
+      }
       return bytes;
     } catch (err) {
       if (stalled) {
@@ -266,12 +273,19 @@ export class Downloads {
     };
   }
 
-  // Give every download's bytes once all have arrived (for the worker's cache), or null.
-  async settled() {
+  // Give [URL, Response] for every download that came from the network, as it was served,
+  // once all have arrived: what the site's cache should keep for the next visit.
+  async fresh() {
     const entries = [...this.bodies];
     const bodies = await Promise.allSettled(entries.map(([, body]) => body));
-    if (bodies.some((b) => b.status !== "fulfilled")) return null;
-    return entries.map(([href], i) => [href, bodies[i].value]);
+    const fresh = [];
+    entries.forEach(([href], i) => {
+      const body = bodies[i].status === "fulfilled" ? bodies[i].value : null;
+      if (body && body.headers.get("x-demos-cache") !== "hit") fresh.push([href, toResponse(body)]);
+    });
+    for (const [href, blob] of this.kept) fresh.push([href, new Response(blob,
+      { headers: { "content-type": blob.type || "application/octet-stream" } })]);
+    return fresh;
   }
 
   stop() {

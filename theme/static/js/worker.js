@@ -30,8 +30,10 @@ function handle(msg) {
     if (msg.interrupt) interrupt = new Int8Array(msg.interrupt);
     booting ??= boot(msg);
     booting.then(
-      ({ ms, phases, cooperative, snapshot }) => self.postMessage(
-        { type: "ready", id: msg.id, ms, phases, cooperative, snapshot }),
+      ({ ms, phases, cooperative, snapshot, keep }) => {
+        self.postMessage({ type: "ready", id: msg.id, ms, phases, cooperative, snapshot });
+        keep().catch((err) => console.warn(`The demos' files were not kept: ${err}`));
+      },
       (err) => self.postMessage({ type: "error", id: msg.id, error: lastLine(err) }),
     );
   } else if (msg.type === "run") {
@@ -171,11 +173,25 @@ async function boot({ id, manifestURL, manifest, stallMs }) {
     const runner = { run_json: module.run_json, run_in_slices: module.run_in_slices };
     mark("imported");
     const cooperative = await canYield(pyodide, module);
-    return { runner, cooperative, snapshot: fromSnapshot, phases,
+    const keep = () => keepForNextVisit(manifest, manifestURL, indexURL, downloads);
+    return { runner, cooperative, snapshot: fromSnapshot, phases, keep,
       ms: Math.round(performance.now() - start) };
   } finally {
     restoreFetch();
     downloads.stop();
+  }
+}
+
+// Put what this boot downloaded into the site's cache, where its service worker answers
+// from on the next visit (this visit's worker started before the service worker could).
+// The runtime's scripts came by import(), so they are asked for once more (the browser's
+// own cache usually has them).
+async function keepForNextVisit(manifest, manifestURL, indexURL, downloads) {
+  if (!manifest.offline || !self.caches) return;
+  const cache = await caches.open(manifest.offline.cache);
+  for (const [href, response] of await downloads.fresh()) await cache.put(href, response);
+  for (const url of [indexURL + "pyodide.asm.js", indexURL + "pyodide.mjs", manifestURL]) {
+    if (!(await cache.match(url))) await cache.add(url);
   }
 }
 

@@ -425,3 +425,8 @@ def summarize(trace: dict, results: list[Check]) -> str:
 
 
 CHECKS = (check_linearizable, check_availability, check_convergence)
+
+
+def NOT_GUARANTEED(params: Mapping[str, object]) -> tuple[str, ...]:  # noqa: N802 - see search.py
+    """Give the checks this mode does not promise: ap gives up linearizability."""
+    return ("check_linearizable",) if params["mode"] == "ap" else ()

@@ -1,0 +1,88 @@
+"""Presets for the lab: one protocol rule broken on purpose, for a reader to find the bug.
+
+A preset edits the demo's protocol source: each edit replaces a snippet that occurs exactly
+once in it (a test keeps them in step with the code), and `base` holds params that give the
+counterexample search room to find the failure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .edit import original_source
+from .errors import DemoError
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named change to demo `demo`'s protocol, and why it breaks."""
+
+    demo: str
+    name: str
+    title: str
+    explain: str
+    edits: tuple[tuple[str, str], ...]
+    base: dict = field(default_factory=dict)
+
+    def source(self) -> str:
+        """Give the demo's protocol source with this preset's edits made."""
+        text = original_source(self.demo)
+        for old, new in self.edits:
+            if text.count(old) != 1:
+                raise DemoError(f"preset {self.name}: its edit no longer matches {self.demo}.py")
+            text = text.replace(old, new)
+        return text
+
+    def to_json(self) -> dict:
+        return {"demo": self.demo, "name": self.name, "title": self.title,
+                "explain": self.explain, "base": self.base}
+
+
+PRESETS = (
+    Preset(
+        "raft", "vote-without-log-check", "Grant votes without the up-to-date log check",
+        "Raft §5.4.1: a voter refuses a candidate whose log is behind its own. Without the "
+        "check, a server that missed committed entries can win an election and overwrite them.",
+        (("\n                and self.log_is_up_to_date(msg.last_log_term, msg.last_log_index))",
+          ")"),),
+    ),
+    Preset(
+        "raft", "quorum-off-by-one", "Commit with one replica short of a majority",
+        "Raft §5.3: an entry is committed once a majority stores it, so any two majorities "
+        "share a server and every later leader has the entry. One short of a majority, two "
+        "sides of a partition can both commit at the same index.",
+        (("            if replicas >= self.majority:\n",
+          "            if replicas >= self.majority - 1:\n"),),
+    ),
+    Preset(
+        "partition", "read-one-replica", "Answer reads from one replica in cp mode",
+        "ABD reads ask a majority and write the newest value back before answering. A replica "
+        "that answers a read from its own copy can return a value a completed write has "
+        "already replaced, and the history stops being linearizable.",
+        (("""        elif self.mode == "ap":\n""",
+          """        elif self.mode == "ap" or f == "read":\n"""),),
+    ),
+    Preset(
+        "clocks", "receive-without-merge", "Receive without merging the sender's clocks",
+        "Lamport's rule IR2 and the vector merge: a receive must move the clock past the "
+        "sender's. Ticking only the local clock loses happens-before across messages.",
+        (("        self.lamport = lamport_receive(self.lamport, msg.lamport)\n"
+          "        self.vector = vector_receive(self.vector, msg.vector, self.me)\n",
+          "        self.lamport += 1\n"
+          "        self.vector = vector_tick(self.vector, self.me)\n"),),
+    ),
+)
+
+
+def presets(demo: str | None = None) -> list[Preset]:
+    """Give the presets, or only demo `demo`'s."""
+    return [p for p in PRESETS if demo is None or p.demo == demo]
+
+
+def get_preset(demo: str, name: str) -> Preset:
+    """Give demo `demo`'s preset `name`; DemoError lists the ones it has."""
+    for p in presets(demo):
+        if p.name == name:
+            return p
+    known = ", ".join(p.name for p in presets(demo)) or "none"
+    raise DemoError(f"unknown preset {name!r} for {demo} (known: {known})")

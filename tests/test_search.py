@@ -1,0 +1,177 @@
+"""The lab's Python side: edited protocols, presets, counterexample search and shrinking, CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import demos
+from demos import edit, presets, search
+from demos.errors import DemoError
+from demos.faults import parse_schedule
+
+ROOT = Path(__file__).resolve().parent.parent
+PRESETS = [(p.demo, p.name) for p in presets.presets()]
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "demos", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, check=False)
+
+
+# -- edited protocols -------------------------------------------------------------------------
+def test_the_original_source_runs_as_an_edit_and_gives_the_same_run():
+    module = edit.load_protocol("raft", edit.original_source("raft"))
+    params = {"seed": 3, "faults": "crash n1@2000; restart n1@4000"}
+    assert demos.run("raft", params, protocol=module).svg == demos.run("raft", params).svg
+
+
+def test_a_syntax_error_names_its_line():
+    source = edit.original_source("raft").replace("    def can_grant_vote(self",
+                                                   "    def can_grant_vote(self,,", 1)
+    with pytest.raises(edit.EditError) as caught:
+        edit.load_protocol("raft", source)
+    line = next(i for i, text in enumerate(source.splitlines(), 1) if ",," in text)
+    assert caught.value.line == line and f"line {line}" in str(caught.value)
+
+
+def test_an_error_while_loading_or_running_names_the_edited_line():
+    lines = edit.original_source("raft").splitlines()
+    at = next(i for i, text in enumerate(lines) if text.startswith("NAME = "))
+    broken = "\n".join([*lines[:at], "NAME = undefined_name", *lines[at + 1:]])
+    with pytest.raises(edit.EditError, match=rf"line {at + 1}: NameError"):
+        edit.load_protocol("raft", broken)
+    source = edit.original_source("raft").replace(
+        "        granted = self.can_grant_vote(msg)\n", "        granted = 1 / 0\n", 1)
+    module = edit.load_protocol("raft", source)
+    with pytest.raises(ZeroDivisionError) as caught:
+        demos.run("raft", {}, protocol=module)
+    message, line = edit.describe(caught.value, "<edited raft.py>")
+    assert source.splitlines()[line - 1].strip() == "granted = 1 / 0"
+    assert message == f"line {line}: ZeroDivisionError: division by zero"
+
+
+def test_an_edit_without_simulate_is_refused_and_a_diff_shows_the_change():
+    with pytest.raises(edit.EditError, match="no simulate"):
+        edit.load_protocol("clocks", "x = 1\n")
+    preset = presets.get_preset("raft", "vote-without-log-check")
+    diff = edit.diff("raft", preset.source())
+    assert diff.startswith("--- raft.py\n+++ raft.py (edited)\n")
+    assert "-                and self.log_is_up_to_date(" in diff
+    assert edit.diff("raft", edit.original_source("raft")) == ""
+
+
+def test_checks_stay_the_demos_own_whatever_the_edit():
+    source = edit.original_source("raft") + "\nCHECKS = ()\ndef summarize(trace, checks):\n" \
+        "    return 'all fine'\n"
+    result = demos.run("raft", {}, protocol=edit.load_protocol("raft", source))
+    assert [c.name for c in result.checks][:3] == [
+        "Election safety", "Log matching", "State machine safety"]
+    assert result.summary != "all fine"
+
+
+# -- presets ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(("demo", "name"), PRESETS)
+def test_each_preset_edits_its_demo_and_loads(demo, name):
+    preset = presets.get_preset(demo, name)
+    source = preset.source()
+    assert source != edit.original_source(demo)
+    edit.load_protocol(demo, source)
+    assert preset.to_json()["title"] and preset.explain
+
+
+def test_every_consensus_demo_has_two_presets_and_unknown_ones_are_named():
+    assert len(presets.presets("raft")) >= 2
+    with pytest.raises(DemoError, match=r"unknown preset 'nope' for raft \(known: "):
+        presets.get_preset("raft", "nope")
+
+
+# -- search and shrinking ---------------------------------------------------------------------
+@pytest.mark.parametrize(("demo", "name"), PRESETS)
+def test_search_finds_each_presets_bug_and_shrinks_it(demo, name):
+    preset = presets.get_preset(demo, name)
+    protocol = edit.load_protocol(demo, preset.source())
+    found, runs = search.run_search(demo, runs=300, seed=1, protocol=protocol, base=preset.base)
+    assert found is not None, f"{demo}/{name}: nothing in {runs} runs"
+    module = demos.get(demo)
+    first = parse_schedule(found.first["faults"], module.node_names(found.first),
+                           found.first["duration"])
+    small = parse_schedule(found.params["faults"], module.node_names(found.params),
+                           found.params["duration"])
+    assert len(small) <= len(first) and found.params["duration"] <= found.first["duration"]
+    for key in ("drop", "duplicate", "reorder"):
+        assert found.params[key] <= found.first[key]
+    again, failed = search.violation(module, found.params, protocol)
+    assert failed is not None and failed.name == found.check
+    assert again.svg == found.result.svg  # the shrunken case is what the figure shows
+    # The unmodified protocol survives the very same cases.
+    for index in range(found.runs):
+        params = search.case(module, search.assemble_params(module, preset.base), 1, index)
+        assert search.violation(module, params)[1] is None, (demo, params)
+
+
+@pytest.mark.parametrize("demo", ["raft", "partition", "clocks"])
+def test_the_original_protocols_give_no_counterexample(demo):
+    found, runs = search.run_search(demo, runs=40, seed=7)
+    assert found is None and runs == 40
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("demo", ["raft", "partition", "clocks"])
+def test_the_original_protocols_give_no_counterexample_in_a_long_search(demo):
+    found, _ = search.run_search(demo, runs=1500, seed=11)
+    assert found is None, found.to_json()
+
+
+def test_shards_split_one_search_exactly():
+    module = demos.get("raft")
+    base = search.assemble_params(module, {})
+    whole = [search.case(module, base, 5, i) for i in range(12)]
+    shards = {i: search.case(module, base, 5, i) for k in range(3) for i in range(k, 12, 3)}
+    assert [shards[i] for i in range(12)] == whole
+    assert len({json.dumps(c, sort_keys=True) for c in whole}) == 12
+
+
+def test_progress_is_reported_for_every_run():
+    steps = list(search.search("clocks", runs=5, seed=2))
+    assert [s.runs for s in steps[:-1]] == [1, 2, 3, 4, 5] and steps[-1] is None
+
+
+def test_bad_search_input_is_refused():
+    with pytest.raises(DemoError, match="shard"):
+        list(search.search("raft", shard=(2, 2)))
+    with pytest.raises(DemoError, match="runs"):
+        list(search.search("raft", runs=0))
+
+
+# -- the command line -------------------------------------------------------------------------
+def test_cli_finds_a_presets_bug_with_exit_1_and_reports_it_as_json():
+    done = cli("search", "raft", "--preset", "vote-without-log-check", "--runs", "50",
+               "--format", "json")
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert report["found"] and report["counterexample"]["check"] == "State machine safety"
+    again = cli("search", "raft", "--preset", "vote-without-log-check", "--runs", "50",
+                "--format", "json")
+    assert again.stdout == done.stdout  # seeded: the same search finds the same case
+
+
+def test_cli_finds_nothing_in_the_original_with_exit_0(tmp_path):
+    edited = tmp_path / "clocks.py"
+    edited.write_text(edit.original_source("clocks"))
+    done = cli("search", "clocks", "--module", str(edited), "--runs", "20")
+    assert done.returncode == 0 and "no counterexample in 20 runs" in done.stdout
+
+
+@pytest.mark.parametrize("args", [
+    ("search", "nosuch"), ("search", "raft", "--preset", "nope"),
+    ("search", "raft", "--shard", "1of2"), ("search", "raft", "--module", "/nonexistent.py"),
+    ("search", "raft", "--set", "nodes=99"),
+])
+def test_cli_bad_input_exits_2_with_one_line(args):
+    done = cli(*args)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr

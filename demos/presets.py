@@ -63,6 +63,13 @@ PRESETS = (
           """        elif self.mode == "ap" or f == "read":\n"""),),
     ),
     Preset(
+        "delivery", "ack-before-work", "Acknowledge a delivery before doing its work",
+        "At-least-once holds only if the consumer acks after the effect is durable. Acking on "
+        "receipt frees the broker to forget the message, and a crash mid-work loses it.",
+        (("        if not self.config.retries:\n            # Ack on receipt: the broker is free",
+          "        if True:  # ack on receipt, before the work\n            # Ack on receipt"),),
+    ),
+    Preset(
         "clocks", "receive-without-merge", "Receive without merging the sender's clocks",
         "Lamport's rule IR2 and the vector merge: a receive must move the clock past the "
         "sender's. Ticking only the local clock loses happens-before across messages.",

@@ -1,6 +1,7 @@
 """PBFT: Castro & Liskov, "Practical Byzantine Fault Tolerance" (OSDI 1999).
 
-n replicas tolerate f = floor((n - 1) / 3) Byzantine ones with quorums of 2f + 1. The
+n replicas tolerate f = floor((n - 1) / 3) Byzantine ones with quorums of 2f + 1 (for
+n = 3f + 1, the paper's setting; other n need ceil((n + f + 1) / 2), see `quorum_size`). The
 primary of view v is replica v mod n (n1 leads view 0). A client broadcasts each request to
 every replica; the primary gives it a sequence number in a PRE-PREPARE, backups echo it in a
 PREPARE, and a replica that holds the pre-prepare and 2f matching prepares from backups is
@@ -110,9 +111,11 @@ class NewView:
 
 
 def quorum_size(n: int) -> tuple[int, int]:
-    """Give (f, 2f + 1) for n replicas."""
+    """Give (f, quorum) for n replicas: the fewest replicas any two sets of which share
+    f + 1, so at least one honest replica. That is 2f + 1 when n = 3f + 1, the paper's
+    setting; with more replicas for the same f, 2f + 1 would no longer be enough."""
     f = (n - 1) // 3
-    return f, 2 * f + 1
+    return f, (n + f + 2) // 2
 
 
 def new_view_pre_prepares(changes: list[tuple[tuple[int, int, str], ...]]) -> tuple:
@@ -244,11 +247,12 @@ class Replica(Node):
         self.try_prepare(msg.view, msg.seq)
 
     def try_prepare(self, view: int, seq: int) -> None:
-        """Become prepared: the pre-prepare and 2f matching prepares from backups."""
+        """Become prepared: the pre-prepare and 2f (quorum - 1) matching prepares from
+        backups."""
         value = self.accepted.get((view, seq))
         if value is None or self.prepared.get(seq, (-1, ""))[0] >= view:
             return
-        if len(self.prepares.get((view, seq, value), [])) < 2 * self.f:
+        if len(self.prepares.get((view, seq, value), [])) < self.quorum - 1:
             return
         self.prepared[seq] = (view, value)
         self.record("prepared", seq=seq, value=value, view=view)
@@ -263,7 +267,8 @@ class Replica(Node):
         self.try_commit(msg.view, msg.seq, msg.value)
 
     def try_commit(self, view: int, seq: int, value: str) -> None:
-        """Commit locally: prepared, and 2f + 1 matching commits; then execute in order."""
+        """Commit locally: prepared, and a quorum (2f + 1) of matching commits; then execute
+        in order."""
         if seq in self.committed or self.prepared.get(seq) != (view, value):
             return
         if len(self.commits.get((view, seq, value), [])) < self.quorum:
@@ -330,7 +335,7 @@ class Replica(Node):
             self.on_NewView(self.held[msg.view], self.primary(msg.view), -1)
 
     def try_new_view(self, view: int) -> None:
-        """As the new primary, with 2f + 1 view changes, announce the view."""
+        """As the new primary, with a quorum (2f + 1) of view changes, announce the view."""
         if self.primary(view) != self.name or self.status != CHANGING or self.target != view:
             return
         by = self.changes.get(view, {})

@@ -11,22 +11,20 @@ from .svg import el, num
 ROLES = {"acceptor": "dm-role-follower", "proposer": "dm-role-candidate",
          "leader": "dm-role-leader", "down": "dm-role-down"}  # fmt: skip
 SLOTS_X = 128.0
+REPLIES_UP_TO = 64  # messages in a run; beyond, replies and decisions are not drawn
 STYLE = """
 .px-t{fill:var(--demo-fg,#1d1d1f);font:10px system-ui,-apple-system,"Segoe UI",sans-serif}
-.px-l{stroke:var(--demo-accent,#1a5fb4);stroke-width:8}
-.px-b{stroke:var(--demo-warn,#9c5d00);stroke-width:1.5}
-.px-p{stroke:var(--demo-warn,#9c5d00);stroke-width:.8;fill:none}
+.px-l{stroke:var(--demo-accent,#1a5fb4);stroke-width:8}.px-k{fill:var(--demo-ok,#1e7a34)}
+.px-b,.px-p{stroke:var(--demo-warn,#9c5d00)}.px-b{stroke-width:1.5}.px-p{stroke-width:.8;fill:none}
 .px-a{stroke:var(--demo-accent,#1a5fb4);stroke-width:1;fill:none}
 .px-r{stroke:var(--demo-muted,#5f6368);stroke-width:.6;stroke-dasharray:2 2;fill:none}
-.px-k{fill:var(--demo-ok,#1e7a34)}
 .px-c{fill:none;stroke:var(--demo-fg,#1d1d1f);stroke-width:.6;stroke-dasharray:2 1.5}
 .px-d{fill:var(--demo-node,#e8eaed);stroke:var(--demo-ok,#1e7a34);stroke-width:1.2}
 """
 LEGEND = [("box", "dm-role-candidate", "proposer"), ("box", "dm-role-leader", "leader"),
           ("box", "dm-role-follower", "acceptor"), ("line", "px-b", "ballot tried"),
           ("arrow", "px-p", "prepare"), ("arrow", "px-a", "accept"),
-          ("arrow", "px-r", "reply, decision"),
-          ("dot", "px-k", "value learned")]  # fmt: skip
+          ("arrow", "px-r", "reply, decision"), ("dot", "px-k", "value learned")]  # fmt: skip
 
 
 def ballot_text(ballot: list[int]) -> str:
@@ -75,7 +73,8 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     fig.add(kit.lane_lines(scale, lanes))
     fig.add(kit.down_spans(scale, lanes, down_intervals(trace), height=22))
     fig.add(_leading(trace, scale, lanes) + _ballots(trace, scale, lanes))
-    fig.add(kit.messages(scale, lanes, trace["messages"], _arrow_style, limit=100))
+    r = len(trace["messages"]) <= REPLIES_UP_TO
+    fig.add(kit.messages(scale, lanes, trace["messages"], lambda m: _arrow_style(m, r), limit=100))
     fig.add(_learned(trace, scale, lanes) + kit.violations(scale, lanes, checks))
     fig.add(kit.axis(scale, lanes.top, lanes.bottom))
     fig.reserve(34)
@@ -135,10 +134,11 @@ def _ballots(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes) -> list[str]:
     return kit.group("px-b", marks)
 
 
-def _arrow_style(m: dict) -> str | None:
-    """Give the class of a delivered message: prepare, accept, or any reply or decision."""
-    first = m["status"] == "delivered" and m.get("copy_of") is None
-    return {"Prepare": "px-p", "Accept": "px-a"}.get(m.get("kind", ""), "px-r") if first else None
+def _arrow_style(m: dict, replies: bool) -> str | None:
+    """Give a delivered message's class: prepare, accept, or (in runs with few) reply."""
+    if m["status"] != "delivered" or m.get("copy_of") is not None:
+        return None
+    return {"Prepare": "px-p", "Accept": "px-a"}.get(m.get("kind", ""), "px-r" if replies else None)
 
 
 def _learned(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes) -> list[str]:

@@ -38,7 +38,7 @@ from .sim import Node, Simulation
 
 NAME = "hlc"
 TITLE = "Hybrid logical clocks against physical timestamps"
-PARAMS = common_params(duration=1500) + (
+PARAMS = common_params(duration=1000) + (
     Param("processes", "int", 3, "Processes", "How many processes; n1 holds the register.",
           min=2, max=8),
     Param("skew", "int", 50, "Clock skew (ms)",
@@ -50,7 +50,7 @@ PARAMS = common_params(duration=1500) + (
     Param("uncertainty", "choice", "true", "Uncertainty restarts",
           "Whether a read that meets a version within its uncertainty interval restarts.",
           choices=("true", "false")),
-    Param("rate", "float", 4.0, "Operations per second",
+    Param("rate", "float", 5.0, "Operations per second",
           "How often each process starts a read or a write, on average per second.",
           min=0.5, max=20.0, step=0.5),
 )  # fmt: skip
@@ -167,7 +167,8 @@ class Process(Node):
         self.inbox: deque[tuple[Callable, tuple]] = deque()
         self.free_at = 0.0
         self.working = False  # a step is scheduled
-        self.op: tuple | None = None  # ("write", id) or ("read", id, attempt, limit)
+        # The operation in progress: ("write", id, value, ts) or ("read", id, attempt, limit).
+        self.op: tuple | None = None
 
     # -- one step at a time, each in its own millisecond -------------------------------------
     def enqueue(self, step: Callable, *args: object) -> None:
@@ -244,10 +245,10 @@ class Process(Node):
         value = f"v{k}"
         ts = self.tick()
         if self.lease:
-            self.apply(ts, value)
-            self.event("local", op="write", write=k, value=value, done=True)
+            kept = self.apply(ts, value)
+            self.event("local", op="write", write=k, value=value, done=True, kept=kept)
             return
-        self.op = ("write", k)
+        self.op = ("write", k, value, ts)
         self.send_op(
             Write(k, value, ts, ts),
             f"write {value}",
@@ -299,10 +300,12 @@ class Process(Node):
             self.event("local", op="give-up", **{op[0]: op[1]})
 
     def on_Ack(self, msg: Ack, src: str, msg_id: int) -> None:
-        done = self.op == ("write", msg.write)
-        self.event("recv", op="acked" if done else "late", write=msg.write, peer=src, msg=msg_id)
-        if done:
-            self.op = None
+        if self.op is None or self.op[:2] != ("write", msg.write):
+            self.event("recv", op="late", write=msg.write, peer=src, msg=msg_id)
+            return
+        _, k, value, ts = self.op
+        self.event("recv", op="acked", write=k, value=value, wts=list(ts), peer=src, msg=msg_id)
+        self.op = None
 
     def on_Reply(self, msg: Reply, src: str, msg_id: int) -> None:
         current = self.op is not None and self.op[:3] == ("read", msg.read, msg.attempt)

@@ -293,6 +293,7 @@ class Attacker(Miner):
         self.confirmations = confirmations
         self.phase = OPEN
         self.public = GENESIS  # the longest chain the others have shown us
+        self.hidden: set[str] = set()  # our blocks nobody has seen yet (only looked up)
 
     def transaction(self, parent: Block) -> str:
         """The secret branch spends the coins again, once; an open block carries nothing."""
@@ -304,13 +305,13 @@ class Attacker(Miner):
         if self.phase != SECRET:
             super().publish(block)
             return
-        self.ledger.blocks[block.id]["secret"] = True
+        self.hidden.add(block.id)
+        self.ledger.blocks[block.id]["secret"] = True  # for the trace only
         self.adopt(block)  # our secret chain always grows at its tip
         self.try_release()
 
     def shareable(self, block: Block) -> bool:
-        entry = self.ledger.blocks[block.id]
-        return "secret" not in entry or "released" in entry
+        return block.id not in self.hidden
 
     def reannounce(self) -> None:
         if self.phase == SECRET:  # our tip is secret: stay quiet
@@ -354,6 +355,7 @@ class Attacker(Miner):
         branch.reverse()
         self.phase = PUBLISHED
         for b in branch:
+            self.hidden.discard(b.id)
             self.ledger.blocks[b.id]["released"] = round(self.sim.now, 3)
         self.record("release", blocks=[b.id for b in branch], height=self.tip.height)
         for b in branch:

@@ -13,7 +13,7 @@ from .svg import el, num
 ROLES = {"honest": "dm-role-leader", "attacker": "dm-role-candidate", "down": "dm-role-down"}
 STYLE = """
 .nk-m{fill:var(--demo-accent,#1a5fb4);stroke:var(--demo-accent,#1a5fb4)}
-.nk-o{fill:var(--demo-grid,#c9ccd1);stroke:var(--demo-grid,#c9ccd1)}
+.nk-o{fill:var(--demo-muted,#5f6368);stroke:var(--demo-muted,#5f6368);opacity:.55}
 .nk-s{fill:var(--demo-warn,#9c5d00);stroke:var(--demo-warn,#9c5d00)}
 .nk-w{fill:var(--demo-bg,#fff);stroke:var(--demo-warn,#9c5d00)}
 .nk-m line,.nk-o line,.nk-s line,.nk-w line{stroke-width:1}
@@ -28,6 +28,7 @@ LEGEND = [("box", "dm-role-leader", "honest"), ("box", "dm-role-candidate", "att
           ("dot", "nk-s", "mined in secret"), ("dot", "nk-w", "never shown"),
           ("dot", "nk-p", "payment"), ("dot", "nk-d", "double spend"),
           ("line", "nk-r", "reorg")]  # fmt: skip
+ATTACK_ONLY = ("dm-role-candidate", "nk-s", "nk-w", "nk-d")
 
 
 def _tips(trace: dict, node: str, history: list, y: float) -> list[str]:
@@ -74,7 +75,8 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     fig.add(_releases(trace, scale, lanes) + kit.violations(scale, lanes, checks))
     fig.add(kit.axis(scale, lanes.top, lanes.bottom))
     fig.reserve(34)
-    legend, height = kit.legend(LEGEND, x=8, y=fig.y + 10, width=fig.width - 16)
+    shown = [i for i in LEGEND if trace["attacker"] or i[1] not in ATTACK_ONLY]
+    legend, height = kit.legend(shown, x=8, y=fig.y + 10, width=fig.width - 16)
     fig.add(legend)
     fig.reserve(height)
     return fig.svg(desc=f"{summary}. Top: each node's tip at the cursor; below: blocks on "

@@ -272,7 +272,7 @@ class Process(Node):
             found = {"uncertain": list(vts)} if uncertain else {"returns": [value, list(vts)]}
             self.event("local", op=op, read=k, attempt=attempt, rts=list(ts), limit=limit, **found)
             if uncertain:
-                self.enqueue(self.restart, k, attempt, vts, limit)
+                self.enqueue(self.restart_read, k, attempt, vts, limit)
             return
         self.op = ("read", k, attempt, limit)
         self.send_op(
@@ -287,7 +287,7 @@ class Process(Node):
         )
         self.set_timer(TIMEOUT_MS, self.enqueue, self.give_up, self.op)
 
-    def restart(self, k: int, attempt: int, vts: Ts, limit: int) -> None:
+    def restart_read(self, k: int, attempt: int, vts: Ts, limit: int) -> None:
         """Restart read `k` above the uncertain version `vts`, keeping the interval's end."""
         if not self.lease and self.op != ("read", k, attempt, limit):
             return  # given up meanwhile
@@ -297,6 +297,7 @@ class Process(Node):
     def give_up(self, op: tuple) -> None:
         if self.op == op:
             self.op = None
+            self.tick()
             self.event("local", op="give-up", **{op[0]: op[1]})
 
     def on_Ack(self, msg: Ack, src: str, msg_id: int) -> None:
@@ -314,7 +315,7 @@ class Process(Node):
             self.event("recv", op="late", **common)
         elif msg.uncertain:
             self.event("recv", op="uncertain", uncertain=list(msg.vts), **common)
-            self.enqueue(self.restart, msg.read, msg.attempt, msg.vts, self.op[3])
+            self.enqueue(self.restart_read, msg.read, msg.attempt, msg.vts, self.op[3])
         else:
             self.event("recv", op="result", returns=[msg.value, list(msg.vts)], **common)
             self.op = None

@@ -61,7 +61,8 @@ def step(s: State, e: dict) -> State:
         held = f"{e['value']} @{shown['wts']}"
     if "returns" in e:
         value, vts = e["returns"]
-        what, doing, held = f"reads {value} {stamp(vts)}", "", f"{value} @{stamp(vts)}"
+        what, doing = f"reads {value} {stamp(vts)}", ""
+        held = f"{value} @{stamp(vts)}" if e["kind"] == "recv" else held  # n1 keeps its newest
     return State(True, shown["ts"], e["ts"][0] - e["pt"], held, doing, what)
 
 

@@ -39,9 +39,7 @@ def role_step(role: str, e: dict) -> str:
     return e["role"] if e["kind"] == "role" else "down" if e["kind"] == "crash" else role
 
 
-def slot_step(slot: int):
-    """Give the step of one slot's cell, (accepted `value@ballot` or "", learned or None)."""
-
+def slot_step(slot: int):  # a slot's cell: (accepted "value@ballot" or "", learned or None)
     def step(cell: tuple[str, str | None], e: dict) -> tuple[str, str | None]:
         if e["kind"] == "accept" and e["slot"] == slot:
             return f"{e['value']}@{ballot_text(e['ballot'])}", cell[1]
@@ -78,7 +76,8 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     fig.add(_learned(trace, scale, lanes) + kit.violations(scale, lanes, checks))
     fig.add(kit.axis(scale, lanes.top, lanes.bottom))
     fig.reserve(34)
-    legend, height = kit.legend(LEGEND, x=8, y=fig.y + 10, width=fig.width - 16)
+    items = [item for item in LEGEND if r or item[1] != "px-r"]
+    legend, height = kit.legend(items, x=8, y=fig.y + 10, width=fig.width - 16)
     fig.add(legend)
     fig.reserve(height)
     return fig.svg(desc=f"{summary}. Top: state at the cursor; below: a lane each.", style=STYLE)

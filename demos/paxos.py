@@ -4,11 +4,13 @@ Every node is an acceptor and a learner; nodes n1..nP are also proposers. A prop
 phase 1 (prepare / promise) once for a ballot and, while no higher ballot preempts it, leads:
 it sends phase 2 (accept / accepted) for every slot it wants filled, later slots included,
 without preparing again (Multi-Paxos). A ballot is (round, proposer index), so two proposers
-never share one. The leader is the distinguished learner: when a majority has accepted a
-slot's value it broadcasts the decision.
+never share one. A proposer is the distinguished learner of its own proposals: when a
+majority has accepted a slot's value at one ballot (even a ballot it has since given up),
+the value is chosen, and it broadcasts the decision.
 
 Each proposer's client hands it a value for slot s at about the same moment as the others',
-so at the start proposers compete. A preempted proposer tries again with a ballot above any
+so at the start proposers compete. A proposer gives up its ballot when an acceptor refuses
+it or when a higher ballot reaches its own acceptor, and tries again with a ballot above any
 it has seen: at once without back-off, which lets two or three proposers preempt each other
 round after round (the duel of section 2.4); after a random wait whose range doubles with
 each failure with back-off. Once a proposer has seen another act as leader it leaves new

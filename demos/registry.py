@@ -12,7 +12,8 @@ from .pipeline import assemble
 from .result import Result
 
 # Order is the order `python -m demos list` prints; a name whose module is absent is skipped.
-NAMES = ("clocks", "raft", "partition", "failure", "delivery", "paxos", "pbft", "nakamoto", "hlc")
+NAMES = ("clocks", "raft", "partition", "failure", "delivery", "paxos", "pbft", "nakamoto", "hlc",
+         "kafka")
 
 
 def names() -> list[str]:

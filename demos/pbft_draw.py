@@ -26,11 +26,11 @@ STYLE = """
 .pb-x{fill:var(--demo-ok,#1e7a34)}
 .pb-t{fill:var(--demo-fg,#1d1d1f);font:10px system-ui,-apple-system,"Segoe UI",sans-serif}
 """
-LEGEND = [("box", "dm-role-leader", "primary"), ("box", "dm-role-follower", "backup"),
+LEGEND = (("box", "dm-role-leader", "primary"), ("box", "dm-role-follower", "backup"),
           ("box", "pb-z", "Byzantine"), ("arrow", "pb-pp", "pre-prepare"),
           ("arrow", "pb-px", "conflicting pre-prepare"), ("arrow", "pb-nv", "new-view"),
           ("line", "pb-pr", "prepared (above)"), ("line", "pb-cm", "committed (below)"),
-          ("dot", "pb-x", "executed"), ("line", "pb-vc", "asks for a new view")]  # fmt: skip
+          ("dot", "pb-x", "executed"), ("line", "pb-vc", "asks for a new view"))  # fmt: skip
 
 
 class Replica(NamedTuple):

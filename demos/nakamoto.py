@@ -14,7 +14,7 @@ A lost message must not leave a node behind for good: a block whose parent a nod
 held while the node asks the sender for the parent (and so on down the branch), and every node
 re-announces its tip to one random peer about once per block interval (which also joins the
 two sides of a healed partition). Nodes keep their blocks
-across a crash (they are on disk) and lose only what they were waiting for.
+across a crash (they are on disk) and lose only the blocks they held for a missing parent.
 
 The payment: from `PAYMENT_AT` block intervals on, honest miners put a marked payment in the
 next block they mine on a chain that has neither it nor its double spend. With `attacker` > 0
@@ -166,14 +166,14 @@ class Miner(Node):
         self.known: dict[str, Block] = {GENESIS_ID: GENESIS}
         self.spent: dict[str, str] = {GENESIS_ID: ""}  # block -> PAYMENT/DOUBLE_SPEND on its chain
         self.tip = GENESIS
-        self.waiting: dict[str, list[Block]] = {}  # parent id -> blocks that came before it
+        self.held: dict[str, Block] = {}  # blocks that came before their parent
 
     # -- lifecycle ------------------------------------------------------------------
     def on_start(self) -> None:
         self._schedule()
 
     def on_crash(self) -> None:
-        self.waiting = {}
+        self.held = {}
 
     def on_restart(self) -> None:
         self._schedule()
@@ -220,10 +220,9 @@ class Miner(Node):
         if block.id in self.known:
             return  # a repeat or a late copy: nothing new
         if block.parent not in self.known:
-            held = self.waiting.setdefault(block.parent, [])
-            if all(b.id != block.id for b in held):
-                held.append(block)
-            self.send(src, GetBlock(block.parent), label=f"get {block.parent}")
+            self.held[block.id] = block
+            missing = self.first_missing(block)
+            self.send(src, GetBlock(missing), label=f"get {missing}")
             return
         before = self.tip
         for connected in self.connect(block):
@@ -246,6 +245,15 @@ class Miner(Node):
     def shareable(self, block: Block) -> bool:
         return True
 
+    def first_missing(self, block: Block) -> str:
+        """Give the lowest block missing below `block`: what we hold already need not be
+        asked for again, so a walk down a long branch keeps its progress when a request or
+        its answer is lost."""
+        missing = block.parent or GENESIS_ID
+        while missing in self.held:
+            missing = self.held[missing].parent or GENESIS_ID
+        return missing
+
     def connect(self, block: Block) -> list[Block]:
         """Store `block` and every held block that was waiting for it; give them parents first."""
         joined, pending = [], [block]
@@ -255,7 +263,10 @@ class Miner(Node):
                 continue
             self.store(b)
             joined.append(b)
-            pending += sorted(self.waiting.pop(b.id, []), key=lambda x: x.id)
+            children = [h for h in self.held.values() if h.parent == b.id]
+            for child in children:
+                del self.held[child.id]
+            pending += children
         return joined
 
     def store(self, block: Block) -> None:

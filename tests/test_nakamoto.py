@@ -89,16 +89,18 @@ def test_longest_chain_wins_and_a_tie_keeps_the_block_seen_first(sim):
 def test_a_block_without_its_parent_waits_while_the_parent_is_fetched(sim):
     n1 = miner(sim)
     c1 = block("c1", GENESIS, "n4")
-    c2, c3 = block("c2", c1, "n4"), block("c3", block("c2", c1, "n4"), "n4")
+    c2 = block("c2", c1, "n4")
+    c3 = block("c3", c2, "n4")
     n1.deliver(Announce(c3), "n4", 0)
     assert sim.take("n1", "n4", GetBlock) == GetBlock("c2") and n1.tip == GENESIS
-    n1.deliver(Announce(c3), "n3", 1)  # announced again by another: asked again, held once
-    assert sim.take("n1", "n3", GetBlock) == GetBlock("c2") and len(n1.waiting["c2"]) == 1
-    n1.deliver(Announce(c2), "n4", 2)
+    n1.deliver(Announce(c2), "n4", 1)
     assert sim.take("n1", "n4", GetBlock) == GetBlock("c1")
+    n1.deliver(Announce(c3), "n3", 2)  # announced again (the request for c1 was lost):
+    assert sim.take("n1", "n3", GetBlock) == GetBlock("c1")  # ask for what is still missing
+    assert list(n1.held) == ["c3", "c2"]
     n1.deliver(Announce(c1), "n4", 3)
     assert n1.tip == c3 and announced(sim, "n1", ["n2", "n3"]) == {c3}
-    assert [e["block"] for e in kinds(sim, "adopt")] == ["c1", "c2", "c3"] and not n1.waiting
+    assert [e["block"] for e in kinds(sim, "adopt")] == ["c1", "c2", "c3"] and not n1.held
     n1.deliver(Announce(c2), "n2", 4)  # a late duplicate changes nothing
     assert n1.tip == c3 and not sim.network.sent
 
@@ -142,7 +144,7 @@ def test_a_crash_keeps_the_blocks_and_forgets_what_was_waiting(sim):
     tip = n1.tip
     n1.crash()
     n1.restart()
-    assert n1.tip == tip and tip.id in n1.known and not n1.waiting
+    assert n1.tip == tip and tip.id in n1.known and not n1.held
     sim.advance(60_000)  # mining and re-announcing start again after the restart
     assert kinds(sim, "mine")[-1]["t"] > 0
     sim.take_all(Announce)

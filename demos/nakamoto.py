@@ -11,9 +11,10 @@ branch grows longer; the losing branch's blocks are orphaned.
 
 A node passes each new tip on to its other peers, so a block reaches everyone by many paths.
 A lost message must not leave a node behind for good: a block whose parent a node lacks is
-held while the node asks the sender for the parent (and so on down the branch), and every node
-re-announces its tip to one random peer about once per block interval (which also joins the
-two sides of a healed partition). Nodes keep their blocks
+held while the node asks the sender for the lowest block it still lacks, and the answer brings
+that block with up to `BRANCH_MAX` - 1 blocks below it. Every node re-announces its tip to one
+random peer about once per block interval (which also joins the two sides of a healed
+partition), and a node back from a crash asks every peer for its tip. Nodes keep their blocks
 across a crash (they are on disk) and lose only the blocks they held for a missing parent.
 
 The payment: from `PAYMENT_AT` block intervals on, honest miners put a marked payment in the
@@ -85,6 +86,7 @@ PARAMS = common_params(duration=30000) + (
 )
 
 LATENCY_MS = (5.0, 15.0)
+BRANCH_MAX = 16  # blocks in one answer to a request for a missing block
 PAYMENT_AT = 2.0  # the payment is made this many block intervals into the run
 GENESIS_ID = "b0"
 PAYMENT, DOUBLE_SPEND = "payment", "double spend"
@@ -115,6 +117,16 @@ class Announce:
 @dataclass(frozen=True)
 class GetBlock:
     block_id: str
+
+
+@dataclass(frozen=True)
+class Branch:
+    blocks: tuple[Block, ...]  # a requested block and up to BRANCH_MAX - 1 ancestors, parents first
+
+
+@dataclass(frozen=True)
+class GetTip:
+    pass
 
 
 class Ledger:
@@ -176,7 +188,10 @@ class Miner(Node):
         self.held = {}
 
     def on_restart(self) -> None:
+        """Back from a crash: ask every peer for its tip before trusting our own."""
         self._schedule()
+        for peer in self.peers:
+            self.send(peer, GetTip(), label="tip?")
 
     def _schedule(self) -> None:
         if self.share > 0:
@@ -209,23 +224,42 @@ class Miner(Node):
         for peer in self.peers:
             self.send(peer, Announce(block), label=block.id)
 
+    def shown_tip(self) -> Block:
+        """Give the tip we tell others about."""
+        return self.tip
+
     def reannounce(self) -> None:
         """Tell one random peer our tip, so a block a lost message hid gets through later."""
-        self.send(self.sim.rng.choice(self.peers), Announce(self.tip), label=self.tip.id)
+        tip = self.shown_tip()
+        self.send(self.sim.rng.choice(self.peers), Announce(tip), label=tip.id)
         self.set_timer(self.sim.rng.uniform(0.5, 1.5) * self.interval, self.reannounce)
 
     # -- the block tree -------------------------------------------------------------
     def on_Announce(self, msg: Announce, src: str, msg_id: int) -> None:
-        block = msg.block
+        self.receive(msg.block, src)
+
+    def on_Branch(self, msg: Branch, src: str, msg_id: int) -> None:
+        for block in msg.blocks[:-1]:
+            if block.id not in self.known:
+                self.held[block.id] = block
+        self.receive(msg.blocks[-1], src)
+
+    def on_GetTip(self, msg: GetTip, src: str, msg_id: int) -> None:
+        tip = self.shown_tip()
+        self.send(src, Announce(tip), label=tip.id)
+
+    def receive(self, block: Block, src: str) -> None:
+        """Place a block someone sent: hold it while its branch lacks a block below (and ask
+        `src` for that one), else store it with every held block it completes."""
         if block.id in self.known:
             return  # a repeat or a late copy: nothing new
-        if block.parent not in self.known:
-            self.held[block.id] = block
-            missing = self.first_missing(block)
-            self.send(src, GetBlock(missing), label=f"get {missing}")
+        self.held[block.id] = block
+        root = self.lowest_held(block)
+        if root.parent not in self.known:
+            self.send(src, GetBlock(root.parent or GENESIS_ID), label=f"get {root.parent}")
             return
         before = self.tip
-        for connected in self.connect(block):
+        for connected in self.connect(root):
             self.extend(connected)
         if self.tip is not before:
             self.relay(self.tip, src)
@@ -238,27 +272,32 @@ class Miner(Node):
                 self.send(peer, Announce(block), label=block.id)
 
     def on_GetBlock(self, msg: GetBlock, src: str, msg_id: int) -> None:
+        """Answer with the block and the blocks below it, so a node far behind catches up
+        in a few round trips."""
         block = self.known.get(msg.block_id)
-        if block is not None and self.shareable(block):
-            self.send(src, Announce(block), label=block.id)
+        if block is None or not self.shareable(block):
+            return
+        branch = [block]
+        while len(branch) < BRANCH_MAX and branch[-1].height > 1:
+            branch.append(self.known[branch[-1].parent or GENESIS_ID])
+        self.send(src, Branch(tuple(reversed(branch))), label=f"{branch[-1].id}..{block.id}")
 
     def shareable(self, block: Block) -> bool:
         return True
 
-    def first_missing(self, block: Block) -> str:
-        """Give the lowest block missing below `block`: what we hold already need not be
-        asked for again, so a walk down a long branch keeps its progress when a request or
-        its answer is lost."""
-        missing = block.parent or GENESIS_ID
-        while missing in self.held:
-            missing = self.held[missing].parent or GENESIS_ID
-        return missing
+    def lowest_held(self, block: Block) -> Block:
+        """Give the lowest held block below `block`: what we hold need not be asked for again,
+        so a walk down a long branch keeps its progress when a request or answer is lost."""
+        while block.parent in self.held:
+            block = self.held[block.parent]
+        return block
 
     def connect(self, block: Block) -> list[Block]:
         """Store `block` and every held block that was waiting for it; give them parents first."""
         joined, pending = [], [block]
         while pending:
             b = pending.pop(0)
+            self.held.pop(b.id, None)
             if b.id in self.known:
                 continue
             self.store(b)
@@ -324,11 +363,9 @@ class Attacker(Miner):
     def shareable(self, block: Block) -> bool:
         return block.id not in self.hidden
 
-    def reannounce(self) -> None:
-        if self.phase == SECRET:  # our tip is secret: stay quiet
-            self.set_timer(self.sim.rng.uniform(0.5, 1.5) * self.interval, self.reannounce)
-            return
-        super().reannounce()
+    def shown_tip(self) -> Block:
+        """While mining in secret, show the public chain's tip, as if we followed it."""
+        return self.public if self.phase == SECRET else self.tip
 
     def extend(self, block: Block) -> None:
         if self.shareable(block) and block.height > self.public.height:

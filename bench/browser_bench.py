@@ -1,15 +1,24 @@
-"""Browser benchmark of the demo runner: bytes before interaction, cold and warm runs, Stop.
+"""Browser benchmark of the demo runner, side by side on loopback and a throttled network.
 
 Serves a built site under /blog/ on 127.0.0.1, drives Debian's chromium through Playwright
 with a fresh profile per round, and prints medians. It measures; it asserts nothing.
 
     python bench/browser_bench.py [--output output] [--rounds 3] [--port 8104] [--hover-ms 300]
 
-Each round boots the bare runtime and makes the cold click in fresh contexts of the same
-browser, in alternating order, so the cold ratio is also given per round (its median is
-steadier than the ratio of two medians on a shared machine). The headline cold click has no
-hover before it, as with a keyboard or a script; "after hover" first moves the pointer onto
-the Run button, which is where a mouse reader's page starts Python, and waits --hover-ms.
+Every figure is taken twice per round: on loopback and under Chromium's network emulation
+(20 Mbit/s, 40 ms round trip), because a bigger download can eat a faster boot.
+
+- bare boot: a page that only boots the same runtime in a module worker (the floor);
+  snapshot boot: the same page restoring the site's memory snapshot instead.
+- cold click -> diagram: Run clicked on a fresh page, no hover before it (keyboard, script);
+  hover then click: the pointer rests on Run for --hover-ms first, where a mouse reader's
+  page starts Python.
+- warm run: a rerun once Python is up; Stop -> next diagram: a heavy run stopped while
+  Python computes, then Reset and Run.
+- repeat visit click -> diagram: a second page of the same profile, once the first has
+  run (the service worker's cache answers), and the bytes it still downloaded.
+- bytes on first Run: everything the cold page downloaded up to its first new diagram, and
+  the same without the snapshot (what a site without one downloads).
 
 Without a built `--output` folder the site is built into a temporary one first.
 """
@@ -37,15 +46,21 @@ from browser_util import (  # noqa: E402
     serve,
 )
 
+NETWORKS = {
+    "loopback": None,
+    "throttled": {"offline": False, "latency": 40, "downloadThroughput": 20e6 / 8,
+                  "uploadThroughput": 20e6 / 8},
+}
 TARGETS = {
     "kb_before_interaction": "<= 150 KB",
-    "cold_ratio": "<= 1.1 x bare boot",
-    "cold_ratio_per_round": "<= 1.1 x bare boot",
+    "cold_ratio": "<= 0.35 x bare (loopback), < 0.7 x (throttled)",
+    "stop_to_next_diagram_ms": "<= 100 ms",
+    "repeat_click_to_diagram_ms": "<= 1000 ms",
     "warm_ms": "<= 150 ms",
-    "stop_controls_ms": "at once",
 }
 
-# The floor: a page that only boots the same runtime in a module worker, nothing else.
+# The floor: a page that only boots the same runtime in a module worker, nothing else; with
+# ?snapshot=<url> it restores that gzip'd memory snapshot instead of starting CPython.
 FLOOR_HTML = """<!doctype html><meta charset="utf-8"><title>bare Pyodide boot</title>
 <script type="module">
 const worker = new Worker("floor-worker.js", { type: "module" });
@@ -53,13 +68,20 @@ const start = performance.now();
 window.bootMs = new Promise((resolve) => {
   worker.onmessage = () => resolve(performance.now() - start);
 });
-worker.postMessage({ indexURL: new URL(INDEX_URL, location.href).href });
+const snapshot = new URLSearchParams(location.search).get("snapshot");
+worker.postMessage({ indexURL: new URL(INDEX_URL, location.href).href,
+  snapshot: snapshot && new URL(snapshot, location.href).href });
 </script>
 """
 FLOOR_WORKER = """self.onmessage = async (event) => {
-  const { indexURL } = event.data;
+  const { indexURL, snapshot } = event.data;
   const { loadPyodide } = await import(indexURL + "pyodide.mjs");
-  await loadPyodide({ indexURL });
+  const options = { indexURL };
+  if (snapshot) {
+    options._loadSnapshot = fetch(snapshot).then((r) =>
+      new Response(r.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer());
+  }
+  await loadPyodide(options);
   self.postMessage("ready");
 };
 """
@@ -80,7 +102,7 @@ CLICK_TO_DIAGRAM = """async (id) => {
 }"""
 
 # In-page: start a heavy run, Stop it while Python runs; give ms until the controls are back
-# and ms from Stop to the next diagram (Reset, then Run on the fresh worker).
+# and ms from Stop to the next diagram (Reset, then Run).
 STOP = """async ([id, heavy]) => {
   const fig = document.getElementById(id);
   const status = fig.querySelector(".demo-status");
@@ -117,6 +139,14 @@ BYTES_LOADED = """() => {
   return entries.map((e) => [e.name, e.transferSize]);
 }"""
 
+# Resolves once the service worker's cache holds the runtime, wheel and snapshot.
+CACHE_FILLED = """(parts) => caches.keys().then(async (names) => {
+  const urls = [];
+  for (const n of names) urls.push(...(await (await caches.open(n)).keys()).map((r) => r.url));
+  return parts.every((part) => urls.some((u) => u.includes(part)));
+})"""
+KEPT = ["pyodide.asm.wasm", "python_stdlib.zip", ".whl", "/manifest-"]
+
 
 def build(output: Path) -> None:
     cache = output.parent / "cache"
@@ -126,75 +156,108 @@ def build(output: Path) -> None:
     subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True)
 
 
-def wait_ready(page) -> None:
-    # The runner itself arrives on the first interaction, which the measurement makes.
-    page.wait_for_load_state("load")
+class Tab:
+    """A page in a context of its own (or a given one), on the given network, counting bytes."""
+
+    def __init__(self, browser, network: dict | None, context=None) -> None:
+        self.own = context is None
+        self.context = context or browser.new_context()
+        self.page = self.context.new_page()
+        if network:
+            cdp = self.context.new_cdp_session(self.page)
+            cdp.send("Network.enable")
+            cdp.send("Network.emulateNetworkConditions", network)
+        self.finished: list = []  # requests of the page and its workers, as they end
+        self.page.on("requestfinished", lambda request: self.finished.append(request))
+
+    def network_bytes(self) -> tuple[int, int]:
+        """Give (bytes from the network, of which the snapshot) so far."""
+        total = snapshot = 0
+        for request in self.finished:
+            response = request.response()
+            if response is None or response.from_service_worker:
+                continue
+            sizes = request.sizes()
+            size = sizes["responseBodySize"] + sizes["responseHeadersSize"]
+            total += size
+            if request.url.endswith(".snapshot.gz"):
+                snapshot += size
+        return total, snapshot
+
+    def close(self) -> None:
+        if self.own:
+            self.context.close()
+        else:
+            self.page.close()
 
 
 def bytes_before_interaction(browser, url: str) -> tuple[float, list[str]]:
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(url, wait_until="load")
-    wait_ready(page)
-    page.wait_for_timeout(1000)  # anything lazy that would fire without a reader
-    entries = page.evaluate(BYTES_LOADED)
-    context.close()
+    tab = Tab(browser, None)
+    tab.page.goto(url, wait_until="load")
+    tab.page.wait_for_timeout(1000)  # anything lazy that would fire without a reader
+    entries = tab.page.evaluate(BYTES_LOADED)
+    tab.close()
     runtime = [name for name, _ in entries if "pyodide" in name or "worker" in name]
     return sum(size for _, size in entries) / 1000, runtime
 
 
-def bare_boot_ms(browser, url: str) -> float:
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(url)
-    ms = page.evaluate("() => window.bootMs")
-    context.close()
+def floor_boot_ms(browser, url: str, network: dict | None) -> float:
+    tab = Tab(browser, network)
+    tab.page.goto(url)
+    ms = tab.page.evaluate("() => window.bootMs")
+    tab.close()
     return ms
 
 
-def cold_after_hover(browser, url: str, figure_id: str, hover_ms: int) -> float:
+def cold_warm_repeat(browser, url: str, figure_id: str, network: dict | None,
+                     warm_runs: int = 5) -> dict:
+    """Give the cold click, the bytes it took, warm reruns and a repeat visit's click."""
+    tab = Tab(browser, network)
+    tab.page.goto(url)
+    tab.page.evaluate("document.addEventListener('demo-python-ready',"
+                      " (e) => { window.pythonBoot = e.detail; })")
+    cold = tab.page.evaluate(CLICK_TO_DIAGRAM, figure_id)
+    first_run_bytes, snapshot_bytes = tab.network_bytes()
+    boot = tab.page.evaluate("window.pythonBoot")
+    warm = statistics.median(tab.page.evaluate(CLICK_TO_DIAGRAM, figure_id)
+                             for _ in range(warm_runs))
+    tab.page.wait_for_function(CACHE_FILLED, arg=KEPT, timeout=60_000)
+    again = Tab(browser, network, context=tab.context)
+    again.page.goto(url)
+    again.page.wait_for_function("navigator.serviceWorker.controller !== null")
+    repeat = again.page.evaluate(CLICK_TO_DIAGRAM, figure_id)
+    repeat_bytes, _ = again.network_bytes()
+    again.close()
+    tab.close()
+    return {"cold": cold, "warm": warm, "boot": boot, "repeat": repeat,
+            "bytes": first_run_bytes, "snapshot_bytes": snapshot_bytes,
+            "repeat_bytes": repeat_bytes}
+
+
+def cold_after_hover(browser, url: str, figure_id: str, hover_ms: int,
+                     network: dict | None) -> float:
     """Give ms from the click to the new diagram when the pointer rested on Run first."""
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(url)
-    wait_ready(page)
-    button = page.locator(f"#{figure_id} [data-action=run]")
+    tab = Tab(browser, network)
+    tab.page.goto(url)
+    button = tab.page.locator(f"#{figure_id} [data-action=run]")
     button.scroll_into_view_if_needed()
     box = button.bounding_box()
-    # A real pointer move: the page hears pointerover/pointerenter as from a mouse.
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.wait_for_timeout(hover_ms)
-    ms = page.evaluate(CLICK_TO_DIAGRAM, figure_id)
-    context.close()
+    # A real pointer move: the page hears pointer events as from a mouse.
+    tab.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    tab.page.mouse.move(box["x"] + box["width"] / 2 + 1, box["y"] + box["height"] / 2)
+    tab.page.wait_for_timeout(hover_ms)
+    ms = tab.page.evaluate(CLICK_TO_DIAGRAM, figure_id)
+    tab.close()
     return ms
 
 
-def cold_and_warm(browser, url: str, figure_id: str,
-                  warm_runs: int = 5) -> tuple[float, float, dict]:
-    """Give ms from a cold click to the new diagram, the median warm rerun, and the worker's
-    own account of its boot ({ms, phases: ms since boot start at each step})."""
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(url)
-    wait_ready(page)
-    page.evaluate("document.addEventListener('demo-python-ready',"
-                  " (e) => { window.pythonBoot = e.detail; })")
-    cold = page.evaluate(CLICK_TO_DIAGRAM, figure_id)
-    boot = page.evaluate("window.pythonBoot")
-    warm = statistics.median(page.evaluate(CLICK_TO_DIAGRAM, figure_id)
-                             for _ in range(warm_runs))
-    context.close()
-    return cold, warm, boot
-
-
-def stop_timings(browser, url: str, figure_id: str, heavy: dict) -> dict | None:
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(url)
-    wait_ready(page)
-    page.evaluate(CLICK_TO_DIAGRAM, figure_id)  # warm, so Stop meets a running Python
-    result = page.evaluate(STOP, [figure_id, heavy])
-    context.close()
+def stop_timings(browser, url: str, figure_id: str, heavy: dict,
+                 network: dict | None) -> dict | None:
+    tab = Tab(browser, network)
+    tab.page.goto(url)
+    tab.page.evaluate(CLICK_TO_DIAGRAM, figure_id)  # warm, so Stop meets a running Python
+    result = tab.page.evaluate(STOP, [figure_id, heavy])
+    tab.close()
     return result
 
 
@@ -206,23 +269,57 @@ def first_figure(output: Path, page: str, demo: str | None = None) -> str:
     raise LookupError(f"no figure of {demo} on {page}")
 
 
+def one_network(browser, base: str, origin: str, output: Path, network: dict | None,
+                plan: dict, hover_ms: int, add, notes: list[str]) -> None:
+    """Take every figure of one round on one network; `add(name, value)` keeps each."""
+    busiest, figure = plan["busiest"], plan["figure"]
+    floor = f"{origin}/floor/floor.html"
+    add("bare_boot_ms", floor_boot_ms(browser, floor, network))
+    if plan["snapshot"]:
+        add("snapshot_boot_ms", floor_boot_ms(browser, f"{floor}?snapshot={plan['snapshot']}",
+                                              network))
+    run = cold_warm_repeat(browser, base + busiest, figure, network)
+    add("cold_click_to_diagram_ms", run["cold"])
+    add("warm_ms", run["warm"])
+    add("repeat_click_to_diagram_ms", run["repeat"])
+    add("boot_in_worker_ms", run["boot"]["ms"])
+    add("bytes_first_run_mb", run["bytes"] / 1e6)
+    add("bytes_first_run_without_snapshot_mb", (run["bytes"] - run["snapshot_bytes"]) / 1e6)
+    add("bytes_repeat_visit_kb", run["repeat_bytes"] / 1e3)
+    notes.append(f"boot marks (ms) {run['boot']['phases']}, snapshot "
+                 f"{run['boot'].get('snapshot')}, runs yield {run['boot'].get('cooperative')}")
+    add(f"hover_{hover_ms}ms_then_click_ms",
+        cold_after_hover(browser, base + busiest, figure, hover_ms, network))
+    stop = stop_timings(browser, base + plan["stop_page"], plan["stop_figure"], plan["heavy"],
+                        network)
+    if stop is None:
+        notes.append("the heavy run ended before Stop")
+    else:
+        add("stop_controls_ms", stop["controlsMs"])
+        add("stop_to_next_diagram_ms", stop["nextMs"])
+        if not stop["back"]:
+            notes.append("controls not back after Stop")
+
+
 def run(output: Path, rounds: int, port: int, hover_ms: int) -> None:
     pages = demo_pages(output)
     if not pages:
         raise SystemExit(f"no page with demos in {output}")
-    index_url = manifest(output)["runtime"]["indexURL"]
+    site_manifest = manifest(output)
+    index_url = site_manifest["runtime"]["indexURL"]
     if "://" not in index_url:  # relative to the manifest, which lives in /blog/demos/
         index_url = f"/blog/demos/{index_url}"
     busiest = max(pages, key=lambda p: len(pages[p]))
     heavy_demo = "partition" if any("partition" in n for n in pages.values()) else pages[busiest][0]
     stop_page = next(p for p, names in pages.items() if heavy_demo in names)
+    plan = {"busiest": busiest, "figure": first_figure(output, busiest),
+            "stop_page": stop_page, "stop_figure": first_figure(output, stop_page, heavy_demo),
+            "heavy": heaviest_params(output, heavy_demo),
+            "snapshot": site_manifest.get("snapshot") and
+            f"/blog/demos/{site_manifest['snapshot']}"}
 
-    samples: dict[str, list[float]] = {}
+    samples: dict[tuple[str, str], list[float]] = {}
     notes: list[str] = []
-
-    def add(name: str, value: float) -> None:
-        samples.setdefault(name, []).append(value)
-
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="bench-floor-") as floor:
@@ -237,55 +334,61 @@ def run(output: Path, rounds: int, port: int, hover_ms: int) -> None:
                 try:
                     for page in pages:
                         kb, runtime = bytes_before_interaction(browser, base + page)
-                        add(f"kb_before_interaction {page}", kb)
+                        samples.setdefault((f"kb_before_interaction {page}", "loopback"),
+                                           []).append(kb)
                         if runtime:
                             notes.append(f"round {round_number}: {page} fetched {runtime} early")
-                    figure = first_figure(output, busiest)
-                    # Alternate which goes first, so a drift in the machine's load
-                    # does not always favour the same side.
-                    if round_number % 2:
-                        cold, warm, boot = cold_and_warm(browser, base + busiest, figure)
-                        bare = bare_boot_ms(browser, f"{origin}/floor/floor.html")
-                    else:
-                        bare = bare_boot_ms(browser, f"{origin}/floor/floor.html")
-                        cold, warm, boot = cold_and_warm(browser, base + busiest, figure)
-                    hovered = cold_after_hover(browser, base + busiest, figure, hover_ms)
-                    add("bare_boot_ms", bare)
-                    add("cold_click_to_diagram_ms", cold)
-                    add(f"cold_click_after_{hover_ms}ms_hover_ms", hovered)
-                    add("cold_ratio_per_round", cold / bare)
-                    add("hover_ratio_per_round", hovered / bare)
-                    add("warm_ms", warm)
-                    add("boot_in_worker_ms", boot["ms"])
-                    notes.append(f"round {round_number}: worker boot marks (ms) {boot['phases']}")
-                    stop = stop_timings(browser, base + stop_page,
-                                        first_figure(output, stop_page, heavy_demo),
-                                        heaviest_params(output, heavy_demo))
-                    if stop is None:
-                        notes.append(f"round {round_number}: the heavy run ended before Stop")
-                    else:
-                        add("stop_controls_ms", stop["controlsMs"])
-                        add("stop_to_next_diagram_ms", stop["nextMs"])
-                        if not stop["back"]:
-                            notes.append(f"round {round_number}: controls not back after Stop")
+                    # Alternate the order, so a drift in the machine's load does not always
+                    # favour the same network.
+                    order = list(NETWORKS) if round_number % 2 == 0 else list(NETWORKS)[::-1]
+                    for name in order:
+                        def add(metric: str, value: float, name: str = name) -> None:
+                            samples.setdefault((metric, name), []).append(value)
+
+                        said: list[str] = []
+                        one_network(browser, base, origin, output, NETWORKS[name], plan,
+                                    hover_ms, add, said)
+                        notes.extend(f"round {round_number} {name}: {n}" for n in said)
                 finally:
                     browser.close()
+    report(samples, notes, rounds, output, plan)
 
-    median = {name: statistics.median(values) for name, values in samples.items()}
-    median["cold_ratio"] = median["cold_click_to_diagram_ms"] / median["bare_boot_ms"]
+
+def report(samples: dict, notes: list[str], rounds: int, output: Path, plan: dict) -> None:
+    median = {key: statistics.median(values) for key, values in samples.items()}
+    for network in NETWORKS:
+        bare = median.get(("bare_boot_ms", network))
+        for metric, ratio in (("cold_click_to_diagram_ms", "cold_ratio"),
+                              ("snapshot_boot_ms", "snapshot_ratio"),
+                              ("repeat_click_to_diagram_ms", "repeat_ratio")):
+            if bare and (metric, network) in median:
+                median[(ratio, network)] = median[(metric, network)] / bare
+        hover = next((k for k in median if k[0].startswith("hover_") and k[1] == network), None)
+        if bare and hover:
+            median[("hover_ratio", network)] = median[hover] / bare
     print(f"browser benchmark: median of {rounds} fresh chromium profiles, site {output}")
-    print(f"  cold/warm runs on {busiest} ({first_figure(output, busiest)}); "
-          f"Stop on {stop_page} ({heavy_demo}, heaviest params)")
-    for name, value in median.items():
-        if name.startswith("kb_"):
-            shown = f"{value:.1f} KB"
-        elif name.endswith("_ms"):
-            shown = f"{value:.0f} ms"
-        else:
-            shown = f"{value:.2f} x"
-        print(f"  {name:<44} {shown:>10}   {TARGETS.get(name.split(' ')[0], '')}")
+    print(f"  runs on {plan['busiest']} ({plan['figure']}); Stop on {plan['stop_page']} "
+          f"({plan['stop_figure']}, heaviest params); throttled = 20 Mbit/s, 40 ms RTT")
+    metrics = list(dict.fromkeys(metric for metric, _ in median))
+    print(f"  {'':<44} {'loopback':>10} {'throttled':>10}   target")
+    for metric in metrics:
+        cells = [shown(metric, median.get((metric, network))) for network in NETWORKS]
+        print(f"  {metric:<44} {cells[0]:>10} {cells[1]:>10}   "
+              f"{TARGETS.get(metric.split(' ')[0], '')}")
     for note in notes:
         print(f"  note: {note}")
+
+
+def shown(metric: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    if metric.startswith("kb_") or metric.endswith("_kb"):
+        return f"{value:.1f} KB"
+    if metric.endswith("_mb"):
+        return f"{value:.2f} MB"
+    if metric.endswith("_ms"):
+        return f"{value:.0f} ms"
+    return f"{value:.2f} x"
 
 
 def main() -> None:
@@ -294,7 +397,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--port", type=int, default=8104)
     parser.add_argument("--hover-ms", type=int, default=300,
-                        help="how long the pointer rests on Run before the 'after hover' click")
+                        help="how long the pointer rests on Run before the 'hover' click")
     args = parser.parse_args()
     if chromium_path() is None:
         raise SystemExit("no chromium on PATH and $CHROMIUM is unset")

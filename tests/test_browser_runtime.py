@@ -295,8 +295,11 @@ def _run_first_figure(tab) -> dict:
     tab.evaluate("document.addEventListener('demo-python-ready',"
                  " (e) => { window.boot = e.detail; })")
     tab.locator("figure.demo [data-action=run]").first.click()
-    tab.wait_for_function("document.querySelector('figure.demo .demo-status')"
-                          ".dataset.state === 'done'", timeout=BOOT_MS)
+    tab.wait_for_function("['done', 'error'].includes(document.querySelector("
+                          "'figure.demo .demo-status').dataset.state)", timeout=BOOT_MS)
+    fig = tab.locator("figure.demo").first
+    assert fig.locator(".demo-status").get_attribute("data-state") == "done", (
+        fig.locator(".demo-error").text_content())
     return tab.evaluate("window.boot")
 
 

@@ -36,8 +36,10 @@ export function startWorker(manifestURL, id, manifest = fetchManifest(manifestUR
   // Without it the worker fetches the manifest itself and reports what goes wrong.
   // A test (or a site) may shorten how long a silent download is waited for.
   const stallMs = Number(document.documentElement.dataset.demoStallMs) || 0;
+  // With the site's service worker in charge, the runtime's files come from its cache.
+  const cached = Boolean(globalThis.navigator?.serviceWorker?.controller);
   const init = (data) => worker.postMessage({ type: "init", id, manifestURL, manifest: data,
-    interrupt: interrupt && interrupt.buffer, stallMs });
+    interrupt: interrupt && interrupt.buffer, stallMs, cached });
   manifest.then(init, () => init(undefined));
   return { worker, id, interrupt, early, manifest };
 }

@@ -6,6 +6,11 @@
 self.onmessage = (event) => handle(event.data);
 
 const SLICE_MS = 25; // how long a run computes before it lets the worker hear messages
+// A message to ourselves is the quickest way round the event loop (a timer nested in
+// timers waits at least 4 ms).
+const turn = new MessageChannel();
+const turns = [];
+turn.port1.onmessage = () => turns.shift()?.();
 
 let booting = null; // Promise of the runtime {runner, cooperative}, once "init" arrived
 let interrupt = null; // Int8Array over a SharedArrayBuffer, only when crossOriginIsolated
@@ -83,8 +88,10 @@ async function runDemo({ runner, cooperative }, msg) {
     let text;
     if (cooperative) {
       // Between slices the event loop runs: a "cancel" for this run lands in `cancelled`.
-      const pause = () => new Promise((resolve) =>
-        setTimeout(() => resolve(cancelled.has(msg.id)), 0));
+      const pause = () => new Promise((resolve) => {
+        turns.push(() => resolve(cancelled.has(msg.id)));
+        turn.port2.postMessage(null);
+      });
       text = await runner.run_in_slices.callPromising(msg.demo, params, pause, SLICE_MS);
     } else {
       text = runner.run_json(msg.demo, params);
@@ -98,7 +105,7 @@ async function runDemo({ runner, cooperative }, msg) {
   }
 }
 
-async function boot({ id, manifestURL, manifest, stallMs }) {
+async function boot({ id, manifestURL, manifest, stallMs, cached }) {
   const start = performance.now();
   // The page usually sends the manifest along; the counting module comes meanwhile.
   const counting = import("./downloads.js");
@@ -122,7 +129,10 @@ async function boot({ id, manifestURL, manifest, stallMs }) {
     stallMs || undefined);
   const scriptWatched = downloads.expect(indexURL + "pyodide.asm.js", script);
   const loaderWatched = downloads.expect(indexURL + "pyodide.mjs", loader);
-  downloads.start(indexURL + "pyodide.asm.wasm");
+  // From the service worker's cache, the runtime fetches the wasm itself: compiled as it
+  // streams from a response with a URL, which lets the browser keep the compiled code
+  // for the next visit (bytes in memory get compiled afresh every time).
+  if (!cached) downloads.start(indexURL + "pyodide.asm.wasm");
   // The snapshot holds Python already started with the demos imported; it is needed as
   // early as the wasm (its size sets the memory the module is made with).
   const snapshot = manifest.snapshot

@@ -13,8 +13,7 @@ from .result import Result
 
 # Order is the order `python -m demos list` prints; a name whose module is absent is skipped.
 NAMES = ("clocks", "raft", "partition", "failure", "delivery", "paxos", "pbft", "nakamoto",
-         "quorum", "hlc", "kafka",
-         "resilience")
+         "quorum", "hlc", "kafka", "resilience")
 
 
 def names() -> list[str]:

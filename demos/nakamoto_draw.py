@@ -32,23 +32,31 @@ ATTACK_ONLY = ("dm-role-candidate", "nk-s", "nk-w", "nk-d")
 
 
 def _tips(trace: dict, node: str, history: list, y: float) -> list[str]:
-    """Give a node's tip over time (block and height) and what its chain holds."""
+    """Give a node's tip over time (block and height) and, apart, what its chain holds of
+    the payment (it changes less often once the payment is settled)."""
+    holds: list[tuple[float, str]] = []
+    for since, tip in history:
+        text = payment_text(trace, tip)
+        if not holds or holds[-1][1] != text:
+            holds.append((since, text))
+    tip_text = lambda tip: f"{tip} height {trace['blocks'][tip]['height']}"  # noqa: E731
+    return kit.stretches(history, lambda tip: [_text(tip_text(tip), 44, y)], node=node) + (
+        kit.stretches(holds, lambda text: [_text(text, 120, y)], node=node))  # fmt: skip
 
-    def tip_text(tip: str) -> list[str]:
-        words = f"{tip} height {trace['blocks'][tip]['height']} \u00b7 {payment_text(trace, tip)}"
-        return [el("text", words, class_="nk-x", x=44, y=y)]
 
-    return kit.stretches(history, tip_text, node=node)
+def _text(text: str, x: float, y: float) -> str:
+    return el("text", text, class_="nk-x", x=x, y=y)
 
 
 def payment_text(trace: dict, tip: str) -> str:
     """Give what a chain ending at `tip` holds, in a few words."""
     tx, block, on_top = payment_state(trace, tip)
+    what = "payment" if tx == PAYMENT else "double spend"
     if not tx:
         return "no payment"
-    settled = " (settled)" if on_top >= int(trace["params"]["confirmations"]) else ""
-    what = "payment" if tx == PAYMENT else "double spend"
-    return f"{what} in {block}, {on_top} on top{settled}"
+    if on_top >= int(trace["params"]["confirmations"]):
+        return f"{what} in {block}, settled"
+    return f"{what} in {block}, {on_top} on top"
 
 
 def draw(trace: dict, checks: list[Check], summary: str) -> str:
@@ -66,10 +74,8 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     top = fig.reserve(panel.height(nodes) + 22)
     fig.add([kit.heading("Blocks by miner over time", top + panel.height(nodes) + 18)])
     lanes = fig.lanes(nodes)
-    fig.add(
-        kit.bands(scale, trace["partitions"], lanes.top, lanes.bottom)
-        + kit.lane_lines(scale, lanes)
-    )
+    fig.add(kit.bands(scale, trace["partitions"], lanes.top, lanes.bottom))
+    fig.add(kit.lane_lines(scale, lanes))
     fig.add(kit.down_spans(scale, lanes, down_intervals(trace), height=22))
     fig.add(_tree(trace, scale, lanes) + _reorg_marks(trace, scale, lanes))
     fig.add(_releases(trace, scale, lanes) + kit.violations(scale, lanes, checks))

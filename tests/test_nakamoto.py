@@ -397,8 +397,9 @@ def test_default_svg_is_within_budget_and_matches_golden():
     assert svg == GOLDEN.read_text(encoding="utf-8"), "rerun with UPDATE_GOLDEN=1 if intended"
 
 
-def expected(trace: dict, node: str, t: float) -> tuple[str, str]:
-    """Give (role, tip line) of `node` at `t`, read from its events and the block table."""
+def expected(trace: dict, node: str, t: float) -> tuple[str, str, str]:
+    """Give (role, tip, payment) of `node` at `t` as the panel words them, read from its
+    events and the block table."""
     role = "attacker" if node == trace["attacker"] else "honest"
     tip = "b0"
     for e in trace["events"]:
@@ -414,11 +415,11 @@ def expected(trace: dict, node: str, t: float) -> tuple[str, str]:
     while walk is not None:
         if blocks[walk].get("tx"):
             on_top = blocks[tip]["height"] - blocks[walk]["height"]
-            settled = " (settled)" if on_top >= trace["params"]["confirmations"] else ""
-            holds = f"{blocks[walk]['tx']} in {walk}, {on_top} on top{settled}"
+            depth = "settled" if on_top >= trace["params"]["confirmations"] else f"{on_top} on top"
+            holds = f"{blocks[walk]['tx']} in {walk}, {depth}"
             break
         walk = blocks[walk]["parent"]
-    return role, f"{tip} height {blocks[tip]['height']} \u00b7 {holds}"
+    return role, f"{tip} height {blocks[tip]['height']}", holds
 
 
 @pytest.mark.parametrize("params", [
@@ -433,12 +434,12 @@ def test_panel_shows_each_nodes_state_at_random_moments(params):
     for t in sorted(rng.uniform(0, trace["duration"] - 1) for _ in range(20)):
         shown = stretches_at(result.svg, t)
         for name in trace["nodes"]:
-            role, line = expected(trace, name, t)
+            role, tip, holds = expected(trace, name, t)
             mine = [g for g in shown if g.get("data-node") == name]
             marks = [m.get("data-role") for g in mine for m in g.iter() if m.get("data-role")]
             assert marks == [role], (t, name, marks)
             texts = [x.text for g in mine for x in g.iter(f"{SVG}text")]
-            assert texts == [line], (t, name, texts, line)
+            assert texts == [tip, holds], (t, name, texts)
 
 
 def test_panel_has_one_role_per_node_at_every_change():

@@ -429,3 +429,20 @@ def test_panel_has_one_role_per_process_at_every_change():
     for t in times[::2]:
         roles = roles_at(result.svg, t)
         assert sorted(roles) == result.nodes and all(len(r) == 1 for r in roles.values()), t
+
+
+def test_each_read_attempt_shows_its_uncertainty_interval_and_the_panel_says_so():
+    result = run({"seed": 15, "skew": 100, "rate": 8.0, "duration": 500})
+    root = ElementTree.fromstring(result.svg)
+    bars = [p for p in root.iter(f"{SVG}path") if p.get("class") == "hl-u"]
+    attempts = [e for e in result.events if e.get("op") in ("read", "restart")]
+    assert len(bars) == len(attempts) and any(e["op"] == "restart" for e in attempts)
+    x0, x1 = 44.0, 704.0  # the figure's time range: 720 wide, 44 left and 16 right for names
+    for bar, e in zip(bars, attempts, strict=True):
+        width = float(bar.get("d").rpartition("h")[2])
+        x = x0 + (x1 - x0) * e["t"] / 500
+        # At least a pixel (a restart above its limit has an empty interval), clipped at the end
+        expected = min(max((e["limit"] - e["rts"][0]) * (x1 - x0) / 500, 1.0), x1 - x)
+        assert width == pytest.approx(expected, abs=0.01), e
+    says = [g.get("data-say") for g in root.iter(f"{SVG}g") if g.get("data-say")]
+    assert any("restarts its read at [264,2], uncertain up to 245" in s for s in says), says

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from pyodide_demos import lite
 from pyodide_demos.config import RUNTIME_FILES
 
 POST = """Title: Two of one, one of another
@@ -118,8 +119,25 @@ def test_prerendered_svg_is_the_cli_run(site: Path) -> None:
     svg = re.search(r'<div class="demo-output">(<svg.*</svg>)</div>', first, re.S)[1]
     cli = subprocess.run([sys.executable, "-m", "demos", "run", A, "--set", "seed=3",
                           "--format", "svg"], cwd=ROOT, capture_output=True, text=True,
-                         check=True)
-    assert svg == cli.stdout.rstrip("\n")
+                         check=True).stdout.rstrip("\n")
+    # The page inlines the run's last moment; the whole figure is a file beside the bundle.
+    assert svg == lite.strip_hidden(cli) and len(svg) < len(cli)
+    assert not re.search(r'class="[^"]*dm-off', svg)
+    whole = re.search(r'data-full-svg="([^"]+)"', first)[1]
+    assert (site / "demos" / whole).read_text() == cli
+    kept = sorted(p.name for p in (site / "demos" / "figures").iterdir())
+    assert whole.split("/")[1] in kept and all(name.endswith(".svg") for name in kept)
+
+
+def test_lite_figures_keep_nested_groups_and_the_last_stretch() -> None:
+    svg = ('<svg><g class="dm-state dm-off" data-t="0" data-until="5"><g><path/></g>'
+           '<text>old</text></g><g class="dm-state" data-t="5"><text>new</text></g>'
+           '<g class="dm-lane"/></svg>')
+    assert lite.strip_hidden(svg) == ('<svg><g class="dm-state" data-t="5"><text>new</text>'
+                                      '</g><g class="dm-lane"/></svg>')
+    assert lite.split(lite.strip_hidden(svg)) == (lite.strip_hidden(svg), None)
+    broken = '<svg><g class="dm-state dm-off"><text>never closed</svg>'
+    assert lite.strip_hidden(broken) == broken
 
 
 def test_assets_only_on_pages_with_demos(site: Path) -> None:
@@ -141,7 +159,7 @@ def test_manifest_and_wheel(site: Path) -> None:
         "seed", "duration", "drop", "faults"]
     wheel = site / "demos" / manifest["wheel"]
     assert sorted(p.name for p in (site / "demos").iterdir()) == sorted(
-        [manifest_path.name, wheel.name])
+        [manifest_path.name, wheel.name, lite.FOLDER])
     with zipfile.ZipFile(wheel) as whl:
         names = whl.namelist()
         modules = [n for n in names if n.startswith("demos/")]

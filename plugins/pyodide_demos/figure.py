@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable
 from html import escape
 
+from . import lite
 from .prerender import Rendered
 
 
@@ -16,11 +17,15 @@ def figure(*, slug: str, demo: str, title: str, caption: str, params: dict,
     fid = f"demo-{slug}"
     defaults = json.dumps(params, ensure_ascii=False, separators=(",", ":"))
     start = "" if at is None else f' data-at="{_number(at)}"'
+    # A figure that opens mid-run needs its stretches at once: it is inlined whole.
+    inline, whole = lite.split(rendered.svg) if at is None else (rendered.svg, None)
+    if whole:  # the player fetches the stretches left out of the page from this file
+        start += f' data-full-svg="{lite.FOLDER}/{whole}"'
     parts = [
         f'<figure class="demo" id="{_e(fid)}" data-demo="{_e(demo)}"{start} '
         f"data-defaults='{_single_quoted(defaults)}'>",
         f'<figcaption class="demo-title">{_e(title)}</figcaption>',
-        f'<div class="demo-output">{rendered.svg}</div>',
+        f'<div class="demo-output">{inline}</div>',
         f'<p class="demo-summary">{_e(rendered.summary)}</p>',
         '<ul class="demo-checks">',
         *(f'<li class="demo-check" data-ok="{"true" if c["ok"] else "false"}">'

@@ -6,7 +6,7 @@ import logging
 import time
 from pathlib import Path
 
-from . import bundle, offline, runtime
+from . import bundle, lite, offline, runtime
 from .reader import STATE_KEY
 
 logger = logging.getLogger(__name__)
@@ -24,6 +24,8 @@ class DemoBundleGenerator:
         state = self.settings[STATE_KEY]
         start = time.perf_counter()
         bundle.write(state.config, state.catalog, state.bundle)
+        lite.write(state.config.output_path / state.config.demos_output / lite.FOLDER,
+                   state.prerenderer.svgs(state.catalog.digest))
         runtime.copy_runtime(state.config)
         offline.write(state.config, state.bundle, Path(self.settings["THEME"]) / "static",
                       str(self.settings.get("THEME_STATIC_DIR", "theme")).strip("/"))

@@ -36,6 +36,16 @@ class Prerenderer:
                 if old.name != digest[:16]:
                     shutil.rmtree(old, ignore_errors=True)
 
+    def svgs(self, digest: str) -> list[str]:
+        """Give every figure rendered for sources `digest`, in this process or (from the
+        disk cache) in earlier builds whose pages Pelican may serve from its own cache."""
+        found = {k: r.svg for k, r in self.memory.items() if k.startswith(digest[:16])}
+        folder = self.cache_dir / digest[:16] if self.cache_dir else None
+        if folder and folder.is_dir():
+            for path in sorted(folder.glob("*.json")):
+                found.setdefault(f"{digest[:16]}/{path.stem}", json.loads(path.read_text())["svg"])
+        return [found[k] for k in sorted(found)]
+
     def render(self, catalog: Catalog, name: str, params: dict) -> Rendered:
         """Give the run of demo `name` with effective `params`."""
         canonical = json.dumps([name, params], sort_keys=True, ensure_ascii=False)

@@ -71,7 +71,10 @@ export class DemoFigure {
     this.playback.bindKeys(this.el);
     this.playback.onSettle = () => this.share();
     this.faults = new FaultPicker(this, id);
-    this.playback.onSeek = () => this.faults.label();
+    this.playback.onSeek = (t) => {
+      this.faults.label();
+      if (t < this.playback.duration) this.wholeFigure();
+    };
     const tools = document.createElement("div");
     tools.className = "demo-tools";
     tools.append(this.playback.element, this.faults.button, this.faults.help);
@@ -110,6 +113,7 @@ export class DemoFigure {
 
   // The reader reached for the controls: start Python now, it takes a few seconds.
   intent() {
+    this.wholeFigure(); // a reader near the controls will likely move the cursor too
     if (this.watching) return;
     this.watching = true;
     this.listening ??= this.page.client.onProgress((msg) => this.showProgress(msg));
@@ -273,6 +277,33 @@ export class DemoFigure {
     } finally {
       if (ticket === this.ticket) this.setBusy(false);
     }
+  }
+
+  // The page inlines the prerendered figure without the state it held before its last
+  // moment (see the plugin's lite.py); the first move of the cursor fetches the whole figure,
+  // a static file, and swaps it in at the same moment. No Python is involved.
+  wholeFigure() {
+    const path = this.el.dataset.fullSvg;
+    if (!path || this.wholeRequest || this.shown) return;
+    const url = new URL(path, new URL(this.page.manifestURL, document.baseURI));
+    this.wholeRequest = fetch(url).then((answer) => {
+      if (!answer.ok) throw new Error(`${answer.status} for ${url}`);
+      return answer.text();
+    }).then((text) => {
+      const svg = parseSVG(text);
+      this.prerendered.svg = svg.cloneNode(true);
+      if (this.shown || this.svg()?.getAttribute("data-duration")
+          !== svg.getAttribute("data-duration")) return; // a reader's run replaced it
+      const said = this.playback.line.textContent; // keep what the reader just heard
+      this.output.replaceChildren(svg);
+      this.playback.attach(svg, true);
+      this.playback.line.textContent = this.playback.story(this.playback.time()) || said;
+      this.faults.attach();
+      this.el.dataset.whole = "loaded";
+    }).catch((err) => {
+      // The figure stays as drawn: the panel shows the end of the run at every moment.
+      console.warn(`demo figure ${this.el.id}: whole figure not loaded: ${err.message}`);
+    });
   }
 
   show(result) {

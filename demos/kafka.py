@@ -697,11 +697,16 @@ def summarize(trace: dict, checks: list[Check]) -> str:
     again = len({(e["partition"], e["offset"]) for e in repeats})
     unread = sum(1 for e in records if (e["partition"], e["offset"]) not in done) - lost
     p = trace["params"]
+    twice = f"{again} of them more than once ({len(repeats)} repeats)" if repeats else "none twice"
     text = (
-        f"commit {p['commit']}: {len(records)} records in {p['partitions']} partitions, "
-        f"{len(records) - lost - unread} processed, {again} of them more than once "
-        f"({len(repeats)} repeats), {lost} lost"
+        f"commit {p['commit']}: {_count(len(records), 'record')} in "
+        f"{_count(p['partitions'], 'partition')}, {len(records) - lost - unread} processed, "
+        f"{twice}, {lost} lost"
     )
     if unread:
         text += f", {unread} unread at the end"
-    return f"{text}; {rebalances} rebalances."
+    return f"{text}; {_count(rebalances, 'rebalance')}."
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + "s" * (n != 1)

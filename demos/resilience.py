@@ -706,18 +706,17 @@ def counters(trace: dict) -> dict[str, list[tuple[float, int]]]:
 
 
 def panel_numbers(trace: dict, step: float) -> dict[str, list[tuple[float, str]]]:
-    """Give each node's numbers read every `step` ms, as [(since, text)]: requests issued and
-    answered ok in the last second; requests in flight and retries in the last second; calls
-    waiting in the dependency's queue."""
+    """Give each node's numbers read every `step` ms, as [(since, text)]: "issued / answered
+    ok" requests in the last second; "in flight / retries in the last second"; calls waiting
+    in the dependency's queue."""
     times, count = times_of(trace), counters(trace)
     out: dict[str, list[tuple[float, str]]] = {n: [] for n in trace["nodes"]}
     for t in (i * step for i in range(int(float(trace["duration"]) // step) + 1)):
         last = {k: round(per_second(ts, t - 1000, t)) for k, ts in times.items()}
         for node, text in (
-            (CLIENTS, f"{last['offered']} requests, {last['good']} answered ok in the last second"),
-            (SERVICE, f"{state_at(count['inflight'], t)} in flight, {last['retries']} retries "
-             "in the last second"),
-            (DEPENDENCY, f"{state_at(count['queue'], t)} calls waiting in the queue"),
+            (CLIENTS, f"{last['offered']} / {last['good']}"),
+            (SERVICE, f"{state_at(count['inflight'], t)} / {last['retries']}"),
+            (DEPENDENCY, f"{state_at(count['queue'], t)}"),
         ):  # fmt: skip
             if not out[node] or out[node][-1][1] != text:
                 out[node].append((t, text))

@@ -12,7 +12,8 @@ from .resilience import counters, panel_numbers, per_second, role_history, times
 from .result import Check
 from .svg import el, num
 
-RATE_H, QUEUE_H, PITCH, READ_X = 96.0, 44.0, 14.0, 210.0
+RATE_H, QUEUE_H, PITCH, READ_X = 96.0, 44.0, 14.0, 200.0
+CAPTIONS = ("requests / answered ok, last second", "in flight / retries, last second", "queue")
 ROLES = dict.fromkeys(("clients", "closed", "well"), "dm-ok") | {"down": "dm-role-down"}
 ROLES |= {"open": "dm-bad", "half-open": "dm-warn", "slow": "dm-warn"}
 SAY = {"open": "the breaker opens: calls fail fast", "half-open": "the breaker lets a probe in"}
@@ -27,7 +28,9 @@ STYLE = """
 .rz-queue{fill:var(--demo-accent,#1a5fb4);opacity:.35}
 .rz-cap{stroke:var(--demo-muted,#5f6368);stroke-width:.75;stroke-dasharray:1 2}
 .rz-slow{fill:var(--demo-warn,#9c5d00);opacity:.12}
-.rz-r{fill:var(--demo-fg,#1d1d1f);font:10px system-ui,sans-serif}
+:where(.demo-svg-resilience .dm-state) text{fill:var(--demo-fg,#1d1d1f);font:10px sans-serif}
+:where(.demo-svg-resilience .dm-state) text{text-anchor:end}
+.rz-r{text-anchor:start}
 """
 
 
@@ -53,8 +56,10 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     history = role_history(trace)
     fig.add(panel.render(history))
     for i, (node, numbers) in enumerate(panel_numbers(trace, sample_step(trace)).items()):
-        row = lambda s, i=i: [el("text", s, class_="rz-r", x=READ_X, y=panel.y(i) + 11)]  # noqa: E731
+        row = lambda s, i=i: [el("text", s, x=READ_X, y=panel.y(i) + 11)]  # noqa: E731
         fig.add(kit.stretches(numbers, row, node=node))
+        fig.add([el("text", CAPTIONS[i], class_="dm-text dm-small dm-muted", x=READ_X + 6,
+                    y=panel.y(i) + 11)])  # fmt: skip
     fig.reserve(panel.height(nodes) + 6)
     step, dur, times = kit.nice_step(float(trace["duration"]), 80), scale.duration, times_of(trace)
     at = [i * step for i in range(int(dur // step) + 1)]

@@ -581,10 +581,9 @@ def expected_at(trace: dict, t: float, step: float) -> dict[str, tuple[str, str]
     roles = {"n1": "clients", "n2": breaker, "n3": "slow" if factor > 1 else "well"}
     roles = {n: r if up[n] else "down" for n, r in roles.items()}
     return {
-        "n1": (roles["n1"], f"{recent['request']} requests, {recent['ok']} answered ok in "
-               "the last second"),
-        "n2": (roles["n2"], f"{inflight} in flight, {recent['retry']} retries in the last second"),
-        "n3": (roles["n3"], f"{queue} calls waiting in the queue"),
+        "n1": (roles["n1"], f"{recent['request']} / {recent['ok']}"),
+        "n2": (roles["n2"], f"{inflight} / {recent['retry']}"),
+        "n3": (roles["n3"], f"{queue}"),
     }  # fmt: skip
 
 

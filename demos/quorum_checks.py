@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from . import linearizability as lin
 from .partition_checks import check_linearizable as history_is_linearizable
+from .partition_checks import completed_ops
 from .queries import down_intervals, timeline
 from .result import Check
 
@@ -81,13 +82,14 @@ def _hop(trace: dict) -> float:
 def settled_by(trace: dict) -> float:
     """Give when every replica must agree if no message is lost.
 
-    Every copy a coordinator sends leaves before it gives up, and on a whole network every
-    replica gets one. A replica that missed copies behind a partition or while down catches
-    up after the heal or restart: a handoff attempt, then a sync round to spread it.
+    A coordinator sends its last copy before it answers (or gives up), and on a whole
+    network every replica gets one. A replica that missed copies behind a partition or while
+    down catches up after the heal or restart: a handoff attempt, then a sync round.
     """
     timing, hop = trace["timing"], _hop(trace)
-    calls = [e["t"] for e in trace["history"] if e["type"] == "invoke"]
-    last_copy = max(calls, default=0.0) + timing["client_link"] + timing["give_up"] + hop
+    patience = timing["client_link"] + timing["give_up"]
+    ends = [op["call"] + patience if op["open"] else op["ret"] for op in completed_ops(trace)]
+    last_copy = max(ends, default=0.0) + hop
     heals = [p["end"] for p in trace["partitions"]]
     restarts = [e["t"] for e in trace["events"] if e["kind"] == "restart"]
     if not heals and not restarts:
@@ -109,7 +111,7 @@ def check_convergence(trace: dict) -> Check:
     try:
         quiet = settled_by(trace)
         ring, final, hints = trace["ring"], trace["final_state"], trace["final_hints"]
-    except (KeyError, TypeError) as err:
+    except (KeyError, TypeError, lin.HistoryError) as err:
         return Check(name, False, f"malformed trace: {err}")
     if quiet > duration:
         return Check(

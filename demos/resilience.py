@@ -86,7 +86,7 @@ PARAMS = common_params(duration=8000) + (
     Param(
         "load",
         "float",
-        60.0,
+        50.0,
         "Load (requests/s)",
         "Requests per second from the clients, arriving at random (Poisson).",
         min=1.0,

@@ -392,7 +392,7 @@ def test_invariants_over_2000_seeds():
 
 # -- the storm and its cure ------------------------------------------------------------
 
-STORM = {"retries": 3, "backoff": "none", "load": 60.0, "duration": 7000.0}
+STORM = {"retries": 3, "backoff": "none", "load": 50.0, "duration": 7000.0}
 CURE = {**STORM, "backoff": "jittered", "breaker": "true"}
 
 

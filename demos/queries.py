@@ -80,3 +80,14 @@ def state_at(changes: list[tuple[float, object]], t: float) -> object:
     """Give the state in effect at time `t` from a node's [(since, state), ...] list."""
     i = bisect_right([since for since, _ in changes], t) - 1
     return changes[max(i, 0)][1]
+
+
+def project(
+    history: list[tuple[float, object]], key: Callable[[object], object]
+) -> list[tuple[float, object]]:
+    """Give the stretches of `key(state)` in a history of states: a coarser history."""
+    out: list[tuple[float, object]] = []
+    for since, state in history:
+        if not out or out[-1][1] != key(state):
+            out.append((since, key(state)))
+    return out

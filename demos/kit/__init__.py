@@ -10,6 +10,7 @@ returns `figure.svg(...)`.
 """
 
 from .figure import Figure, heading
+from .history import binned_ticks, boxes, dots, role_bars, run_groups, slot_runs
 from .marks import (
     Lanes,
     arrow_d,
@@ -37,7 +38,10 @@ __all__ = [
     "TimeScale",
     "arrow_d",
     "axis",
+    "binned_ticks",
+    "boxes",
     "bands",
+    "dots",
     "down_spans",
     "group",
     "heading",
@@ -47,6 +51,9 @@ __all__ = [
     "message_style",
     "messages",
     "nice_step",
+    "role_bars",
+    "run_groups",
+    "slot_runs",
     "stretch",
     "stretches",
     "text_block",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..svg import document, el
-from .marks import Lanes, text_block
+from .marks import Lanes, LegendItem, axis, legend, text_block
 from .scale import TimeScale
 
 WIDTH = 720.0
@@ -17,8 +17,15 @@ class Figure:
     `figure.y` is where the next section starts; `reserve(h)` gives that y and moves on.
     """
 
-    def __init__(self, trace: dict, *, title: str, width: float = WIDTH, left: float = LEFT,
-                 right: float = RIGHT) -> None:
+    def __init__(
+        self,
+        trace: dict,
+        *,
+        title: str,
+        width: float = WIDTH,
+        left: float = LEFT,
+        right: float = RIGHT,
+    ) -> None:
         self.demo = trace["demo"]
         self.title = title
         self.width = width
@@ -47,11 +54,35 @@ class Figure:
         self.reserve(pitch * len(nodes))
         return lanes
 
+    def heading(self, text: str, gap: float = 12.0) -> None:
+        """Add a section heading here and move below it."""
+        self.add([heading(text, self.y + 4)])
+        self.reserve(gap)
+
+    def axis(self, lanes: Lanes, *, grid: bool = True) -> None:
+        """Add the time axis under `lanes` (grid lines across them) and room for its labels."""
+        self.add(axis(self.scale, lanes.top, lanes.bottom, grid=grid))
+        self.y = max(self.y, lanes.bottom) + 34
+
+    def legend(self, items: list[LegendItem]) -> None:
+        """Add a legend across the figure's width here and move below it."""
+        parts, height = legend(items, x=8, y=self.y + 10, width=self.width - 16)
+        self.add(parts)
+        self.reserve(height)
+
     def svg(self, *, desc: str, style: str = "") -> str:
         """Give the finished SVG document."""
-        return document(width=self.width, height=self.y + 8, title=self.title, desc=desc,
-                        body=self.parts, style=style, duration=self.scale.duration,
-                        time_x=(self.scale.x0, self.scale.x1), demo=self.demo)
+        return document(
+            width=self.width,
+            height=self.y + 8,
+            title=self.title,
+            desc=desc,
+            body=self.parts,
+            style=style,
+            duration=self.scale.duration,
+            time_x=(self.scale.x0, self.scale.x1),
+            demo=self.demo,
+        )
 
 
 def heading(text: str, y: float) -> str:

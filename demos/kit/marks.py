@@ -58,12 +58,21 @@ def wrap(text: str, width: float, char_w: float = CHAR_W) -> list[str]:
     return lines or [""]
 
 
-def text_block(text: str, *, x: float, y: float, width: float, cls: str = "dm-text dm-small",
-               leading: float = 13.0) -> tuple[list[str], float]:
+def text_block(
+    text: str,
+    *,
+    x: float,
+    y: float,
+    width: float,
+    cls: str = "dm-text dm-small",
+    leading: float = 13.0,
+) -> tuple[list[str], float]:
     """Give wrapped text starting with its first baseline at `y`, and the height it takes."""
     lines = wrap(text, width)
-    return ([el("text", line, class_=cls, x=x, y=y + i * leading) for i, line in
-             enumerate(lines)], leading * len(lines))
+    return (
+        [el("text", line, class_=cls, x=x, y=y + i * leading) for i, line in enumerate(lines)],
+        leading * len(lines),
+    )
 
 
 def axis(scale: TimeScale, top: float, bottom: float, *, grid: bool = True) -> list[str]:
@@ -76,8 +85,16 @@ def axis(scale: TimeScale, top: float, bottom: float, *, grid: bool = True) -> l
         tick_d.append(f"M{x} {num(bottom)}v4")
         if grid and t > 0:
             grid_d.append(f"M{x} {num(top)}V{num(bottom)}")
-        out.append(el("text", time_label(t, step), class_="dm-text dm-small dm-muted",
-                      x=scale.x(t), y=bottom + 16, text_anchor="middle"))
+        out.append(
+            el(
+                "text",
+                time_label(t, step),
+                class_="dm-text dm-small dm-muted",
+                x=scale.x(t),
+                y=bottom + 16,
+                text_anchor="middle",
+            )
+        )
     out.append(el("path", class_="dm-lane", d="".join(tick_d)))
     if grid_d:
         out.append(el("path", class_="dm-grid", d="".join(grid_d)))
@@ -90,8 +107,7 @@ def lane_lines(scale: TimeScale, lanes: Lanes, cls: str = "dm-lane") -> list[str
     for node in lanes.nodes:
         y = lanes.y(node)
         out.append(el("text", node, class_="dm-text", x=8, y=y + 4, data_node=node))
-        out.append(el("line", class_=cls, x1=scale.x0, x2=scale.x1, y1=y, y2=y,
-                      data_node=node))
+        out.append(el("line", class_=cls, x1=scale.x0, x2=scale.x1, y1=y, y2=y, data_node=node))
     return out
 
 
@@ -107,9 +123,11 @@ def arrow_d(x0: float, y0: float, x1: float, y1: float, head: float = 4.0) -> st
     # Two short strokes back from the tip, 25 degrees either side of the shaft.
     ax, ay = -ux * 0.906 - uy * 0.423, -uy * 0.906 + ux * 0.423
     bx, by = -ux * 0.906 + uy * 0.423, -uy * 0.906 - ux * 0.423
-    return (f"M{num(x0)} {num(y0)}L{num(x1)} {num(y1)}"
-            f"l{num(ax * head)} {num(ay * head)}m{num(-ax * head)} {num(-ay * head)}"
-            f"l{num(bx * head)} {num(by * head)}")
+    return (
+        f"M{num(x0)} {num(y0)}L{num(x1)} {num(y1)}"
+        f"l{num(ax * head)} {num(ay * head)}m{num(-ax * head)} {num(-ay * head)}"
+        f"l{num(bx * head)} {num(by * head)}"
+    )
 
 
 def message(scale: TimeScale, lanes: Lanes, m: dict, *, typical: float = 10.0) -> str:
@@ -122,24 +140,34 @@ def message(scale: TimeScale, lanes: Lanes, m: dict, *, typical: float = 10.0) -
     if m["status"] == "delivered":
         x1 = scale.x(m["recv"])
         tip = y1 - 3.0 if y1 > y0 else y1 + 3.0  # stop short of the lane so the head shows
-        return (f'<path d="{arrow_d(x0, y0, x1, tip)}" data-t="{tnum(m["sent"])}" '
-                f'data-sent="{tnum(m["sent"])}" data-recv="{tnum(m["recv"])}" '
-                f'data-node="{esc(m["src"])}"/>')
+        return (
+            f'<path d="{arrow_d(x0, y0, x1, tip)}" data-t="{tnum(m["sent"])}" '
+            f'data-sent="{tnum(m["sent"])}" data-recv="{tnum(m["recv"])}" '
+            f'data-node="{esc(m["src"])}"/>'
+        )
     # An undelivered message goes halfway and stops at a cross; one still travelling when
     # the run ends just stops at the end, uncrossed.
     xm = min(scale.x(m["sent"] + typical), scale.x1)
     ym = (y0 + y1) / 2
     flying = m.get("reason") == "in flight at the end"
     cross = "" if flying else f"M{num(xm - 3)} {num(ym - 3)}l6 6m0-6l-6 6"
-    return (f'<path d="M{num(x0)} {num(y0)}L{num(xm)} {num(ym)}{cross}" '
-            f'data-t="{tnum(m["sent"])}" data-node="{esc(m["src"])}">'
-            f"<title>{esc(m['label'])} to {esc(m['dst'])}: {esc(m.get('reason', ''))}"
-            "</title></path>")
+    return (
+        f'<path d="M{num(x0)} {num(y0)}L{num(xm)} {num(ym)}{cross}" '
+        f'data-t="{tnum(m["sent"])}" data-node="{esc(m["src"])}">'
+        f"<title>{esc(m['label'])} to {esc(m['dst'])}: {esc(m.get('reason', ''))}"
+        "</title></path>"
+    )
 
 
-def messages(scale: TimeScale, lanes: Lanes, msgs: Iterable[dict],
-             style: Callable[[dict], str | None], *, typical: float = 10.0,
-             limit: int = 400) -> list[str]:
+def messages(
+    scale: TimeScale,
+    lanes: Lanes,
+    msgs: Iterable[dict],
+    style: Callable[[dict], str | None],
+    *,
+    typical: float = 10.0,
+    limit: int = 400,
+) -> list[str]:
     """Give the messages `style` picks, one <g> per class it names (None: leave out).
 
     Beyond `limit` arrows the rest are left out and a note says how many.
@@ -158,9 +186,16 @@ def messages(scale: TimeScale, lanes: Lanes, msgs: Iterable[dict],
         groups.setdefault(cls, []).append(message(scale, lanes, m, typical=typical))
     out = [part for cls, items in groups.items() for part in group(cls, items)]
     if skipped:
-        out.append(el("text", f"{skipped} later messages not drawn",
-                      class_="dm-text dm-small dm-muted", x=scale.x1, y=lanes.bottom + 28,
-                      text_anchor="end"))
+        out.append(
+            el(
+                "text",
+                f"{skipped} later messages not drawn",
+                class_="dm-text dm-small dm-muted",
+                x=scale.x1,
+                y=lanes.bottom + 28,
+                text_anchor="end",
+            )
+        )
     return out
 
 
@@ -172,31 +207,64 @@ def message_style(m: dict) -> str:
     return "dm-msg-lost"
 
 
-def bands(scale: TimeScale, partitions: Iterable[dict], top: float, bottom: float,
-          *, label_y: float | None = None) -> list[str]:
-    """Give a shaded band over [top, bottom] for each partition, labelled with its sides."""
+def bands(
+    scale: TimeScale,
+    partitions: Iterable[dict],
+    top: float,
+    bottom: float,
+    *,
+    label_y: float | None = None,
+) -> list[str]:
+    """Give a shaded band over [top, bottom] for each partition, labelled with its sides
+    (by default under the time axis's labels, when the axis runs along `bottom`)."""
     out = []
     for p in partitions:
         x0, x1 = scale.x(p["start"]), scale.x(p["end"])
         sides = " | ".join(",".join(g) for g in p["groups"])
-        out.append(el("rect", class_="dm-band", x=x0, y=top, width=max(x1 - x0, 1.0),
-                      height=bottom - top, data_t=tnum(p["start"])))
-        out.append(el("text", f"partition {sides}", class_="dm-text dm-small dm-muted",
-                      x=x0 + 2, y=bottom + 10 if label_y is None else label_y,
-                      data_t=tnum(p["start"])))
+        out.append(
+            el(
+                "rect",
+                class_="dm-band",
+                x=x0,
+                y=top,
+                width=max(x1 - x0, 1.0),
+                height=bottom - top,
+                data_t=tnum(p["start"]),
+            )
+        )
+        out.append(
+            el(
+                "text",
+                f"partition {sides}",
+                class_="dm-text dm-small dm-muted",
+                x=x0 + 2,
+                y=bottom + 28 if label_y is None else label_y,
+                data_t=tnum(p["start"]),
+            )
+        )
     return out
 
 
-def down_spans(scale: TimeScale, lanes: Lanes, down: dict[str, list[tuple[float, float]]],
-               height: float = 12.0) -> list[str]:
+def down_spans(
+    scale: TimeScale, lanes: Lanes, down: dict[str, list[tuple[float, float]]], height: float = 12.0
+) -> list[str]:
     """Give a grey bar over each lane where its node was down."""
     out = []
     for node in lanes.nodes:
         for start, end in down.get(node, ()):
             x0 = scale.x(start)
-            out.append(el("rect", class_="dm-down", x=x0, y=lanes.y(node) - height / 2,
-                          width=max(scale.x(end) - x0, 1.0), height=height,
-                          data_t=tnum(start), data_node=node))
+            out.append(
+                el(
+                    "rect",
+                    class_="dm-down",
+                    x=x0,
+                    y=lanes.y(node) - height / 2,
+                    width=max(scale.x(end) - x0, 1.0),
+                    height=height,
+                    data_t=tnum(start),
+                    data_node=node,
+                )
+            )
     return out
 
 
@@ -208,13 +276,33 @@ def violations(scale: TimeScale, lanes: Lanes, checks: Iterable[Check]) -> list[
             continue
         x = scale.x(c.t)
         if c.node in lanes.nodes:
-            out.append(el("circle", class_="dm-violation", cx=x, cy=lanes.y(c.node), r=7,
-                          data_t=tnum(c.t), data_node=c.node, data_check=c.name,
-                          data_say=f"{c.name} fails: {c.detail}"))
+            out.append(
+                el(
+                    "circle",
+                    class_="dm-violation",
+                    cx=x,
+                    cy=lanes.y(c.node),
+                    r=7,
+                    data_t=tnum(c.t),
+                    data_node=c.node,
+                    data_check=c.name,
+                    data_say=f"{c.name} fails: {c.detail}",
+                )
+            )
         else:
-            out.append(el("line", class_="dm-violation", x1=x, x2=x, y1=lanes.top,
-                          y2=lanes.bottom, data_t=tnum(c.t), data_check=c.name,
-                          data_say=f"{c.name} fails: {c.detail}"))
+            out.append(
+                el(
+                    "line",
+                    class_="dm-violation",
+                    x1=x,
+                    x2=x,
+                    y1=lanes.top,
+                    y2=lanes.bottom,
+                    data_t=tnum(c.t),
+                    data_check=c.name,
+                    data_say=f"{c.name} fails: {c.detail}",
+                )
+            )
     return out
 
 
@@ -222,8 +310,9 @@ def violations(scale: TimeScale, lanes: Lanes, checks: Iterable[Check]) -> list[
 LegendItem = tuple[str, str, str]
 
 
-def legend(items: Iterable[LegendItem], *, x: float, y: float, width: float
-           ) -> tuple[list[str], float]:
+def legend(
+    items: Iterable[LegendItem], *, x: float, y: float, width: float
+) -> tuple[list[str], float]:
     """Give the legend, wrapped to `width`, with its first row's baseline at `y`; and its
     height."""
     out: list[str] = []

@@ -21,8 +21,14 @@ DrawState = Callable[[str, object, float], list[str]]
 SayChange = Callable[[str, object, object], str | None]
 
 
-def stretch(since: float, until: float | None, parts: list[str], *, node: str | None = None,
-            say: str | None = None) -> list[str]:
+def stretch(
+    since: float,
+    until: float | None,
+    parts: list[str],
+    *,
+    node: str | None = None,
+    say: str | None = None,
+) -> list[str]:
     """Give `parts` as one `<g>` shown from `since` until `until` (None: to the end)."""
     cls = "dm-state" if until is None else "dm-state dm-off"
     end = None if until is None else tnum(until)
@@ -30,9 +36,13 @@ def stretch(since: float, until: float | None, parts: list[str], *, node: str | 
     return [f"<g{head}>", *parts, "</g>"]
 
 
-def stretches(history: list[tuple[float, object]], draw: Callable[[object], list[str]], *,
-              node: str | None = None,
-              say: Callable[[object, object], str | None] | None = None) -> list[str]:
+def stretches(
+    history: list[tuple[float, object]],
+    draw: Callable[[object], list[str]],
+    *,
+    node: str | None = None,
+    say: Callable[[object, object], str | None] | None = None,
+) -> list[str]:
     """Give one `<g>` per stretch of a value that changes over time; a None value draws
     nothing. `say(before, after)` gives the sentence announced at a change."""
     out = []
@@ -72,17 +82,30 @@ class StatePanel:
 
     def render(self, changes: dict[str, list[tuple[float, object]]]) -> list[str]:
         """Give the panel's SVG: a heading, then each node's name and stretches of state."""
-        out = [el("text", self.heading, class_="dm-text dm-small dm-muted", x=8,
-                  y=self.top + 10)]
+        out = [el("text", self.heading, class_="dm-text dm-small dm-muted", x=8, y=self.top + 10)]
         for i, (node, history) in enumerate(changes.items()):
             y = self.y(i)
             out.append(el("text", node, class_="dm-text", x=8, y=y + 11, data_node=node))
 
             def draw(state: object, node: str = node, y: float = y) -> list[str]:
                 role = self.role(state)
-                return [el("rect", class_=self.roles.get(role, "dm-node"), x=30, y=y + 2,
-                           width=10, height=10, data_role=role), *self.draw(node, state, y)]
+                return [
+                    el(
+                        "rect",
+                        class_=self.roles.get(role, "dm-node"),
+                        x=30,
+                        y=y + 2,
+                        width=10,
+                        height=10,
+                        data_role=role,
+                    ),
+                    *self.draw(node, state, y),
+                ]
 
-            out += stretches(history, draw, node=node,
-                             say=lambda before, after, node=node: self.say(node, before, after))
+            out += stretches(
+                history,
+                draw,
+                node=node,
+                say=lambda before, after, node=node: self.say(node, before, after),
+            )
         return out

@@ -1,8 +1,10 @@
-"""The kafka figure: at the cursor, each consumer's partitions with position/committed offset
-and the coordinator's generation; a timeline of records produced, fetched, processed
+"""The kafka figure: at the cursor, each consumer's partitions and positions and the
+coordinator's generation and committed offsets; a timeline of records produced, fetched, processed
 (a repeat in amber) and committed, with rebalances; each partition's log at the end."""
 
 from __future__ import annotations
+
+from functools import partial
 
 from . import kafka, kit
 from .kafka import BROKER, PRODUCER
@@ -43,14 +45,18 @@ def row_text(node: str, state: tuple) -> str:
 
 
 def say(node: str, before: tuple, now: tuple) -> str | None:
-    """Give the sentence the player reads when a node's generation or partitions change."""
-    held = [p for p, _ in now[2]]
-    if before[0] != now[0] or before[1] == now[1] and [p for p, _ in before[2]] == held:
+    """Give the sentence the player reads when a rebalance reaches a node: the coordinator's
+    new generation, or which partitions a consumer takes, gives up or keeps."""
+    if before[0] != now[0] or before[1] == now[1]:
         return None  # a crash is the role mark's to say; a new offset says nothing
     if node == BROKER:
         return f"{node} starts generation {now[1]}: a rebalance"
-    names = " and ".join(f"p{p}" for p in held) or "no partition"
-    return f"{node} takes {names} in generation {now[1]}"
+    old, new = [p for p, _ in before[2]], [p for p, _ in now[2]]
+    names = lambda ps: " and ".join(f"p{p}" for p in ps)  # noqa: E731
+    gained, lost = [p for p in new if p not in old], [p for p in old if p not in new]
+    moves = [f"{verb} {names(ps)}" for verb, ps in (("takes", gained), ("gives up", lost)) if ps]
+    what = " and ".join(moves) or (f"keeps {names(new)}" if new else "holds no partition")
+    return f"{node} {what} in generation {now[1]}"
 
 
 def draw(trace: dict, checks: list[Check], summary: str) -> str:
@@ -61,21 +67,16 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     last = f"{nodes[2]}–{nodes[-1]} consumers" if len(nodes) > 3 else "n3 consumer"
     fig.text(f"n1 broker and group coordinator · n2 producer · {last}", cls="dm-text")
     part = {BROKER: "broker", PRODUCER: "producer"}
-    panel = kit.StatePanel(
-        fig.y,
-        role=lambda up: up,
-        roles=ROLES,
-        say=lambda n, _, up: f"{n} {'crashes' if up == 'down' else 'is up'}",
-        draw=lambda *_: [],
-    )
+    turn = lambda n, _, up: f"{n} {'crashes' if up == 'down' else 'is up'}"  # noqa: E731
+    panel = kit.StatePanel(fig.y, role=str, roles=ROLES, say=turn, draw=lambda *_: [])
     history = timeline(trace, ("up", 0, ()), kafka.offsets_step)
     roles = {n: [(t, part.get(n, "consumer") if s[0] == "up" else "down") for t, s in h]
              for n, h in history.items()}  # fmt: skip
     fig.add(panel.render({n: [c for k, c in enumerate(r) if k == 0 or r[k - 1][1] != c[1]]
                           for n, r in roles.items()}))  # fmt: skip
     for i, (node, h) in enumerate(history.items()):
-        text = _row_text(node, panel.y(i) + 11)
-        fig.add(kit.stretches(h, text, node=node, say=lambda b, a, n=node: say(n, b, a)))
+        text = partial(_row_text, node, panel.y(i) + 11)
+        fig.add(kit.stretches(h, text, node=node, say=partial(say, node)))
     fig.reserve(panel.height(nodes) + 4)
     lanes = fig.lanes(nodes, PITCH)
     fig.add(kit.bands(scale, trace["partitions"], lanes.top, lanes.bottom, label_y=lanes.top + 9))
@@ -94,9 +95,9 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     return fig.svg(desc=summary + desc + " Bottom: each partition's log at the end.", style=STYLE)
 
 
-def _row_text(node: str, y: float):
-    """Give a function that draws `node`'s panel text for a state at baseline `y`."""
-    return lambda state: [el("text", row_text(node, state), class_="dm-text dm-small", x=44, y=y)]
+def _row_text(node: str, y: float, state: tuple) -> list[str]:
+    """Give `node`'s panel text for `state`, its baseline at `y`."""
+    return [el("text", row_text(node, state), class_="dm-text dm-small", x=44, y=y)]
 
 
 def _style(m: dict) -> str | None:
@@ -119,7 +120,8 @@ def _marks(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes) -> list[str]:
             out.append(f"<circle{dot}>{el('title', tip)}</circle>")
         elif e["kind"] == "rebalance":
             y = lanes.y(node)
-            out.append(el("line", class_="kf-gen", x1=x, x2=x, y1=y - 9, y2=y + 9, data_t=t))
+            tick = attrs(class_="kf-gen", x1=x, x2=x, y1=y - 9, y2=y + 9, data_t=t, data_node=node)
+            out.append(f"<line{tick}/>")
             out.append(el("text", f"g{e['generation']}", class_="dm-text kf-n", x=x, y=y - 11))
     return out
 
@@ -128,11 +130,9 @@ def _logs(fig: kit.Figure, trace: dict) -> None:
     """Add each partition's log at the end: a cell per offset coloured by its fate (times
     processed, lost, unread) and a bar at the committed offset."""
     parts, committed = int(trace["params"]["partitions"]), kafka.committed_at_end(trace)
-    done = kafka.times_processed(trace)
+    done, records = kafka.times_processed(trace), kafka.written(trace)
     lost = [(e["partition"], e["offset"]) for e in kafka.lost_records(trace)]
-    records = kafka.written(trace)
-    longest = max([e["offset"] + 1 for e in records], default=1)
-    width = min(22.0, (fig.width - 52) / longest)
+    width = min(22.0, (fig.width - 52) / max([e["offset"] + 1 for e in records], default=1))
     fig.text("Each partition's log at the end, offset by offset", cls="dm-text", gap=2)
     top = fig.reserve(ROW * parts + 6)
     for p, y in ((p, top + p * ROW) for p in range(parts)):

@@ -514,8 +514,12 @@ def test_the_panel_says_what_changed():
     says = [g.get("data-say") for g in ElementTree.fromstring(result.svg).iter(f"{SVG}g")
             if g.get("data-say")]  # fmt: skip
     assert "n1 starts generation 2: a rebalance" in says
-    assert "n3 takes p0 and p1 in generation 2" in says
+    assert "n3 takes p1 in generation 2" in says and "n5 keeps p2 in generation 2" in says
     assert "n4 crashes" in says and "n4 is up" in says and "n4 takes p1 in generation 3" in says
-    before, now = (("up", 1, ((0, 4),))), ("up", 1, ((0, 5),))
+    assert "n3 gives up p1 in generation 3" in says
+    before, now = ("up", 1, ((0, 4),)), ("up", 1, ((0, 5),))
     assert say("n3", before, now) is None  # a new position says nothing
-    assert say("n3", now, ("up", 2, ())) == "n3 takes no partition in generation 2"
+    assert say("n3", now, ("up", 2, ())) == "n3 gives up p0 in generation 2"
+    assert say("n3", ("up", 0, ()), ("up", 1, ())) == "n3 holds no partition in generation 1"
+    assert say("n3", now, ("up", 2, ((1, 0),))) == "n3 takes p1 and gives up p0 in generation 2"
+    assert say("n1", ("up", 1, ()), ("up", 1, ((2, 3),))) is None  # a first commit to p2

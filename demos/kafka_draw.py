@@ -25,7 +25,7 @@ LEGEND = (
 )
 STYLE = """
 .kf-p{stroke:var(--demo-accent,#1a5fb4);stroke-width:1;fill:none}
-.kf-c{stroke:var(--demo-ok,#1e7a34);stroke-width:.8;stroke-dasharray:2 2;fill:none}
+.kf-c{stroke:var(--demo-ok,#1e7a34);stroke-width:1.2;stroke-dasharray:3 2;fill:none}
 .kf-a,.kf-gen{stroke:var(--demo-warn,#9c5d00);stroke-width:1.2;fill:none}
 .kf-n{font-size:9px;text-anchor:middle}
 .kf-mark{stroke:var(--demo-fg,#1d1d1f);stroke-width:2}

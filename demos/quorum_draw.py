@@ -19,6 +19,7 @@ DESC = " Top: the state at the cursor. Below: nodes and clients' operations over
 LEGEND = [
     ("line", "q-tick", "copy stored"),
     ("dot", "q-hint", "hint taken"),
+    ("dot", "q-back", "hint handed back"),
     ("box", "dm-down", "down"),
     ("box", "pt-ok", "op ok"),
     ("box", "pt-fail", "failed"),
@@ -31,6 +32,7 @@ STYLE = (
     ".pt-info{fill:var(--demo-warn,#9c5d00)}.pt-read{fill-opacity:.45}"
     ".q-tick{stroke:var(--demo-accent,#1a5fb4);stroke-width:1.5;fill:none}"
     ".q-hint{fill:var(--demo-bg,#fff);stroke:var(--demo-warn,#9c5d00);stroke-width:1.5}"
+    ".q-back{fill:var(--demo-warn,#9c5d00)}"
     ".q-val{fill:var(--demo-accent,#1a5fb4);stroke:none;font-size:9px}"
 )
 
@@ -51,6 +53,8 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     fig.add(kit.lane_lines(scale, nodes))
     fig.add(kit.down_spans(scale, nodes, down_intervals(trace)))
     fig.add(_copies(trace, scale, nodes))
+    for kind, cls in (("hint", "q-hint"), ("handoff", "q-back")):
+        fig.add(kit.dots(scale, nodes, [e for e in trace["events"] if e["kind"] == kind], cls))
     for c, name in names.items():  # no data-node: a client is no node a fault can name
         y = lanes.y(c)
         fig.add([el("text", name, class_="dm-text", x=8, y=y + 4)])
@@ -115,16 +119,12 @@ def _hints(held: tuple) -> str:
 
 
 def _copies(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes) -> list[str]:
-    """Give a tick where a node stored a newer copy, its value above when there is room, and
-    a ring where it took a hint; one group per node."""
+    """Give a tick where a node stored a newer copy, its value above when there is room;
+    one group per node."""
     marks: dict[str, list[str]] = {node: [] for node in lanes.nodes}
     label_end: dict[str, float] = {}
-    for e in trace["events"]:
+    for e in (e for e in trace["events"] if e["kind"] == "store"):
         x, y, t = scale.x(e["t"]), lanes.y(e["node"]), kit.tnum(e["t"])
-        if e["kind"] == "hint":
-            marks[e["node"]].append(el("circle", class_="q-hint", cx=x, cy=y, r=3.5, data_t=t))
-        if e["kind"] != "store":
-            continue
         marks[e["node"]].append(el("path", d=f"M{num(x)} {num(y - 5)}v10", data_t=t))
         label = f"{e['key']}={_show(e['value'])}" if len(trace["ring"]) > 1 else _show(e["value"])
         if label_end.get(e["node"], -1.0) < x:

@@ -40,7 +40,7 @@ from .sim import Node, Simulation
 
 NAME = "nakamoto"
 TITLE = "Nakamoto consensus: the longest chain, forks and a double spend"
-PARAMS = common_params(duration=30000) + (
+PARAMS = common_params(duration=20000) + (
     Param("nodes", "int", 5, "Nodes", "How many nodes; each one mines.", min=3, max=12),
     Param(
         "attacker",
@@ -179,6 +179,7 @@ class Miner(Node):
         self.spent: dict[str, str] = {GENESIS_ID: ""}  # block -> PAYMENT/DOUBLE_SPEND on its chain
         self.tip = GENESIS
         self.held: dict[str, Block] = {}  # blocks that came before their parent
+        self.sync_until = 0.0  # after a restart: no mining before peers had time to answer
 
     # -- lifecycle ------------------------------------------------------------------
     def on_start(self) -> None:
@@ -188,7 +189,8 @@ class Miner(Node):
         self.held = {}
 
     def on_restart(self) -> None:
-        """Back from a crash: ask every peer for its tip before trusting our own."""
+        """Back from a crash: ask every peer for its tip before mining on our own again."""
+        self.sync_until = self.sim.now + self.interval
         self._schedule()
         for peer in self.peers:
             self.send(peer, GetTip(), label="tip?")
@@ -209,15 +211,23 @@ class Miner(Node):
             return PAYMENT
         return ""
 
+    def behind(self) -> bool:
+        """Give whether we know our tip is stale: just restarted, or holding a higher block we
+        cannot place yet. Like a Bitcoin node in its initial download, we then do not mine."""
+        return self.sim.now < self.sync_until or any(
+            b.height > self.tip.height for b in self.held.values())  # fmt: skip
+
     def find_block(self) -> None:
         """A proof of work found: a new block on our tip, kept and sent to every peer."""
+        self.set_timer(self.sim.rng.expovariate(self.share / self.interval), self.find_block)
+        if self.behind():
+            return
         parent = self.mining_tip()
         block = self.ledger.new_block(parent, self.name, self.transaction(parent), self.sim.now)
         self.record("mine", block=block.id, parent=parent.id, height=block.height,
                     **({"tx": block.tx} if block.tx else {}))  # fmt: skip
         self.store(block)
         self.publish(block)
-        self.set_timer(self.sim.rng.expovariate(self.share / self.interval), self.find_block)
 
     def publish(self, block: Block) -> None:
         self.extend(block)
@@ -376,6 +386,9 @@ class Attacker(Miner):
             self.try_release()
         else:
             super().extend(block)
+
+    def behind(self) -> bool:
+        return self.phase != SECRET and super().behind()  # in secret, public news can wait
 
     def start_secret_branch(self) -> None:
         """Refuse the payment's branch and mine in secret on our own tip, which lacks it."""

@@ -41,7 +41,7 @@ def _tips(trace: dict, node: str, history: list, y: float) -> list[str]:
             holds.append((since, text))
     tip_text = lambda tip: f"{tip} height {trace['blocks'][tip]['height']}"  # noqa: E731
     return kit.stretches(history, lambda tip: [_text(tip_text(tip), 44, y)], node=node) + (
-        kit.stretches(holds, lambda text: [_text(text, 120, y)], node=node))  # fmt: skip
+        kit.stretches(holds, lambda text: [_text(text, 140, y)], node=node))  # fmt: skip
 
 
 def _text(text: str, x: float, y: float) -> str:

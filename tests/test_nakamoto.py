@@ -146,19 +146,32 @@ def test_the_payment_goes_into_the_first_block_after_it_is_made_and_only_once(si
     assert {m.block.tx for _, _, m in sim.take_all(Announce)} == {""}
 
 
+def test_a_node_that_knows_it_is_behind_does_not_mine(sim):
+    n1 = miner(sim)
+    n1.find_block()
+    (mine,) = announced(sim, "n1", PEERS)
+    n1.deliver(Announce(block("e3", block("e2", block("e1", GENESIS)))), "n2", 0)
+    assert sim.take("n1", "n2", GetBlock) == GetBlock("e2") and n1.behind()
+    n1.find_block()  # a higher block waits for its parents: no block on our stale tip
+    assert n1.tip == mine and len(kinds(sim, "mine")) == 1 and not sim.network.sent
+
+
 def test_a_crash_keeps_the_blocks_and_forgets_what_was_waiting(sim):
     n1 = miner(sim)
-    n1.deliver(Announce(block("e2", block("e1", GENESIS), "n2")), "n2", 0)
-    sim.take("n1", "n2", GetBlock)
     n1.find_block()
     announced(sim, "n1", PEERS)
+    n1.deliver(Announce(block("e3", block("e2", block("e1", GENESIS)))), "n2", 0)
+    sim.take("n1", "n2", GetBlock)
     tip = n1.tip
+    sim.now = 5000.0
     n1.crash()
     n1.restart()
     assert n1.tip == tip and tip.id in n1.known and not n1.held
     assert [sim.take("n1", peer, GetTip) for peer in PEERS] == [GetTip()] * 3
+    n1.find_block()  # peers have had no time to answer yet
+    assert len(kinds(sim, "mine")) == 1 and n1.behind()
     sim.advance(60_000)  # mining and re-announcing start again after the restart
-    assert kinds(sim, "mine")[-1]["t"] > 0
+    assert kinds(sim, "mine")[-1]["t"] > 6000
     sim.take_all(Announce)
 
 
@@ -452,3 +465,35 @@ def test_panel_has_one_role_per_node_at_every_change():
         roles = roles_at(result.svg, t)
         assert sorted(roles) == sorted(result.nodes) and all(len(r) == 1 for r in roles.values())
     assert roles_at(result.svg, 6000.0)["n6"] == ["down"]
+
+
+# -- the article's race script ------------------------------------------------------------------
+ARTICLE = Path(__file__).parent.parent / "content" / "articles" / "blockchains.md"
+
+
+@pytest.fixture(scope="module")
+def race() -> dict:
+    """Give the functions of the article's script (its code block without the final loop)."""
+    text = ARTICLE.read_text(encoding="utf-8")
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(code.split("\nfor q in", 1)[0], namespace)  # noqa: S102 - our own article's code
+    return namespace
+
+
+def test_the_articles_formula_gives_the_papers_table(race):
+    # Section 11's table: q = 0.1 and q = 0.3, z = 5 and z = 10.
+    assert round(race["paper"](0.1, 5), 7) == 0.0009137
+    assert round(race["paper"](0.3, 5), 7) == 0.1773523
+    assert round(race["paper"](0.3, 10), 7) == 0.0416605
+    for q in (0.1, 0.25, 0.4):  # the demo's race is harder for the attacker, and falls with z
+        rates = [race["same_race"](q, z) for z in (1, 2, 4, 6)]
+        assert rates == sorted(rates, reverse=True) and rates[0] < race["paper"](q, 1)
+
+
+def test_the_articles_script_counts_reversed_payments(race):
+    assert race["measured"](0.4, 2, seeds=8, duration=20000) > 0
+    assert race["measured"](0.1, 6, seeds=4, duration=20000) == 0
+    trace = run({"seed": 8, "attacker": 0.4, "confirmations": 2, "duration": 20000}).trace()
+    assert race["reversed_payment"](trace)
+    assert not race["reversed_payment"](run({"seed": 8, "duration": 20000}).trace())

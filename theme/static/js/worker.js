@@ -1,6 +1,14 @@
 // The page's Python: a module worker that boots Pyodide once (from the site's memory
 // snapshot when there is one), puts the demos wheel on its path once, and answers
-// {type, id, ...} messages: init, run, cancel (see WEB.md, "Worker protocol").
+// {type, id, ...} messages. From the page: init {manifestURL, manifest, interrupt, stallMs,
+// cached}; run {demo, params}; cancel (ends run `id` at its next slice). To the page:
+// progress {stage, loaded, total} and ready {ms, phases, cooperative, snapshot} or error
+// under init's id; started, then result {ms, svg, summary, checks, params} or error
+// {error, stopped} under a run's id.
+// The lab (lab.js): a run with `source` (the reader's protocol module) answers a result that
+// may instead hold {error, line} for a fault in that code; search {demo, options: {base,
+// runs, seed}, source} answers progress {phase, runs, found} under its id, then a result
+// {found: counterexample or null, runs} (or {error, line}).
 
 // Set before any await: a message that arrives while the module is still awaiting is lost.
 self.onmessage = (event) => handle(event.data);
@@ -41,7 +49,7 @@ function handle(msg) {
       },
       (err) => self.postMessage({ type: "error", id: msg.id, error: lastLine(err) }),
     );
-  } else if (msg.type === "run") {
+  } else if (msg.type === "run" || msg.type === "search") {
     if (!booting) {
       self.postMessage({ type: "error", id: msg.id, error: "the worker got 'run' before 'init'" });
       return;
@@ -78,6 +86,10 @@ async function next() {
 }
 
 async function runDemo({ runner, cooperative }, msg) {
+  if (cancelled.has(msg.id)) { // stopped while it waited for the boot
+    self.postMessage({ type: "error", id: msg.id, error: "stopped", stopped: true });
+    return;
+  }
   // Runs queue up behind each other; the page times a run from this message on.
   self.postMessage({ type: "started", id: msg.id });
   // A Stop meant for an earlier run must not interrupt this one.
@@ -92,9 +104,13 @@ async function runDemo({ runner, cooperative }, msg) {
         turns.push(() => resolve(cancelled.has(msg.id)));
         turn.port2.postMessage(null);
       });
-      text = await runner.run_in_slices.callPromising(msg.demo, params, pause, SLICE_MS);
+      text = labTask(msg)
+        ? await labCall(runner, msg, params, true).callPromising(...labArgs(msg, params), pause,
+          SLICE_MS)
+        : await runner.run_in_slices.callPromising(msg.demo, params, pause, SLICE_MS);
     } else {
-      text = runner.run_json(msg.demo, params);
+      text = labTask(msg) ? labCall(runner, msg, params, false)(...labArgs(msg, params))
+        : runner.run_json(msg.demo, params);
     }
     const ms = Math.round(performance.now() - start);
     self.postMessage({ type: "result", id: msg.id, ms, ...JSON.parse(text) });
@@ -103,6 +119,28 @@ async function runDemo({ runner, cooperative }, msg) {
     self.postMessage({ type: "error", id: msg.id, error,
       stopped: /^(KeyboardInterrupt|pyodide_demos_runner\.RunStopped|RunStopped)/.test(error) });
   }
+}
+
+// Whether `msg` is the lab's: the reader's own code, or a counterexample search.
+function labTask(msg) {
+  return msg.type === "search" || typeof msg.source === "string";
+}
+
+// Give the lab's Python function for `msg` (the sliced one where runs can pause).
+function labCall(runner, msg, params, sliced) {
+  const lab = runner.lab();
+  if (msg.type === "search") return sliced ? lab.search_in_slices : lab.search;
+  return sliced ? lab.run_edited_in_slices : lab.run_edited;
+}
+
+// Give the arguments the lab's functions take before (pause, slice): a search reports its
+// progress to the page as it goes.
+function labArgs(msg, params) {
+  const source = typeof msg.source === "string" ? msg.source : null;
+  if (msg.type !== "search") return [msg.demo, params, source];
+  const report = (phase, runs, found) =>
+    self.postMessage({ type: "progress", id: msg.id, phase, runs, found: Boolean(found) });
+  return [msg.demo, JSON.stringify(msg.options ?? {}), source, report];
 }
 
 async function boot({ id, manifestURL, manifest, stallMs, cached }) {
@@ -180,7 +218,9 @@ async function boot({ id, manifestURL, manifest, stallMs, cached }) {
     namespace.set("wheel_path", wheelPath);
     pyodide.runPython(RUNNER, { globals: namespace });
     const module = pyodide.pyimport("pyodide_demos_runner");
-    const runner = { run_json: module.run_json, run_in_slices: module.run_in_slices };
+    let lab = null; // the lab's module, imported when a reader first runs their own code
+    const runner = { run_json: module.run_json, run_in_slices: module.run_in_slices,
+      lab: () => (lab ??= pyodide.pyimport("pyodide_demos_lab")) };
     mark("imported");
     const cooperative = await canYield(pyodide, module);
     const keep = () => keepForNextVisit(manifest, manifestURL, indexURL, downloads);

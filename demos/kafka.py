@@ -410,7 +410,9 @@ class Consumer(Node):
         p = ack.partition
         if not ack.ok or p not in self.tenure:
             return  # refused: fenced by a newer generation; a retry carries the new one
-        self.acked[p] = max(self.acked[p], ack.offset)
+        if ack.offset > self.acked[p]:
+            self.acked[p] = ack.offset
+            self.record("commit_ack", partition=p, offset=ack.offset)
         waiting = self.waiting.get(p)
         if waiting and waiting[:2] == ("commit", ack.offset):
             self.waiting[p] = ("work",)
@@ -483,10 +485,11 @@ def simulate(params: dict) -> dict:
 
 
 def offsets_step(state: tuple, e: dict) -> tuple:
-    """Give a node's (up or down, generation, ((partition, offset), ...)) after one of its
-    events: for n1 the committed offsets, for a consumer the position in each partition."""
+    """Give a node's (up or down, generation, ((partition, position, committed), ...)) after
+    one of its events: for n1 the committed offsets (twice), for a consumer each partition's
+    position and the last commit of it the coordinator acknowledged."""
     up, gen, offsets = state
-    kind, held = e["kind"], dict(offsets)
+    kind, held = e["kind"], {p: (at, done) for p, at, done in offsets}
     if kind in ("crash", "restart"):  # n1's generation and commits are durable
         kept = e["node"] == BROKER
         return ("down" if kind == "crash" else "up", gen * kept, offsets * kept)
@@ -494,12 +497,15 @@ def offsets_step(state: tuple, e: dict) -> tuple:
         return (up, e["generation"], offsets)
     if kind == "assign":
         held = {p: o for p, o in held.items() if p in e["partitions"]}
-        held.update({int(p): o for p, o in e["start"].items()})
-        return (up, e["generation"], tuple(sorted(held.items())))
-    if kind in ("commit", "process"):
-        held[e["partition"]] = e["offset"] + (kind == "process")
-        return (up, gen, tuple(sorted(held.items())))
-    return state
+        held.update({int(p): (o, o) for p, o in e["start"].items()})
+        gen = e["generation"]
+    elif kind in ("commit", "process", "commit_ack"):
+        at, done = held.get(e["partition"], (0, 0))
+        at = e["offset"] + 1 if kind == "process" else e["offset"] if kind == "commit" else at
+        held[e["partition"]] = (at, e["offset"] if kind != "process" else done)
+    else:
+        return state
+    return (up, gen, tuple(sorted((p, at, done) for p, (at, done) in held.items())))
 
 
 # -- checks (pure functions of the trace) --------------------------------------------------

@@ -1,6 +1,5 @@
-"""The kafka figure: at the cursor, each consumer's partitions and positions and the
-coordinator's generation and committed offsets; a timeline of records produced, fetched, processed
-(a repeat in amber) and committed, with rebalances; each partition's log at the end."""
+"""The kafka figure: each node at the cursor (partitions, positions, commits, generation), a
+timeline of records produced, fetched, processed and committed, and each partition's log."""
 
 from __future__ import annotations
 
@@ -38,10 +37,11 @@ def row_text(node: str, state: tuple) -> str:
     up, gen, offsets = state
     if up == "down" or node == PRODUCER:
         return "down" if up == "down" else "producer"
-    committed = " ".join(f"p{p}:{o}" for p, o in offsets)
     if node == BROKER:
+        committed = " ".join(f"p{p}:{o}" for p, o, _ in offsets)
         return f"broker and coordinator · gen {gen} · committed {committed}"
-    return f"gen {gen} · " + ("  ".join(f"p{p} at {o}" for p, o in offsets) or "no partitions")
+    held = "  ".join(f"p{p} {at}/{c}" for p, at, c in offsets)
+    return f"gen {gen} · {held or 'no partitions'}"
 
 
 def say(node: str, before: tuple, now: tuple) -> str | None:
@@ -51,7 +51,7 @@ def say(node: str, before: tuple, now: tuple) -> str | None:
         return None  # a crash is the role mark's to say; a new offset says nothing
     if node == BROKER:
         return f"{node} starts generation {now[1]}: a rebalance"
-    old, new = [p for p, _ in before[2]], [p for p, _ in now[2]]
+    old, new = [p[0] for p in before[2]], [p[0] for p in now[2]]
     names = lambda ps: " and ".join(f"p{p}" for p in ps)  # noqa: E731
     gained, lost = [p for p in new if p not in old], [p for p in old if p not in new]
     moves = [f"{verb} {names(ps)}" for verb, ps in (("takes", gained), ("gives up", lost)) if ps]
@@ -68,7 +68,8 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     fig.text(f"n1 broker and group coordinator · n2 producer · {last}", cls="dm-text")
     part = {BROKER: "broker", PRODUCER: "producer"}
     turn = lambda n, _, up: f"{n} {'crashes' if up == 'down' else 'is up'}"  # noqa: E731
-    panel = kit.StatePanel(fig.y, role=str, roles=ROLES, say=turn, draw=lambda *_: [])
+    heading = "At the cursor (consumers: partition position/committed)"
+    panel = kit.StatePanel(fig.y, str, lambda *_: [], turn, ROLES, heading=heading)
     history = timeline(trace, ("up", 0, ()), kafka.offsets_step)
     roles = {n: [(t, part.get(n, "consumer") if s[0] == "up" else "down") for t, s in h]
              for n, h in history.items()}  # fmt: skip

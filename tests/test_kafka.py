@@ -144,6 +144,8 @@ def test_after_mode_processes_in_order_then_commits_on_the_timer(sim):
     assert {m for _, _, m in refetches} == {Fetch(0, 5)} and len(refetches) >= 3
     sim.take("n3", "n1", Commit(1, 0, 5))
     consumer.on_CommitAck(CommitAck(0, 5, True), "n1", 0)
+    consumer.on_CommitAck(CommitAck(0, 5, True), "n1", 0)  # the network's copy
+    assert [(e["partition"], e["offset"]) for e in sim.kinds("commit_ack")] == [(0, 5)]
     sim.advance(3 * kafka.AUTO_COMMIT)  # nothing new processed: nothing to commit
     sim.take_all(Heartbeat)
     assert {m for _, _, m in sim.take_all(Fetch)} == {Fetch(0, 5)}
@@ -448,13 +450,15 @@ def expected_at(trace: dict, t: float) -> dict[str, tuple[str, str]]:
             gen = e["generation"]
         elif e["kind"] == "commit":
             committed[e["partition"]] = max(committed.get(e["partition"], 0), e["offset"])
-        elif e["kind"] == "assign":
+        elif e["kind"] == "assign":  # [position, last commit acknowledged to it]
             kept = {p: o for p, o in held[node].items() if str(p) not in e["start"]}
             held[node] = {p: kept[p] for p in e["partitions"] if p in kept}
-            held[node] |= {int(p): o for p, o in e["start"].items()}
+            held[node] |= {int(p): [o, o] for p, o in e["start"].items()}
             generation[node] = e["generation"]
         elif e["kind"] == "process":
-            held[node][e["partition"]] = e["offset"] + 1
+            held[node][e["partition"]][0] = e["offset"] + 1
+        elif e["kind"] == "commit_ack":
+            held[node][e["partition"]][1] = e["offset"]
     shown = {}
     for node in trace["nodes"]:
         if not up[node]:
@@ -465,7 +469,7 @@ def expected_at(trace: dict, t: float) -> dict[str, tuple[str, str]]:
         elif node == "n2":
             shown[node] = ("producer", "producer")
         else:
-            at = "  ".join(f"p{p} at {o}" for p, o in sorted(held[node].items()))
+            at = "  ".join(f"p{p} {o}/{c}" for p, (o, c) in sorted(held[node].items()))
             shown[node] = ("consumer", f"gen {generation[node]} · {at or 'no partitions'}")
     return shown
 
@@ -517,9 +521,9 @@ def test_the_panel_says_what_changed():
     assert "n3 takes p1 in generation 2" in says and "n5 keeps p2 in generation 2" in says
     assert "n4 crashes" in says and "n4 is up" in says and "n4 takes p1 in generation 3" in says
     assert "n3 gives up p1 in generation 3" in says
-    before, now = ("up", 1, ((0, 4),)), ("up", 1, ((0, 5),))
+    before, now = ("up", 1, ((0, 4, 3),)), ("up", 1, ((0, 5, 3),))
     assert say("n3", before, now) is None  # a new position says nothing
     assert say("n3", now, ("up", 2, ())) == "n3 gives up p0 in generation 2"
     assert say("n3", ("up", 0, ()), ("up", 1, ())) == "n3 holds no partition in generation 1"
-    assert say("n3", now, ("up", 2, ((1, 0),))) == "n3 takes p1 and gives up p0 in generation 2"
-    assert say("n1", ("up", 1, ()), ("up", 1, ((2, 3),))) is None  # a first commit to p2
+    assert say("n3", now, ("up", 2, ((1, 0, 0),))) == "n3 takes p1 and gives up p0 in generation 2"
+    assert say("n1", ("up", 1, ()), ("up", 1, ((2, 3, 3),))) is None  # a first commit to p2

@@ -323,3 +323,28 @@ def test_without_node_the_site_ships_no_snapshot(tmp_path: Path, pelican_runner)
     assert "no-such-node-here" in done.stdout + done.stderr  # one warning says why
     (manifest_path,) = (tmp_path / "output" / "demos").glob("manifest-*.json")
     assert "snapshot" not in json.loads(manifest_path.read_text())
+
+
+def test_service_worker_at_the_root_names_this_builds_cache(site: Path) -> None:
+    (manifest_path,) = (site / "demos").glob("manifest-*.json")
+    offline = json.loads(manifest_path.read_text())["offline"]
+    assert offline["serviceWorker"] == "../demos-sw.js"
+    worker = (site / "demos-sw.js").read_text()
+    build = json.loads(re.match(r"const BUILD = (\{.*?\});\n", worker, re.S)[1])
+    assert build["cache"] == offline["cache"]
+    version = json.loads((ROOT / "node_modules/pyodide/package.json").read_text())["version"]
+    assert build["versioned"] == ["demos/", f"pyodide/{version}/"]
+    # What an offline run needs of the theme, and never a page.
+    assert "theme/js/worker.js" in build["assets"] and "theme/css/demo.css" in build["assets"]
+    assert not [a for a in build["assets"] if a.endswith((".html", "/"))]
+    for asset in build["assets"]:
+        assert (site / asset).is_file(), asset
+
+
+def test_no_service_worker_when_the_setting_is_off(tmp_path: Path, pelican_runner) -> None:
+    content = make_site(tmp_path, {"post.md": POST.format(a=A, b=B)})
+    done = build(pelican_runner, tmp_path, content, PYODIDE_DEMOS_SERVICE_WORKER=None)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not (tmp_path / "output" / "demos-sw.js").exists()
+    (manifest_path,) = (tmp_path / "output" / "demos").glob("manifest-*.json")
+    assert "offline" not in json.loads(manifest_path.read_text())

@@ -7,7 +7,7 @@ from functools import partial
 from typing import NamedTuple
 
 from . import kit
-from .queries import down_intervals, timeline
+from .queries import down_intervals, events_with_downtime, timeline
 from .result import Check
 from .svg import attrs, el
 
@@ -59,16 +59,8 @@ def say(node: str, before: Clock | None, now: Clock) -> str:
 
 def clocks_over_time(trace: dict) -> dict[str, list[tuple[float, Clock]]]:
     """Give each process's Clock over time; crashes and restarts come from the downtime."""
-    marks = [
-        {"t": t, "node": node, "kind": kind}
-        for node, spans in down_intervals(trace).items()
-        for start, end in spans
-        for t, kind in ((start, "crash"), (end, "restart"))
-        if t < trace["duration"]  # a process still down at the end never restarts
-    ]
-    merged = sorted(trace["events"] + marks, key=lambda e: e["t"])
     start = Clock(True, 0, "[" + ",".join("0" for _ in trace["nodes"]) + "]", "has no event yet")
-    return timeline({**trace, "events": merged}, start, step)
+    return timeline({**trace, "events": events_with_downtime(trace)}, start, step)
 
 
 def draw(trace: dict, checks: list[Check], summary: str) -> str:
@@ -88,8 +80,7 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     panel = kit.StatePanel(fig.y, lambda c: "up" if c.up else "down", row, say, ROLES, 22.0, HEAD)
     fig.add(panel.render(history))
     fig.reserve(panel.height(nodes) + 14)
-    fig.add([kit.heading("Space-time diagram", fig.y + 4)])
-    fig.reserve(12)
+    fig.heading("Space-time diagram")
     lanes = fig.lanes(nodes, pitch=50.0 if len(nodes) <= 4 else 38.0)  # 38: no vector row
     f = trace["focus"]
     relation = {e["id"]: "c" for e in trace["events"]} | {i: "p" for i in f["past"]}
@@ -101,11 +92,8 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     fig.add(kit.messages(scale, lanes, trace["messages"], style, typical=200))
     fig.add(events(trace, scale, lanes, relation))
     fig.add(kit.violations(scale, lanes, checks))
-    fig.add(kit.axis(scale, lanes.top, lanes.bottom))
-    fig.reserve(34)
-    legend, height = kit.legend(LEGEND, x=8, y=fig.y + 10, width=fig.width - 16)
-    fig.add(legend)
-    fig.reserve(height)
+    fig.axis(lanes)
+    fig.legend(LEGEND)
     return fig.svg(desc=f"{summary}. {DESC}", style=STYLE)
 
 

@@ -91,3 +91,20 @@ def project(
         if not out or out[-1][1] != key(state):
             out.append((since, key(state)))
     return out
+
+
+def events_with_downtime(trace: dict) -> list[dict]:
+    """Give the trace's events with a `crash` and a `restart` event merged in, in time order,
+    for each down interval (for demos that keep their downtime beside the events).
+
+    A node still down at the end gets no restart; at equal times the trace's own events come
+    first.
+    """
+    marks = [
+        {"t": t, "node": node, "kind": kind}
+        for node, spans in down_intervals(trace).items()
+        for span in spans
+        for t, kind in zip(span, ("crash", "restart"), strict=True)
+        if t < trace["duration"]
+    ]
+    return sorted(trace["events"] + marks, key=lambda e: e["t"])

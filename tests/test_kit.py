@@ -9,7 +9,7 @@ import pytest
 from svg_moments import roles_at, stretches_at
 
 from demos import kit
-from demos.queries import down_intervals, state_at, timeline
+from demos.queries import down_intervals, events_with_downtime, state_at, timeline
 from demos.result import Check
 from demos.svg import document
 
@@ -148,3 +148,67 @@ def test_panel_shows_one_role_per_node_at_any_moment_and_the_end_without_a_playe
         ("n1", "500"), ("n2", "300")}
     says = re.findall(r'data-say="([^"]+)"', svg)
     assert says == ["n1 is down", "n2 is down", "n2 is follower"]
+
+
+def test_events_with_downtime_merges_crashes_and_restarts_in_time_order():
+    trace = {"nodes": ["n1", "n2"], "duration": 1000.0,
+             "events": [{"t": 100.0, "node": "n1", "kind": "send"},
+                        {"t": 300.0, "node": "n2", "kind": "recv"}],
+             "downtime": [{"node": "n2", "start": 100.0, "end": 300.0},
+                          {"node": "n1", "start": 900.0, "end": None}]}
+    merged = events_with_downtime(trace)
+    assert [(e["t"], e["node"], e["kind"]) for e in merged] == [
+        (100.0, "n1", "send"), (100.0, "n2", "crash"), (300.0, "n2", "recv"),
+        (300.0, "n2", "restart"), (900.0, "n1", "crash")]  # no restart past the end
+    assert trace["events"][0]["kind"] == "send" and len(trace["events"]) == 2  # not mutated
+    with pytest.raises(KeyError):  # a downtime span must say its node
+        events_with_downtime(trace | {"downtime": [{"start": 1.0, "end": 2.0}]})
+
+
+def test_texts_and_box_d_escape_and_draw_where_asked():
+    parts = kit.texts([(8, 20, HOSTILE), (30, 40, "n2")], "dm-text", anchor="end")
+    root = parse(parts)
+    shown = [e for e in root.iter() if e.tag.endswith("text") and e.get("text-anchor") == "end"]
+    assert [e.text for e in shown] == [HOSTILE, "n2"] and shown[1].get("x") == "30"
+    assert kit.texts([], "dm-text") == []
+    assert kit.box_d(1, 2.5, 10, 4) == "M1 2.5h10v4h-10z"
+    boxes = kit.boxes([0.0, 15.0], 5.0, "raft-e", "12", size=14)
+    assert boxes[0].count("z") == 2 and kit.box_d(15, 5, 14, 14) in boxes[0]
+
+
+def test_series_follows_the_values_clips_them_and_drops_points_on_a_straight_line():
+    scale = kit.TimeScale(1000, 0, 1000)
+    levels = kit.Levels(top=10.0, height=100.0, most=10.0)
+    assert levels.y(0) == 110 and levels.y(10) == 10 and levels.y(50) == 10  # clipped
+    ramp = [(float(t), t / 100) for t in range(0, 1001, 100)]
+    every = kit.series(scale, levels, ramp, "fd-level", t=0.0, node="n1")
+    line = parse(every)[-1]
+    assert line.get("data-t") == "0" and line.get("data-node") == "n1"
+    assert line.get("d").count("L") == 10
+    straight = kit.series(scale, levels, ramp, "fd-level", tolerance=0.4)
+    assert 'd="M0 110L1000 10"' in straight[0] and "data-t" not in straight[0]
+    bent = ramp[:5] + [(500.0, 9.0)] + ramp[6:]
+    assert "L500 20" in kit.series(scale, levels, bent, "fd-level", tolerance=0.4)[0]
+    assert kit.series(scale, levels, [], "fd-level") == []
+
+
+def test_rises_cut_a_sawtooth_where_it_falls_and_level_names_its_line():
+    points = [(0.0, 0.0), (1.0, 2.0), (2.0, 2.0), (3.0, 0.5), (4.0, 3.0), (5.0, 0.0)]
+    assert kit.rises(points) == [points[:3], points[3:5], points[5:]]
+    assert kit.rises([]) == []
+    scale = kit.TimeScale(1000, 44, 704)
+    parts = kit.level(scale, kit.Levels(0.0, 90.0, 9.0), 6.0, HOSTILE, "fd-limit")
+    root = parse(parts)
+    assert HOSTILE in "".join(root.itertext()) and 'd="M44 30H704"' in parts[0]
+
+
+def test_the_figure_axis_can_reach_over_sections_above_and_below_its_lanes():
+    fig = kit.Figure({"demo": "t", "duration": 1000.0}, title="t")
+    lanes = fig.lanes(["n1", "n2"])
+    fig.reserve(50)
+    fig.axis(lanes, top=2.0, bottom=fig.y)
+    grid = next(p for p in fig.parts if 'class="dm-grid"' in p)
+    assert "M176 2V110" in grid and fig.y == 144
+    plain = kit.Figure({"demo": "t", "duration": 1000.0}, title="t")
+    plain.axis(plain.lanes(["n1"]))
+    assert plain.y == 8 + 26 + 34

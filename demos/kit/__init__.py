@@ -3,7 +3,8 @@
 - `Figure`: the SVG under construction, with one `TimeScale` and a vertical cursor;
 - marks (`marks`): lanes, time axis, message arrows, partition bands, down spans,
   violations, a legend, wrapped text; each gives SVG for one kind of thing;
-- `StatePanel`: each node's state at the cursor, as time-bounded rows.
+- `StatePanel`: each node's state at the cursor, as time-bounded rows;
+- `series` / `level` (`plot`): a value over time as a line, against a limit.
 
 A demo's `<name>_draw.py` builds one `Figure`, adds the shared marks and its own, and
 returns `figure.svg(...)`.
@@ -16,6 +17,7 @@ from .marks import (
     arrow_d,
     axis,
     bands,
+    box_d,
     down_spans,
     group,
     lane_lines,
@@ -24,20 +26,24 @@ from .marks import (
     message_style,
     messages,
     text_block,
+    texts,
     tnum,
     violations,
     wrap,
 )
 from .panel import StatePanel, stretch, stretches
+from .plot import Levels, level, rises, series
 from .scale import TimeScale, nice_step, time_label
 
 __all__ = [
     "Figure",
     "Lanes",
+    "Levels",
     "StatePanel",
     "TimeScale",
     "arrow_d",
     "axis",
+    "box_d",
     "binned_ticks",
     "boxes",
     "bands",
@@ -47,16 +53,20 @@ __all__ = [
     "heading",
     "lane_lines",
     "legend",
+    "level",
     "message",
     "message_style",
     "messages",
     "nice_step",
+    "rises",
     "role_bars",
     "run_groups",
+    "series",
     "slot_runs",
     "stretch",
     "stretches",
     "text_block",
+    "texts",
     "time_label",
     "tnum",
     "violations",

@@ -59,10 +59,20 @@ class Figure:
         self.add([heading(text, self.y + 4)])
         self.reserve(gap)
 
-    def axis(self, lanes: Lanes, *, grid: bool = True) -> None:
-        """Add the time axis under `lanes` (grid lines across them) and room for its labels."""
-        self.add(axis(self.scale, lanes.top, lanes.bottom, grid=grid))
-        self.y = max(self.y, lanes.bottom) + 34
+    def axis(
+        self,
+        lanes: Lanes,
+        *,
+        grid: bool = True,
+        top: float | None = None,
+        bottom: float | None = None,
+    ) -> None:
+        """Add the time axis under `lanes` (grid lines across them) and room for its labels;
+        `top`/`bottom` widen it over sections above or below the lanes (plots, strips)."""
+        top = lanes.top if top is None else top
+        bottom = lanes.bottom if bottom is None else bottom
+        self.add(axis(self.scale, top, bottom, grid=grid))
+        self.y = max(self.y, bottom) + 34
 
     def legend(self, items: list[LegendItem]) -> None:
         """Add a legend across the figure's width here and move below it."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from ..svg import el, esc, num
-from .marks import Lanes, group, tnum
+from .marks import Lanes, box_d, group, tnum
 from .scale import TimeScale
 
 History = list[tuple[float, object]]
@@ -159,7 +159,7 @@ def boxes(
 ) -> list[str]:
     """Give a row of squares at `xs` as one path, and one character of `labels` centred in
     each as one text."""
-    d = "".join(f"M{num(x)} {num(y)}h{num(size)}v{num(size)}h{num(-size)}z" for x in xs)
+    d = "".join(box_d(x, y, size, size) for x in xs)
     return [
         el("path", class_=cls, d=d),
         el(

@@ -46,6 +46,13 @@ def group(cls: str, items: list[str], node: str | None = None) -> list[str]:
     return [f"<g{attrs(class_=cls, data_node=node)}>", *items, "</g>"]
 
 
+def texts(
+    items: Iterable[tuple[float, float, str]], cls: str, *, anchor: str | None = None
+) -> list[str]:
+    """Give a text of class `cls` at each (x, y, text): captions, column heads, row names."""
+    return [el("text", text, class_=cls, x=x, y=y, text_anchor=anchor) for x, y, text in items]
+
+
 def wrap(text: str, width: float, char_w: float = CHAR_W) -> list[str]:
     """Give `text` broken into lines of at most `width` x units (at `char_w` per character)."""
     most = max(8, int(width // char_w))
@@ -109,6 +116,11 @@ def lane_lines(scale: TimeScale, lanes: Lanes, cls: str = "dm-lane") -> list[str
         out.append(el("text", node, class_="dm-text", x=8, y=y + 4, data_node=node))
         out.append(el("line", class_=cls, x1=scale.x0, x2=scale.x1, y1=y, y2=y, data_node=node))
     return out
+
+
+def box_d(x: float, y: float, width: float, height: float) -> str:
+    """Give path data for a rectangle: shorter than a <rect>, and several join into one path."""
+    return f"M{num(x)} {num(y)}h{num(width)}v{num(height)}h{num(-width)}z"
 
 
 def arrow_d(x0: float, y0: float, x1: float, y1: float, head: float = 4.0) -> str:

@@ -23,6 +23,12 @@ group. After Kafka's design (https://kafka.apache.org/documentation/#design):
 - The coordinator accepts a commit only from the partition's owner in the current
   generation (a fenced zombie is refused) and never moves a committed offset back, as the
   ordered connection of a real client would ensure.
+
+Trace kinds: `produce` at n1 when it appends a record, `process` at the consumer that
+processed it, `commit` at n1 when it accepts a commit (`by` the consumer), `rebalance` at
+n1; and for the figure and the key-order check, `send` at the producer, `assign` (what a
+consumer holds from a new generation, `start` naming the partitions it starts at their
+commit) and `commit_ack` (a commit acknowledged to it) at the consumers.
 """
 
 from __future__ import annotations
@@ -141,7 +147,6 @@ class Config:
     commit: str
     spacing: float
     deadline: float  # every record is made by then
-    consumers: tuple[str, ...]
 
 
 def partition_of(key: str, partitions: int) -> int:
@@ -470,8 +475,7 @@ def simulate(params: dict) -> dict:
     sim = Simulation.from_params(params, latency=LATENCY)
     deadline = float(params["duration"]) * PRODUCE_SHARE
     spacing = min(deadline / int(params["records"]), 150.0)
-    config = Config(params["partitions"], params["records"], params["commit"], spacing,
-                    deadline, tuple(names[2:]))  # fmt: skip
+    config = Config(params["partitions"], params["records"], params["commit"], spacing, deadline)
     sim.add(Broker(BROKER, sim, config))
     sim.add(Producer(PRODUCER, sim, config))
     for name in names[2:]:

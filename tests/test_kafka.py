@@ -35,7 +35,7 @@ GOLDEN = Path(__file__).resolve().parent / "golden" / "kafka-default.svg"
 
 
 def config(commit: str = "after", partitions: int = 2, records: int = 1) -> kafka.Config:
-    return kafka.Config(partitions, records, commit, 100.0, 1000.0, ("n3", "n4"))
+    return kafka.Config(partitions, records, commit, 100.0, 1000.0)
 
 
 def trace_of(given: dict) -> dict:

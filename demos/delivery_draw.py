@@ -4,19 +4,32 @@ unacked ones, the broker's queue, the consumer's work and effects); every messag
 
 from __future__ import annotations
 
+from functools import partial
+
 from . import kit
-from .queries import down_intervals, timeline
+from .queries import down_intervals, liveness, timeline
 from .result import Check
 from .svg import attrs, el
 
 CELL_X, PITCH, LABEL_GAP = 110.0, 56.0, 22.0  # panel cells start; lane pitch; produce labels
 TURNS = ("restarts", "crashes")
+LABEL = "dm-text dv-n"
+DESC = "Top: what each node holds of each message at the cursor. Below: producer n1, broker n2 \
+and consumer n3 over time."
 ROLES = {"producer": "dm-ok", "broker": "dm-ok", "consumer": "dm-ok", "down": "dm-role-down"}
-LEGEND = (("arrow", "dm-msg", "first send"), ("arrow", "dv-retry", "retry"), ("arrow", "dv-ack",
-          "ack"), ("dash", "dm-msg-lost", "lost"), ("box", "dv-wait", "unacked / queued"),
-          ("box", "dv-done", "acked / passed on"), ("box", "dv-work", "being applied"),
-          ("box", "dv-gone", "work lost in a crash"), ("box", "dm-ok", "applied once"),
-          ("box", "dm-warn", "applied again"), ("dot", "dv-skip", "repeat skipped"))
+LEGEND = (
+    ("arrow", "dm-msg", "first send"),
+    ("arrow", "dv-retry", "retry"),
+    ("arrow", "dv-ack", "ack"),
+    ("dash", "dm-msg-lost", "lost"),
+    ("box", "dv-wait", "unacked / queued"),
+    ("box", "dv-done", "acked / passed on"),
+    ("box", "dv-work", "being applied"),
+    ("box", "dv-gone", "work lost in a crash"),
+    ("box", "dm-ok", "applied once"),
+    ("box", "dm-warn", "applied again"),
+    ("dot", "dv-skip", "repeat skipped"),
+)
 STYLE = """
 .dv-retry{stroke:var(--demo-warn,#9c5d00);stroke-width:1;stroke-dasharray:5 2;fill:none}
 .dv-ack{stroke:var(--demo-muted,#5f6368);stroke-width:.7;stroke-dasharray:1 2;fill:none}
@@ -50,11 +63,11 @@ def step_for(retries: bool):
         elif kind in ("deliver", "process", "dedup"):
             n = e["count"] if kind == "process" else n
             work += 1 if kind == "deliver" else -1
-            cell = ("" if n < 1 else "dm-ok" if n == 1 else "dm-warn", "dv-work" * (work > 0),
-                    n, work)
+            fill = "" if n < 1 else "dm-ok" if n == 1 else "dm-warn"
+            cell = (fill, "dv-work" * (work > 0), n, work)
         else:
             return cells
-        return (*cells[:k], cell, *cells[k + 1:])
+        return (*cells[:k], cell, *cells[k + 1 :])
 
     return step
 
@@ -81,23 +94,18 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     nodes, scale, count = trace["nodes"], fig.scale, int(trace["params"]["messages"])
     fig.text(summary)
     width = min(24.0, (fig.width - 8 - CELL_X) / count)
-    panel = kit.StatePanel(fig.y, role=lambda role: role, roles=ROLES, heading="At the cursor",
-                           say=lambda node, _, role: f"{node} {TURNS[role == 'down']}",
-                           draw=lambda node, role, y: [el("text", role, x=44, y=y + 11,
-                                                          class_="dm-text dm-small")])
-    ups = timeline(trace, "up", lambda s, e: {"crash": "down", "restart": "up"}.get(e["kind"], s))
-    fig.add(panel.render({n: [(t, trace["roles"][n] if s == "up" else "down") for t, s in h]
-                          for n, h in ups.items()}))
+    panel = kit.StatePanel(fig.y, str, _role, _turn, ROLES, heading="At the cursor")
+    fig.add(panel.render(liveness(trace, trace["roles"])))
     step = step_for(trace["params"]["mode"] != "at-most-once")
     for i, (node, history) in enumerate(timeline(trace, (None,) * count, step).items()):
-        for k in range(count):  # one message's cell: its own stretches, one per change
-            run = [(t, s[k]) for j, (t, s) in enumerate(history)
-                   if j == 0 or history[j - 1][1][k] != s[k]]
+        for k, run in kit.slot_runs(history, lambda cells, k: cells[k], count).items():
             x, y, m = CELL_X + k * width, panel.y(i), f"m{k + 1}"
-            fig.add(kit.stretches(run, lambda c, x=x, y=y, m=m: _cell(c, x, y, width, m),
-                                  node=node, say=lambda b, a, n=node, m=m: say(n, m, b, a)))
-    fig.add([el("text", f"m{k + 1}", class_="dm-text dv-n", x=CELL_X + (k + 0.5) * width,
-                y=panel.top + 10) for k in range(count) if width >= 20 or k % 5 == 4 or k == 0])
+            cell = partial(_cell, x=x, y=y, width=width, msg=m)
+            fig.add(kit.stretches(run, cell, node=node, say=partial(say, node, m)))
+    heads = [(CELL_X + (k + 0.5) * width, panel.top + 10, f"m{k + 1}") for k in range(count)]
+    fig.add(
+        kit.texts([h for k, h in enumerate(heads) if width >= 20 or k % 5 == 4 or k == 0], LABEL)
+    )
     fig.reserve(panel.height(nodes) + 4)
     fig.text("Timeline", cls="dm-text", gap=2)
     lanes = fig.lanes(nodes, PITCH)
@@ -105,30 +113,37 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     fig.add(kit.down_spans(scale, lanes, down_intervals(trace), height=24))
     fig.add(kit.lane_lines(scale, lanes))
     fig.add(kit.messages(scale, lanes, trace["messages"], _style, typical=20.0))
-    fig.add(_marks(trace, scale, lanes))
-    fig.add(kit.violations(scale, lanes, checks))
-    fig.add(kit.axis(scale, lanes.top, lanes.bottom))
-    fig.reserve(34)
-    legend, height = kit.legend(LEGEND, x=8, y=fig.y + 10, width=fig.width - 16)
-    fig.add(legend)
-    fig.reserve(height)
-    return fig.svg(desc=f"{summary} Top: what each node holds of each message at the cursor. "
-                   "Below: producer n1, broker n2 and consumer n3 over time.", style=STYLE)
+    fig.add(_marks(trace, scale, lanes) + kit.violations(scale, lanes, checks))
+    fig.axis(lanes)
+    fig.legend(LEGEND)
+    return fig.svg(desc=f"{summary} {DESC}", style=STYLE)
+
+
+def _role(node: str, role: str, y: float) -> list[str]:
+    return [el("text", role, x=44, y=y + 11, class_="dm-text dm-small")]
+
+
+def _turn(node: str, before: str | None, role: str) -> str:
+    return f"{node} {TURNS[role == 'down']}"
 
 
 def _cell(cell: Cell, x: float, y: float, width: float, msg: str) -> list[str]:
     """Give one message's cell: its fill, its outline, and how many copies or effects."""
     fill, outline, count, _ = cell
-    out = [el("rect", class_=cls, x=x + 1, y=y + 1, width=width - 2, height=14, data_msg=msg)
-           for cls in (fill, outline) if cls]
-    return out + [el("text", f"×{count}", class_="dm-text dv-n", x=x + width / 2,
-                     y=y + 12)] * (count > 1 and width >= 18)
+    box = {"x": x + 1, "y": y + 1, "width": width - 2, "height": 14, "data_msg": msg}
+    out = [el("rect", class_=cls, **box) for cls in (fill, outline) if cls]
+    if count > 1 and width >= 18:
+        out.append(el("text", f"×{count}", class_=LABEL, x=x + width / 2, y=y + 12))
+    return out
 
 
 def _style(m: dict) -> str:
     """Give an arrow's class: acks dotted, retries dashed, undelivered red."""
-    return ("dm-msg-lost" if m["status"] != "delivered" else "dv-ack" if m.get("kind") in
-            ("Ack", "PublishAck") else "dm-msg" if m["label"].endswith("#1") else "dv-retry")
+    if m["status"] != "delivered":
+        return "dm-msg-lost"
+    if m.get("kind") in ("Ack", "PublishAck"):
+        return "dv-ack"
+    return "dm-msg" if m["label"].endswith("#1") else "dv-retry"
 
 
 def _marks(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes) -> list[str]:
@@ -136,15 +151,15 @@ def _marks(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes) -> list[str]:
     overlap) and a dot per effect on the consumer's lane (hollow: a repeat skipped)."""
     out, last = [], -LABEL_GAP
     for e in trace["events"]:
-        x, t, node = scale.x(e["t"]), kit.tnum(e["t"]), e["node"]
+        x, y, at = scale.x(e["t"]), lanes.y(e["node"]), {"data_t": kit.tnum(e["t"])}
+        at["data_node"] = e["node"]
         if e["kind"] == "produce" and x - last >= LABEL_GAP:
-            out.append(el("text", e["msg"], class_="dm-text dv-n", x=x, y=lanes.y(node) - 6,
-                          data_t=t, data_node=node))
+            out.append(el("text", e["msg"], class_=LABEL, x=x, y=y - 6, **at))
             last = x
         elif e["kind"] in ("process", "dedup"):
             done = e["kind"] == "process"
-            dot = attrs(class_=("dm-ok" if e.get("count") == 1 else "dm-warn") if done else
-                        "dv-skip", cx=x, cy=lanes.y(node), r=3.5, data_t=t, data_node=node)
+            cls = ("dm-ok" if e.get("count") == 1 else "dm-warn") if done else "dv-skip"
+            dot = attrs(class_=cls, cx=x, cy=y, r=3.5, **at)
             tip = f"{e['msg']}: " + (f"effect {e['count']}" if done else "a repeat, skipped")
             out.append(f"<circle{dot}>{el('title', tip)}</circle>")
     return out

@@ -100,11 +100,43 @@ def events_with_downtime(trace: dict) -> list[dict]:
     A node still down at the end gets no restart; at equal times the trace's own events come
     first.
     """
-    marks = [
+    return sorted(trace["events"] + _downtime_marks(trace), key=lambda e: e["t"])
+
+
+def liveness(
+    trace: dict, up: dict[str, object] | None = None
+) -> dict[str, list[tuple[float, object]]]:
+    """Give each node's state over time: `up[node]` ("up" by default) while it runs, "down"
+    while it is down (from `down_intervals`)."""
+    timed = {
+        "nodes": trace["nodes"],
+        "events": sorted(_downtime_marks(trace), key=lambda e: e["t"]),
+    }
+    alive = timeline(timed, True, lambda state, e: e["kind"] == "restart")
+    return {
+        node: [(t, ("up" if up is None else up[node]) if ok else "down") for t, ok in history]
+        for node, history in alive.items()
+    }
+
+
+def times_by_node(
+    items: Iterable[dict], time: str = "t", node: str = "node"
+) -> dict[str, list[float]]:
+    """Give the times of events grouped by their node, in the order given (messages: pass
+    time="sent", node="src" for when each node sent)."""
+    out: dict[str, list[float]] = {}
+    for item in items:
+        out.setdefault(item[node], []).append(item[time])
+    return out
+
+
+def _downtime_marks(trace: dict) -> list[dict]:
+    """Give a `crash` event where each down interval starts and a `restart` where it ends
+    (none past the end of the run)."""
+    return [
         {"t": t, "node": node, "kind": kind}
         for node, spans in down_intervals(trace).items()
         for span in spans
         for t, kind in zip(span, ("crash", "restart"), strict=True)
         if t < trace["duration"]
     ]
-    return sorted(trace["events"] + marks, key=lambda e: e["t"])

@@ -9,7 +9,14 @@ import pytest
 from svg_moments import roles_at, stretches_at
 
 from demos import kit
-from demos.queries import down_intervals, events_with_downtime, state_at, timeline
+from demos.queries import (
+    down_intervals,
+    events_with_downtime,
+    liveness,
+    state_at,
+    timeline,
+    times_by_node,
+)
 from demos.result import Check
 from demos.svg import document
 
@@ -212,3 +219,45 @@ def test_the_figure_axis_can_reach_over_sections_above_and_below_its_lanes():
     plain = kit.Figure({"demo": "t", "duration": 1000.0}, title="t")
     plain.axis(plain.lanes(["n1"]))
     assert plain.y == 8 + 26 + 34
+
+
+def test_dots_and_ticks_carry_their_moment_node_sentence_and_tooltip_escaped():
+    scale = kit.TimeScale(1000, 44, 704)
+    lanes = kit.Lanes(("n1", HOSTILE), 20, 26)
+    events = [{"t": 250.5, "node": HOSTILE, "what": HOSTILE}, {"t": 500.0, "node": "n1"}]
+    said = lambda e: f"{e['node']} says {e.get('what', 'hi')}"  # noqa: E731
+    dots = kit.dots(scale, lanes, events, "px-k", dy=7, say=said, title=said)
+    ticks = kit.ticks(scale, lanes, events, "pb-vc", say=said)
+    root = parse(dots + ticks)
+    marks = [e for e in root.iter() if e.get("data-t")]
+    assert [(m.get("data-t"), m.get("data-node")) for m in marks] == [
+        ("250.5", HOSTILE), ("500", "n1")] * 2
+    assert {m.get("data-say") for m in marks} == {f"{HOSTILE} says {HOSTILE}", "n1 says hi"}
+    assert [t.text for t in root.iter() if t.tag.endswith("title")][1:] == [
+        f"{HOSTILE} says {HOSTILE}", "n1 says hi"]  # after the document's own title
+    assert ticks[2].startswith('<path d="M374 25v16"')  # n1's lane at y=33, 16 tall
+    plain = kit.dots(scale, lanes, events[1:], "raft-k")
+    assert "data-say" not in "".join(plain) and "<title>" not in "".join(plain)
+    assert kit.ticks(scale, lanes, [], "pb-vc") == [] and kit.dots(scale, lanes, [], "x") == []
+
+
+def test_columns_put_a_rows_texts_at_their_columns_and_leave_out_empty_ones():
+    parts = kit.columns("n1", (HOSTILE, "", "view 2"), 40.0, xs=(44, 104, 184), cls="pb-t")
+    root = parse(parts)
+    texts = [e for e in root.iter() if e.tag.endswith("text")]
+    assert [(t.text, t.get("x"), t.get("y")) for t in texts] == [
+        (HOSTILE, "44", "51"), ("view 2", "184", "51")]
+    with pytest.raises(ValueError):  # a text without a column is a mistake, not a silent cut
+        kit.columns("n1", ("a", "b"), 0.0, xs=(44,))
+
+
+def test_liveness_and_times_by_node():
+    assert liveness(TRACE) == {"n1": [(0.0, "up"), (500.0, "down")],
+                               "n2": [(0.0, "up"), (100.0, "down"), (300.0, "up")]}
+    named = liveness(TRACE, {"n1": "producer", "n2": "broker"})
+    assert named["n2"] == [(0.0, "broker"), (100.0, "down"), (300.0, "broker")]
+    with pytest.raises(KeyError):  # every node needs its name when names are given
+        liveness(TRACE, {"n1": "producer"})
+    sent = [{"sent": 5.0, "src": "n2"}, {"sent": 1.0, "src": "n1"}, {"sent": 2.0, "src": "n2"}]
+    assert times_by_node(sent, time="sent", node="src") == {"n2": [5.0, 2.0], "n1": [1.0]}
+    assert times_by_node(TRACE["events"])["n1"] == [0.0, 400.0, 500.0]

@@ -11,7 +11,7 @@ returns `figure.svg(...)`.
 """
 
 from .figure import Figure, heading
-from .history import binned_ticks, boxes, dots, role_bars, run_groups, slot_runs
+from .history import binned_ticks, boxes, dots, role_bars, run_groups, slot_runs, ticks
 from .marks import (
     Lanes,
     arrow_d,
@@ -31,7 +31,7 @@ from .marks import (
     violations,
     wrap,
 )
-from .panel import StatePanel, stretch, stretches
+from .panel import StatePanel, columns, stretch, stretches
 from .plot import Levels, level, rises, series
 from .scale import TimeScale, nice_step, time_label
 
@@ -47,6 +47,7 @@ __all__ = [
     "binned_ticks",
     "boxes",
     "bands",
+    "columns",
     "dots",
     "down_spans",
     "group",
@@ -67,6 +68,7 @@ __all__ = [
     "stretches",
     "text_block",
     "texts",
+    "ticks",
     "time_label",
     "tnum",
     "violations",

@@ -3,7 +3,7 @@
 - `role_bars`: a thick bar over a lane while its node holds a role (a leader, a primary);
 - `binned_ticks`: frequent events (heartbeats, ballots) as dashed strokes, one tick per few
   pixels, so thousands of events cost a few hundred bytes;
-- `dots`: one dot per event on its node's lane;
+- `dots` / `ticks`: one dot or one upright stroke per event on its node's lane;
 - `slot_runs` / `run_groups`: a node's state as a row of slots (a log, a set of messages),
   each slot's value over time, and the stretches that several slots share.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from ..svg import el, esc, num
+from ..svg import attrs, el, esc, num
 from .marks import Lanes, box_d, group, tnum
 from .scale import TimeScale
 
@@ -94,22 +94,46 @@ def dots(
     *,
     dy: float = 0.0,
     r: float = 2.5,
+    say: Callable[[dict], str] | None = None,
+    title: Callable[[dict], str] | None = None,
 ) -> list[str]:
-    """Give a dot on its node's lane at the time of each event."""
-    return group(
-        cls,
-        [
-            el(
-                "circle",
-                cx=scale.x(e["t"]),
-                cy=lanes.y(e["node"]) + dy,
-                r=r,
-                data_t=tnum(e["t"]),
-                data_node=e["node"],
-            )
-            for e in events
-        ],
-    )
+    """Give a dot on its node's lane at the time of each event; `say(event)` gives what the
+    player announces when a reader steps to it, `title(event)` its tooltip."""
+    out = []
+    for e in events:
+        head = attrs(
+            cx=scale.x(e["t"]),
+            cy=lanes.y(e["node"]) + dy,
+            r=r,
+            data_t=tnum(e["t"]),
+            data_node=e["node"],
+            data_say=say(e) if say else None,
+        )
+        out.append(
+            f"<circle{head}>{el('title', title(e))}</circle>" if title else f"<circle{head}/>"
+        )
+    return group(cls, out)
+
+
+def ticks(
+    scale: TimeScale,
+    lanes: Lanes,
+    events: Iterable[dict],
+    cls: str,
+    *,
+    height: float = 16.0,
+    dy: float = 0.0,
+    say: Callable[[dict], str] | None = None,
+) -> list[str]:
+    """Give a stroke `height` tall across its node's lane at the time of each event (a view
+    change, a block found); `say(event)` gives what the player announces there."""
+    out = []
+    for e in events:
+        top = lanes.y(e["node"]) + dy - height / 2
+        d = f"M{num(scale.x(e['t']))} {num(top)}v{num(height)}"
+        said = say(e) if say else None
+        out.append(el("path", d=d, data_t=tnum(e["t"]), data_node=e["node"], data_say=said))
+    return group(cls, out)
 
 
 def slot_runs(

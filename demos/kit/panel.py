@@ -9,7 +9,7 @@ run. A panel row's role mark carries `data-role`: exactly one is visible per nod
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ..svg import attrs, el
@@ -19,6 +19,15 @@ from .marks import tnum
 DrawState = Callable[[str, object, float], list[str]]
 # Says what a change means for a reader: (node, before or None, after) -> sentence or None.
 SayChange = Callable[[str, object, object], str | None]
+
+
+def columns(
+    node: str, texts: Sequence[str], y: float, *, xs: Sequence[float], cls: str = "dm-text dm-small"
+) -> list[str]:
+    """Give a panel row's texts, each at its column's x (empty ones left out): the `draw` of a
+    panel whose states are rows of texts (bind `xs` and `cls` with functools.partial)."""
+    cells = zip(texts, xs, strict=True)
+    return [el("text", text, class_=cls, x=x, y=y + 11) for text, x in cells if text]
 
 
 def stretch(

@@ -65,6 +65,14 @@ $(STAMPS)/node-deps: package.json package-lock.json | $(STAMPS)
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# -- The lab's code editor: CodeMirror 6 from npm, bundled into one ES module ----------
+# Built output (gitignored, under build/): the theme's lab.js imports it when a reader opens
+# a figure's Code view. Made by `make setup`, so `make test` on a clean clone has it.
+LAB_EDITOR := theme/static/build/lab-editor.js
+$(LAB_EDITOR): theme/editor/lab-editor.mjs $(STAMPS)/node-deps
+	node_modules/.bin/esbuild $< --bundle --format=esm --minify --target=es2020 \
+	  --log-level=warning --outfile=$@
+
 # -- Chromium for the browser tests (Debian's package, never a downloaded build) ------
 $(STAMPS)/chromium: | $(STAMPS)
 	@if [ -n "$$CHROMIUM" ] || command -v chromium >/dev/null; then :; \
@@ -74,10 +82,10 @@ $(STAMPS)/chromium: | $(STAMPS)
 	else echo "error: chromium not found: run 'sudo apt-get install chromium' (or set CHROMIUM=/path/to/chromium)" >&2; exit 1; fi
 	@touch $@
 
-setup: $(STAMPS)/python-deps $(STAMPS)/node-deps
+setup: $(STAMPS)/python-deps $(STAMPS)/node-deps $(LAB_EDITOR)
 
 # -- Site ---------------------------------------------------------------------
-$(OUTPUT)/index.html: $(SOURCES) $(STAMPS)/python-deps $(STAMPS)/node-deps
+$(OUTPUT)/index.html: $(SOURCES) $(STAMPS)/python-deps $(STAMPS)/node-deps $(LAB_EDITOR)
 	$(PELICAN) content -s pelicanconf.py -o $(OUTPUT)
 	@touch $@
 

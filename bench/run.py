@@ -12,6 +12,7 @@ SCRIPTS = [
     ROOT / "bench" / "lin_bench.py",
     ROOT / "bench" / "build_bench.py",
     ROOT / "bench" / "browser_bench.py",
+    ROOT / "bench" / "lab_bench.py",
 ]
 
 

@@ -15,7 +15,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import purity, snapshot
+from . import purity, snapshot, sources
 from .catalog import Catalog
 from .config import Config
 from .errors import DemoBuildError
@@ -27,6 +27,9 @@ ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 # The browser worker's entry module, shipped in the wheel beside the package.
 RUNNER_SOURCE = Path(__file__).with_name("browser_runner.py")
 RUNNER_MODULE = "pyodide_demos_runner.py"
+# The lab's entry (edited protocols, the counterexample search), imported on first use.
+LAB_SOURCE = Path(__file__).with_name("lab_runner.py")
+LAB_MODULE = "pyodide_demos_lab.py"
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ def plan(config: Config, catalog: Catalog) -> Bundle:
     a no-change build neither parses nor imports the demos.
     """
     mode = f"pyc-{config.runtime_python}" if config.compile_bytecode else "source"
-    runner = hashlib.sha256(RUNNER_SOURCE.read_bytes()).hexdigest()
+    runner = hashlib.sha256(RUNNER_SOURCE.read_bytes() + LAB_SOURCE.read_bytes()).hexdigest()
     wheel_key = hashlib.sha256(f"{catalog.digest}:{mode}:{runner}".encode()).hexdigest()[:16]
     dist = catalog.name.replace("-", "_")
     wheel_name = f"{dist}-{wheel_key}.whl"
@@ -71,7 +74,8 @@ def plan(config: Config, catalog: Catalog) -> Bundle:
         if problems:
             raise DemoBuildError("the demos package cannot run in Pyodide:\n"
                                  + "\n".join(problems))
-        manifest = {"runtime": runtime, "wheel": wheel_name, "demos": catalog.manifest_demos()}
+        manifest = {"runtime": runtime, "wheel": wheel_name, "demos": catalog.manifest_demos(),
+                    "sources": sources.url_from_manifest(config, catalog)}
         if snapshot_name:
             manifest["snapshot"] = snapshot_name
         if config.service_worker:
@@ -102,6 +106,7 @@ def write(config: Config, catalog: Catalog, bundle: Bundle) -> None:
     if not manifest.is_file() or manifest.read_text() != bundle.manifest_text:
         manifest.write_text(bundle.manifest_text)
     keep = {bundle.wheel_name, bundle.manifest_name}
+    sources.write(config.output_path / sources.FOLDER, catalog)
     if bundle.snapshot_name:
         # Without it the manifest's name answers 404 and the worker boots without it.
         made = snapshot.cached(config, bundle.snapshot_name, wheel, bundle.wheel_path)
@@ -142,6 +147,7 @@ def build_wheel(catalog: Catalog, bundle: Bundle, folder: Path) -> Path:
     entries = [(p.relative_to(catalog.root).as_posix(), p.read_bytes()) for p in catalog.files]
     runner = RUNNER_SOURCE.read_text().replace('PACKAGE = "demos"', f"PACKAGE = {catalog.name!r}")
     entries.append((RUNNER_MODULE, runner.encode()))
+    entries.append((LAB_MODULE, LAB_SOURCE.read_bytes()))
     entries.append((f"{info}/METADATA", (
         f"Metadata-Version: 2.1\nName: {bundle.dist}\nVersion: {bundle.version}\n"
         "Summary: Deterministic distributed-systems demos\n").encode()))

@@ -120,10 +120,14 @@ export class PythonClient {
     }
     const run = this.runs.get(msg.id);
     if (!run) return;
+    if (msg.type === "progress") { // a search's runs so far (lab.js)
+      run.lab.onProgress?.(msg);
+      return;
+    }
     if (msg.type === "started") {
       run.started = true;
       run.onStart();
-      const limit = runLimit();
+      const limit = run.lab.limit || runLimit();
       run.timer = setTimeout(() => this.stop(run.owner, "timeout", limit), limit);
       return;
     }
@@ -140,7 +144,9 @@ export class PythonClient {
   // Each owner has at most one run in the worker and one waiting: a newer request replaces
   // the waiting one, so quick edits do not pile up runs nobody will look at.
   // Where runs stop at a slice, a newer request also ends the owner's run in the worker.
-  run(owner, demo, params, onStart = () => {}) {
+  // `lab` (from lab.js): {source} runs the reader's protocol module instead of the demo's;
+  // {type: "search", options, onProgress, limit} searches for a counterexample.
+  run(owner, demo, params, onStart = () => {}, lab = {}) {
     for (const [id, run] of this.runs) {
       if (run.owner !== owner) continue;
       if (!run.sent) {
@@ -153,7 +159,7 @@ export class PythonClient {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       this.runs.set(id, { demo, params, owner, resolve, reject, onStart, timer: 0,
-        sent: false, started: false });
+        sent: false, started: false, lab });
       this.start().then(() => this.flush(), () => {});
     });
   }
@@ -165,7 +171,8 @@ export class PythonClient {
       if (run.sent || inWorker.has(run.owner)) continue;
       run.sent = true;
       inWorker.add(run.owner);
-      this.worker.postMessage({ type: "run", id, demo: run.demo, params: run.params });
+      this.worker.postMessage({ type: run.lab.type ?? "run", id, demo: run.demo,
+        params: run.params, source: run.lab.source, options: run.lab.options });
     }
   }
 

@@ -3,6 +3,7 @@
 import { showChecks } from "./checks.js";
 import { BootError, Stopped } from "./client.js";
 import { FaultPicker } from "./faults.js";
+import { Lab } from "./lab.js";
 import { changed, checkValue, readForm, Refused, writeForm } from "./params.js";
 import { Playback } from "./playback.js";
 import { parseSVG } from "./sanitize.js";
@@ -75,11 +76,12 @@ export class DemoFigure {
       this.faults.label();
       if (t < this.playback.duration) this.wholeFigure();
     };
+    this.lab = new Lab(this); // the Code view: the reader's protocol, the counterexample search
     const tools = document.createElement("div");
     tools.className = "demo-tools";
-    tools.append(this.playback.element, this.faults.button, this.faults.help);
+    tools.append(this.playback.element, this.faults.button, this.lab.button, this.faults.help);
     this.tools = tools;
-    this.output.after(this.error, tools);
+    this.output.after(this.error, tools, this.lab.panel);
     this.status?.after(this.progress);
     const svg = this.svg();
     if (svg) this.playback.attach(svg);
@@ -191,6 +193,7 @@ export class DemoFigure {
       if (!busy && document.activeElement === stop) this.button("run")?.focus();
       stop.disabled = !busy;
     }
+    this.lab.busy(busy);
     this.el.setAttribute("aria-busy", String(busy));
   }
 
@@ -214,7 +217,7 @@ export class DemoFigure {
     this.showWaiting();
     let params;
     try {
-      params = readForm(this.form, await this.specs(), this.defaults);
+      params = this.formParams(await this.specs());
     } catch (err) {
       if (ticket === this.ticket) {
         this.setBusy(false);
@@ -223,6 +226,15 @@ export class DemoFigure {
       return;
     }
     if (ticket === this.ticket) await this.request(params, ticket);
+  }
+
+  // Give the form's params, checked, with the lab's values for params the form lacks.
+  formParams(specs) {
+    return this.lab.withHidden(readForm(this.form, specs, this.defaults));
+  }
+
+  writeParams(values) {
+    if (this.form) writeForm(this.form, values);
   }
 
   showWaiting() {
@@ -244,38 +256,50 @@ export class DemoFigure {
   async request(params, ticket) {
     const client = this.page.client;
     try {
+      const source = await this.lab.source(); // the reader's protocol, when they changed it
       const result = await client.run(this, this.demo, params, () => {
         if (ticket === this.ticket) {
           this.progress.hidden = true;
           this.setStatus("running", "Running…");
         }
-      });
+      }, source === null ? {} : { source });
       if (ticket !== this.ticket) return;
+      if (typeof result.error === "string") { // the reader's code raised or did not compile
+        this.lab.failed(result);
+        this.setStatus("error", "Your code raised an error; the diagram is the last good one.");
+        this.say(result.error);
+        return;
+      }
       this.show(result);
       this.shown = params;
       this.share();
+      this.lab.ran(source);
       const boot = client.bootReported ? "" : `; Python started in ${seconds(client.bootMs)}`;
       client.bootReported = true;
       this.setStatus("done", `Done in ${result.ms} ms${boot}.`);
     } catch (err) {
-      if (ticket !== this.ticket) return;
-      this.progress.hidden = true;
-      if (err instanceof Stopped) {
-        const restart = err.restarting ? " Python restarts in the background." : "";
-        this.setStatus("stopped", err.message === "timeout"
-          ? `Stopped after ${seconds(err.limit)}: the run took too long.${restart}`
-          : `Stopped.${restart}`);
-      } else if (err instanceof BootError) {
-        this.failedStart(err, true);
-      } else if (err instanceof Refused) {
-        this.setStatus("error", "The new diagram was refused; the last good one stays.");
-        this.say(err.message);
-      } else {
-        this.setStatus("error", "The run raised an error; the diagram is the last good one.");
-        this.say(err.message);
-      }
+      if (ticket === this.ticket) this.failedRequest(err);
     } finally {
       if (ticket === this.ticket) this.setBusy(false);
+    }
+  }
+
+  // A run (or the lab's search) did not give a figure: say why.
+  failedRequest(err) {
+    this.progress.hidden = true;
+    if (err instanceof Stopped) {
+      const restart = err.restarting ? " Python restarts in the background." : "";
+      this.setStatus("stopped", err.message === "timeout"
+        ? `Stopped after ${seconds(err.limit)}: the run took too long.${restart}`
+        : `Stopped.${restart}`);
+    } else if (err instanceof BootError) {
+      this.failedStart(err, true);
+    } else if (err instanceof Refused) {
+      this.setStatus("error", "The new diagram was refused; the last good one stays.");
+      this.say(err.message);
+    } else {
+      this.setStatus("error", "The run raised an error; the diagram is the last good one.");
+      this.say(err.message);
     }
   }
 
@@ -346,6 +370,7 @@ export class DemoFigure {
       this.checks = checks;
     }
     if (this.form) writeForm(this.form, this.defaults);
+    this.lab.hidden = {};
     this.faults.picked.clear();
     this.faults.attach(refocus);
     this.setStatus("idle", this.prerendered.status ?? "");
@@ -356,6 +381,7 @@ export class DemoFigure {
   // Put this figure's run (its changed params) and cursor time into the link.
   share() {
     const pairs = changed(this.shown ?? this.defaults, this.defaults);
+    if (this.lab.encoded) pairs.push(["code", this.lab.encoded]); // the reader's protocol
     writeFragment(this.el.id, withTime(pairs, this.playback.sharedTime()));
   }
 
@@ -365,12 +391,14 @@ export class DemoFigure {
     const values = { ...this.defaults };
     const ticket = this.ticket;
     let at = null;
+    let code = null;
     try {
       let pairs;
       [pairs, at] = takeTime(parsePairs(query));
+      [pairs, code] = this.lab.takeCode(pairs);
       if (at !== null) this.playback.reveal(at);
       // Only a moment (a prose link, #demo-calm:at=2500): the cursor moves, nothing runs.
-      if (at !== null && !pairs.length) {
+      if (at !== null && !pairs.length && code === null) {
         this.share();
         return;
       }
@@ -382,6 +410,9 @@ export class DemoFigure {
         if (!spec) throw new Refused(`The link names a parameter this demo does not have.`);
         values[name] = checkValue(spec, raw);
       }
+      this.lab.keepHidden(Object.fromEntries(pairs.map(([name]) => [name, values[name]])),
+        specs);
+      if (code !== null) await this.lab.openShared(code);
     } catch (err) {
       if (ticket !== this.ticket) return;
       if (err instanceof Unavailable) {
@@ -393,6 +424,11 @@ export class DemoFigure {
       return;
     }
     writeForm(this.form, values);
+    if (code !== null) {
+      // Code from a link never runs by itself: the reader reads the diff and presses Run.
+      this.setStatus("idle", "This link changes the demo's code: read the changes, then Run.");
+      return;
+    }
     this.playback.pending = at; // the new diagram opens at the link's moment
     await this.run();
     this.playback.pending = null;

@@ -1,0 +1,230 @@
+"""The lab in the browser: a figure's Code view, edited protocols, the counterexample search,
+and links that carry code.
+
+Against the real built site under /blog/, with Debian's chromium through Playwright. The
+search test breaks Raft's vote rule with its preset, finds and shrinks a counterexample in
+the worker, compares it with the CLI's for the same preset, seed and run count, and reopens
+the shared link in a fresh context, where nothing may run until the reader asks.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from browser_util import find_article_with_demos, serve
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+PORT = 8127
+BOOT_MS = 60_000
+SEARCH_MS = 120_000
+PRESET = "vote-without-log-check"
+CHECK = "State machine safety"
+
+
+@pytest.fixture(scope="module")
+def site(built_site: Path) -> Iterator[tuple[str, Path]]:
+    with serve(built_site, PORT) as base:
+        yield base, built_site
+
+
+class Tab:
+    """A fresh context on the Raft article, its console errors and requests recorded."""
+
+    def __init__(self, browser, site: tuple[str, Path]) -> None:
+        self.base, self.output = site
+        self.path = find_article_with_demos(self.output, demo="raft")
+        self.context = browser.new_context()
+        self.page = self.context.new_page()
+        self.problems: list[str] = []
+        self.requests: list[str] = []
+        self.page.on("console", lambda m: m.type == "error" and self.problems.append(m.text))
+        self.page.on("pageerror", lambda e: self.problems.append(f"uncaught: {e}"))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        html = (self.output / self.path / "index.html").read_text(encoding="utf-8")
+        start = html.index('data-demo="raft"')
+        self.fig = "#" + html[html.rindex('id="', 0, start) + 4:].split('"', 1)[0]
+
+    def open(self, fragment: str = "") -> None:
+        self.page.goto(self.base + self.path + fragment)
+
+    def sel(self, inner: str) -> str:
+        return f"{self.fig} {inner}"
+
+    def open_code(self) -> None:
+        self.page.hover(self.fig)
+        self.page.wait_for_selector(self.sel("[data-action=code]"), timeout=20_000)
+        self.page.click(self.sel("[data-action=code]"))
+        self.page.wait_for_selector(self.sel(".demo-lab[data-ready] .lab-editor .cm-content"),
+                                    timeout=20_000)
+
+    def status(self) -> str:
+        return self.page.get_attribute(self.sel(".demo-status"), "data-state") or ""
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def tab(browser, site) -> Iterator[Tab]:
+    opened = Tab(browser, site)
+    yield opened
+    opened.close()
+
+
+def cli_counterexample(base: dict) -> dict:
+    """Give the CLI's counterexample for the preset, searching from the same `base`."""
+    sets = [arg for key, value in base.items() for arg in ("--set", f"{key}={value}")]
+    done = subprocess.run(
+        [sys.executable, "-m", "demos", "search", "raft", "--preset", PRESET, "--runs", "1000",
+         "--seed", "1", "--format", "json", *sets],
+        capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
+    assert done.returncode == 1, done.stderr
+    return json.loads(done.stdout)["counterexample"]
+
+
+def same_values(params: dict) -> dict:
+    """Give `params` with numbers as floats (JSON from JS drops the .0 of 3200.0)."""
+    return {k: float(v) if isinstance(v, int | float) else v for k, v in params.items()}
+
+
+def test_code_view_loads_only_when_opened(tab: Tab) -> None:
+    """Article pages fetch neither the editor nor the sources until Code is pressed."""
+    tab.open()
+    tab.page.hover(tab.fig)
+    tab.page.wait_for_selector(tab.sel("[data-action=code]"), timeout=20_000)
+    assert not [u for u in tab.requests if "lab-editor" in u or "/lab/sources-" in u]
+    tab.open_code()
+    assert any("lab-editor" in u for u in tab.requests)
+    assert any("/lab/sources-" in u and u.endswith(".raft.json") for u in tab.requests)
+    # Highlighted Python with line numbers, and the presets as a menu.
+    assert tab.page.locator(tab.sel(".lab-editor .cm-lineNumbers")).count() == 1
+    assert tab.page.locator(tab.sel(".lab-editor .cm-content span[class]")).count() > 10
+    options = tab.page.eval_on_selector_all(tab.sel(".lab-preset option"),
+                                            "els => els.map(e => e.value)")
+    assert options[0] == "" and PRESET in options
+    # Escape leaves the editor for the Code view's buttons: the keyboard is never trapped.
+    tab.page.click(tab.sel(".lab-editor .cm-content"))
+    tab.page.keyboard.press("Escape")
+    assert tab.page.evaluate("document.activeElement.dataset.action") == "lab-run"
+    assert tab.problems == []
+
+
+def test_preset_search_shrinks_marks_and_shares(tab: Tab, browser, site) -> None:
+    """Break Raft's vote rule, find the counterexample, match the CLI, share it, reopen it."""
+    tab.open()
+    tab.open_code()
+    tab.page.select_option(tab.sel(".lab-preset"), PRESET)
+    assert len(tab.page.inner_text(tab.sel(".lab-explain"))) > 40  # why the rule matters
+    tab.page.click(tab.sel("[data-action=lab-search]"))
+    tab.page.wait_for_selector(tab.sel(".demo-lab[data-found]"), timeout=BOOT_MS + SEARCH_MS)
+    lab = tab.sel(".demo-lab")
+    assert tab.page.get_attribute(lab, "data-found") == CHECK
+    assert tab.status() == "done"
+    # The figure shows the shrunken run, its violation marked by the kit, the check named.
+    assert tab.page.locator(tab.sel(".demo-output .dm-violation")).count() >= 1
+    assert CHECK in tab.page.inner_text(tab.sel(".demo-summary"))
+    note = tab.page.inner_text(tab.sel(".lab-note"))
+    assert "found after" in note and "shrunk in" in note
+    # The same preset, seed and run count give the same case in the CLI.
+    found = json.loads(tab.page.get_attribute(lab, "data-params"))
+    base = json.loads(tab.page.get_attribute(lab, "data-base"))
+    expected = cli_counterexample(base)
+    assert expected["check"] == CHECK
+    assert same_values(found) == same_values(expected["params"])
+    # The link carries the params and the code; a fresh tab shows the diff and runs nothing.
+    tab.page.wait_for_function("location.hash.includes('code=')", timeout=10_000)
+    link = tab.page.url
+    assert f"seed={found['seed']}" in link
+    other = Tab(browser, site)
+    try:
+        other.page.goto(link)
+        other.page.wait_for_selector(other.sel(".lab-diff .cm-editor"), timeout=20_000)
+        assert "Nothing has run" in other.page.inner_text(other.sel(".lab-note"))
+        assert other.status() == "idle"
+        deleted = other.page.inner_text(other.sel(".lab-diff .cm-deletedChunk"))
+        assert "log_is_up_to_date" in deleted
+        other.page.wait_for_timeout(1000)
+        assert other.page.evaluate("performance.getEntriesByType('resource')"
+                                   ".filter(e => /pyodide|\\.whl/.test(e.name)).length") == 0
+        assert other.page.workers == []
+        assert other.page.locator(other.sel(".demo-output .dm-violation")).count() == 0
+        # Asked to, it runs the shared code and reproduces the violation.
+        other.page.click(other.sel("[data-action=lab-run]"))
+        other.page.wait_for_function(
+            f"document.querySelector('{other.fig} .demo-status').dataset.state === 'done'",
+            timeout=BOOT_MS)
+        assert other.page.locator(other.sel(".demo-output .dm-violation")).count() >= 1
+        assert CHECK in other.page.inner_text(other.sel(".demo-summary"))
+        assert other.problems == []
+    finally:
+        other.close()
+    assert tab.problems == []
+
+
+def test_syntax_error_marks_its_line_and_restore_runs_clean(tab: Tab) -> None:
+    tab.open()
+    tab.open_code()
+    tab.page.click(tab.sel(".lab-editor .cm-content"))
+    tab.page.keyboard.press("Control+End")
+    tab.page.keyboard.type("\ndef broken(:\n")
+    tab.page.click(tab.sel("[data-action=lab-run]"))
+    tab.page.wait_for_selector(tab.sel(".lab-editor .lab-error-line"), timeout=BOOT_MS)
+    assert tab.status() == "error"
+    assert "broken" in tab.page.inner_text(tab.sel(".lab-editor .lab-error-line"))
+    error = tab.page.inner_text(tab.sel(".demo-error"))
+    assert re.match(r"line \d+: ", error), error
+    # Restore puts the demo's own code back; a run then passes its checks.
+    tab.page.click(tab.sel("[data-action=lab-restore]"))
+    assert tab.page.locator(tab.sel(".lab-editor .lab-error-line")).count() == 0
+    tab.page.click(tab.sel("[data-action=lab-run]"))
+    tab.page.wait_for_function(
+        f"document.querySelector('{tab.fig} .demo-status').dataset.state === 'done'",
+        timeout=BOOT_MS)
+    assert "code=" not in tab.page.url
+    assert tab.page.locator(tab.sel(".demo-output .dm-violation")).count() == 0
+
+
+def test_edit_that_loops_forever_is_stopped(tab: Tab) -> None:
+    tab.open()
+    tab.page.evaluate("document.documentElement.dataset.demoRunLimitMs = '3000';"
+                      "document.documentElement.dataset.demoStopGraceMs = '500'")
+    tab.open_code()
+    source = tab.page.evaluate(
+        "fetch(performance.getEntriesByType('resource').map(e => e.name)"
+        ".find(n => n.endsWith('.raft.json'))).then(r => r.json()).then(j => j.source)")
+    line = source.splitlines().index(next(x for x in source.splitlines()
+                                          if x.startswith("def simulate("))) + 1
+    tab.page.click(tab.sel(".lab-editor .cm-content"))
+    tab.page.keyboard.press("Control+Home")
+    for _ in range(line - 1):
+        tab.page.keyboard.press("ArrowDown")
+    tab.page.keyboard.press("Home")
+    tab.page.keyboard.type("while True:\n    pass\n")
+    tab.page.click(tab.sel("[data-action=lab-run]"))
+    tab.page.wait_for_function(
+        f"document.querySelector('{tab.fig} .demo-status').dataset.state === 'stopped'",
+        timeout=BOOT_MS + 10_000)
+    assert "took too long" in tab.page.inner_text(tab.sel(".demo-status"))
+
+
+@pytest.mark.parametrize(("code", "message"), [
+    ("not*base64", "Link refused"),
+    ("AAAA", "does not inflate"),
+])
+def test_bad_code_in_a_link_is_refused(tab: Tab, code: str, message: str) -> None:
+    tab.open(f"#{tab.fig[1:]}:code={code}")
+    tab.page.wait_for_function(
+        f"document.querySelector('{tab.fig} .demo-status').dataset.state === 'error'",
+        timeout=20_000)
+    said = tab.page.inner_text(tab.sel(".demo-error"))
+    assert message in said
+    assert tab.page.locator(tab.sel(".demo-error *")).count() == 0  # text, never HTML
+    assert tab.page.workers == []

@@ -5,32 +5,47 @@ n-squared prepares and commits are not drawn one by one)."""
 
 from __future__ import annotations
 
+from functools import partial
+from operator import itemgetter
 from typing import NamedTuple
 
 from . import kit
-from .queries import down_intervals, timeline
+from .queries import down_intervals, project, timeline, times_by_node
 from .result import Check
-from .svg import el, num
+from .svg import el
 
-ROLES = {"primary": "dm-role-leader", "backup": "dm-role-follower", "byzantine": "pb-z",
-         "down": "dm-role-down"}  # fmt: skip
+ROLES = {
+    "primary": "dm-role-leader",
+    "backup": "dm-role-follower",
+    "byzantine": "pb-z",
+    "down": "dm-role-down",
+}
+TEXTS = partial(kit.columns, xs=(44, 104, 184), cls="pb-t")  # a panel row: role, view, executed
+HEADING = "At the cursor: role, view, last request executed (#seq)"
 STYLE = """
 .pb-z{fill:var(--demo-bad,#c01c28)}
 .pb-zb{fill:var(--demo-bad,#c01c28);opacity:.08}
 .pb-pp{stroke:var(--demo-accent,#1a5fb4);stroke-width:1;fill:none}
 .pb-px{stroke:var(--demo-bad,#c01c28);stroke-width:1.2;fill:none}
 .pb-nv{stroke:var(--demo-ok,#1e7a34);stroke-width:1;fill:none}
-.pb-pr{stroke:var(--demo-accent,#1a5fb4);stroke-width:1.5}
-.pb-cm{stroke:var(--demo-ok,#1e7a34);stroke-width:1.5}
+.pb-pr,.pb-cm{stroke:var(--demo-accent,#1a5fb4);stroke-width:6;stroke-dasharray:1.5 1.5;fill:none}
+.pb-cm{stroke:var(--demo-ok,#1e7a34)}
 .pb-vc{stroke:var(--demo-warn,#9c5d00);stroke-width:2.5}
 .pb-x{fill:var(--demo-ok,#1e7a34)}
 .pb-t{fill:var(--demo-fg,#1d1d1f);font:10px system-ui,-apple-system,"Segoe UI",sans-serif}
 """
-LEGEND = (("box", "dm-role-leader", "primary"), ("box", "dm-role-follower", "backup"),
-          ("box", "pb-z", "Byzantine"), ("arrow", "pb-pp", "pre-prepare"),
-          ("arrow", "pb-px", "conflicting pre-prepare"), ("arrow", "pb-nv", "new-view"),
-          ("line", "pb-pr", "prepared (above)"), ("line", "pb-cm", "committed (below)"),
-          ("dot", "pb-x", "executed"), ("line", "pb-vc", "asks for a new view"))  # fmt: skip
+LEGEND = (
+    ("box", "dm-role-leader", "primary"),
+    ("box", "dm-role-follower", "backup"),
+    ("box", "pb-z", "Byzantine"),
+    ("arrow", "pb-pp", "pre-prepare"),
+    ("arrow", "pb-px", "conflicting pre-prepare"),
+    ("arrow", "pb-nv", "new-view"),
+    ("dash", "pb-pr", "prepared (above)"),
+    ("dash", "pb-cm", "committed (below)"),
+    ("dot", "pb-x", "executed"),
+    ("line", "pb-vc", "asks for a new view"),
+)
 
 
 class Replica(NamedTuple):
@@ -77,36 +92,33 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     fig = kit.Figure(trace, title="PBFT: practical Byzantine fault tolerance")
     nodes, scale = trace["nodes"], fig.scale
     fig.text(summary)
-    panel = kit.StatePanel(fig.y, role=lambda s: s[0], roles=ROLES, say=say,
-                           heading="At the cursor: role, view, last request executed (#seq)",
-                           draw=lambda node, s, y: [
-                               el("text", text, class_="pb-t", x=x, y=y + 11)
-                               for text, x in zip(s, (44, 104, 184), strict=True)])  # fmt: skip
-    changes = {}
-    for node, history in timeline(trace, Replica(0, None, False, None), step).items():
-        changes[node] = [(t, shown(trace, node, r)) for t, r in history]
-        changes[node] = [c for k, c in enumerate(changes[node])
-                         if not k or c[1] != changes[node][k - 1][1]]  # fmt: skip
-    fig.add(panel.render(changes))
+    panel = kit.StatePanel(fig.y, itemgetter(0), TEXTS, say, ROLES, heading=HEADING)
+    replicas = timeline(trace, Replica(0, None, False, None), step)
+    fig.add(panel.render({n: project(h, partial(shown, trace, n)) for n, h in replicas.items()}))
     fig.reserve(panel.height(nodes) + 14)
-    fig.add([kit.heading("Timeline", fig.y + 4)])
-    fig.reserve(8)
+    fig.heading("Timeline", gap=8)
     lanes = fig.lanes(nodes)
-    fig.add([el("rect", class_="pb-zb", x=scale.x0, y=lanes.y(n) - lanes.pitch / 2,
-                width=scale.x1 - scale.x0, height=lanes.pitch, data_node=n)
-             for n in trace["byzantine"]])  # fmt: skip
+    for n in trace["byzantine"]:  # a Byzantine replica's lane is tinted
+        d = kit.box_d(scale.x0, lanes.y(n) - lanes.pitch / 2, scale.x1 - scale.x0, lanes.pitch)
+        fig.add([el("path", class_="pb-zb", d=d, data_node=n)])
     fig.add(kit.bands(scale, trace["partitions"], lanes.top, lanes.bottom))
     fig.add(kit.lane_lines(scale, lanes))
     fig.add(kit.down_spans(scale, lanes, down_intervals(trace), height=22))
     fig.add(kit.messages(scale, lanes, trace["messages"], _arrow_style(), limit=150))
-    fig.add(_marks(trace, scale, lanes) + kit.violations(scale, lanes, checks))
-    fig.add(kit.axis(scale, lanes.top, lanes.bottom))
-    fig.reserve(34)
-    legend, height = kit.legend(LEGEND, x=8, y=fig.y + 10, width=fig.width - 16)
-    fig.add(legend)
-    fig.reserve(height)
-    desc = f"{summary}. Top: each replica at the cursor; below: a lane each."
-    return fig.svg(desc=desc, style=STYLE)
+    for kind, cls, dy in (("prepared", "pb-pr", -7), ("committed", "pb-cm", 7)):
+        times = times_by_node(e for e in trace["events"] if e["kind"] == kind)
+        fig.add(kit.binned_ticks(scale, lanes, times, cls, bin_px=3.0, dy=dy))
+    caught = {(e["node"], e["t"]): e for e in trace["events"] if e["kind"] == "caught"}
+    changes = [e for e in trace["events"] if e["kind"] == "viewchange"]
+    fig.add(kit.ticks(scale, lanes, changes, "pb-vc", say=partial(_asks, caught)))
+    executed = [e for e in trace["events"] if e["kind"] == "execute"]
+    fig.add(kit.dots(scale, lanes, executed, "pb-x", say=_executes))
+    fig.add(kit.violations(scale, lanes, checks))
+    fig.axis(lanes)
+    fig.legend(LEGEND)
+    return fig.svg(
+        desc=f"{summary}. Top: each replica at the cursor; below: a lane each.", style=STYLE
+    )
 
 
 def _arrow_style():
@@ -126,25 +138,12 @@ def _arrow_style():
     return style
 
 
-def _marks(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes) -> list[str]:
-    """Give ticks where replicas prepared (above the lane) and committed (below), a bar where
-    one asked for a new view, and a dot where one executed a request."""
-    caught = {(e["node"], e["t"]): e for e in trace["events"] if e["kind"] == "caught"}
-    ticks: dict[str, list[str]] = {"pb-pr": [], "pb-cm": [], "pb-vc": [], "pb-x": []}
-    for e in trace["events"]:
-        x, y, node, t = scale.x(e["t"]), lanes.y(e["node"]), e["node"], kit.tnum(e["t"])
-        if e["kind"] in ("prepared", "committed"):
-            top = y - 10 if e["kind"] == "prepared" else y + 4
-            cls = "pb-pr" if e["kind"] == "prepared" else "pb-cm"
-            ticks[cls].append(el("path", d=f"M{num(x)} {num(top)}v6", data_t=t, data_node=node))
-        elif e["kind"] == "viewchange":
-            why = caught.get((node, e["t"]))
-            said = f"{node} asks for view {e['view']}" + (
-                f": it caught the primary lying at #{why['seq']}" if why else "")  # fmt: skip
-            ticks["pb-vc"].append(el("path", d=f"M{num(x)} {num(y - 8)}v16", data_t=t,
-                                     data_node=node, data_say=said))  # fmt: skip
-        elif e["kind"] == "execute":
-            said = f"{node} executes {e['value']} at #{e['seq']}"
-            ticks["pb-x"].append(el("circle", cx=x, cy=y, r=2.5, data_t=t, data_node=node,
-                                    data_say=said))  # fmt: skip
-    return [part for cls, items in ticks.items() for part in kit.group(cls, items)]
+def _asks(caught: dict[tuple[str, float], dict], e: dict) -> str:
+    """Give what the player says where a replica asks for a new view, and why."""
+    why = caught.get((e["node"], e["t"]))
+    lying = f": it caught the primary lying at #{why['seq']}" if why else ""
+    return f"{e['node']} asks for view {e['view']}{lying}"
+
+
+def _executes(e: dict) -> str:
+    return f"{e['node']} executes {e['value']} at #{e['seq']}"

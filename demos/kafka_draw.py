@@ -12,23 +12,23 @@ from .result import Check
 from .svg import attrs, el
 
 PITCH, ROW = 30.0, 16.0  # lane pitch; a partition's row in the log section
-ROLES = {"broker": "dm-role-leader", "producer": "dm-role-candidate"}
-ROLES |= {"consumer": "dm-role-follower", "down": "dm-role-down"}
+ROLES = {"broker": "dm-role-leader", "producer": "dm-role-candidate", "down": "dm-role-down"}
 DRAWN = {"Produce": "kf-p", "Records": "dm-msg", "Assign": "kf-a", "Commit": "kf-c"}
+DRAWN |= {"CommitAck": "kf-no"}  # only a refused commit's: see _style
 LEGEND = (
     *(("arrow", c, t) for c, t in (("kf-p", "record produced"), ("dm-msg", "records fetched"))),
     *(("arrow", c, t) for c, t in (("kf-c", "offset commit"), ("kf-a", "assignment"))),
     *(("dot", c, t) for c, t in (("dm-ok", "processed"), ("dm-warn", "processed again"))),
     *(("box", c, t) for c, t in (("dm-bad", "lost"), ("kf-cell", "unread"))),
-    ("line", "kf-mark", "committed offset"),
+    *(("arrow", "kf-no", "commit refused"), ("line", "kf-mark", "committed offset")),
 )
 STYLE = """
 .kf-p{stroke:var(--demo-accent,#1a5fb4);stroke-width:1;fill:none}
 .kf-c{stroke:var(--demo-ok,#1e7a34);stroke-width:1.2;stroke-dasharray:3 2;fill:none}
 .kf-a,.kf-gen{stroke:var(--demo-warn,#9c5d00);stroke-width:1.2;fill:none}
 .kf-n{font-size:9px;text-anchor:middle}
-.kf-mark{stroke:var(--demo-fg,#1d1d1f);stroke-width:2}
-.kf-cell{fill:var(--demo-node,#e8eaed)}
+.kf-no{stroke:var(--demo-bad,#c01c28);stroke-width:1.2;fill:none}
+.kf-mark{stroke:var(--demo-fg,#1d1d1f);stroke-width:2}.kf-cell{fill:var(--demo-node,#e8eaed)}
 """
 
 
@@ -66,18 +66,17 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     fig.text(summary)
     last = f"{nodes[2]}–{nodes[-1]} consumers" if len(nodes) > 3 else "n3 consumer"
     fig.text(f"n1 broker and group coordinator · n2 producer · {last}", cls="dm-text")
-    part = {BROKER: "broker", PRODUCER: "producer"}
     turn = lambda n, _, up: f"{n} {'crashes' if up == 'down' else 'is up'}"  # noqa: E731
     heading = "At the cursor (consumers: partition position/committed)"
     panel = kit.StatePanel(fig.y, str, lambda *_: [], turn, ROLES, heading=heading)
     history = timeline(trace, ("up", 0, ()), kafka.offsets_step)
-    roles = {n: [(t, part.get(n, "consumer") if s[0] == "up" else "down") for t, s in h]
-             for n, h in history.items()}  # fmt: skip
-    fig.add(panel.render({n: [c for k, c in enumerate(r) if k == 0 or r[k - 1][1] != c[1]]
-                          for n, r in roles.items()}))  # fmt: skip
+    ups = timeline(trace, "up", lambda s, e: {"crash": "down", "restart": "up"}.get(e["kind"], s))
+    fig.add(panel.render({n: [(t, trace["roles"][n] if u == "up" else u) for t, u in h]
+                          for n, h in ups.items()}))  # fmt: skip
     for i, (node, h) in enumerate(history.items()):
         text = partial(_row_text, node, panel.y(i) + 11)
-        fig.add(kit.stretches(h, text, node=node, say=partial(say, node)))
+        rows = kit.stretches(h, text, node=node, say=partial(say, node))
+        fig.add(kit.group("dm-text dm-small", rows))  # its texts take the class from here
     fig.reserve(panel.height(nodes) + 4)
     lanes = fig.lanes(nodes, PITCH)
     fig.add(kit.bands(scale, trace["partitions"], lanes.top, lanes.bottom, label_y=lanes.top + 9))
@@ -98,12 +97,13 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
 
 def _row_text(node: str, y: float, state: tuple) -> list[str]:
     """Give `node`'s panel text for `state`, its baseline at `y`."""
-    return [el("text", row_text(node, state), class_="dm-text dm-small", x=44, y=y)]
+    return [el("text", row_text(node, state), x=44, y=y)]
 
 
 def _style(m: dict) -> str | None:
-    """Give an arrow's class; heartbeats, acks, fetches and empty replies are left out."""
-    drawn = m.get("kind") in DRAWN and m["label"] != "none"
+    """Give an arrow's class: heartbeats, acks but a refused commit's, fetches and empty
+    replies are left out."""
+    drawn = m.get("kind") in DRAWN and m["label"] not in ("none", "ok")
     return None if not drawn else "dm-msg-lost" if m["status"] != "delivered" else DRAWN[m["kind"]]
 
 

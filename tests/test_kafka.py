@@ -527,3 +527,14 @@ def test_the_panel_says_what_changed():
     assert say("n3", ("up", 0, ()), ("up", 1, ())) == "n3 holds no partition in generation 1"
     assert say("n3", now, ("up", 2, ((1, 0, 0),))) == "n3 takes p1 and gives up p0 in generation 2"
     assert say("n1", ("up", 1, ()), ("up", 1, ((2, 3, 3),))) is None  # a first commit to p2
+
+
+def test_a_fenced_commit_is_refused_and_drawn():
+    given = {"commit": "before", "faults": "partition n1,n2,n3|n4,n5@800-2600"}
+    result = demos.run("kafka", given)
+    refused = [m for m in result.doc["messages"]
+               if m.get("kind") == "CommitAck" and m["label"] == "no"]  # fmt: skip
+    assert refused and all(m["sent"] >= 2600 and m["dst"] in ("n4", "n5") for m in refused)
+    drawn = re.search(r'<g class="kf-no">(.*?)</g>', result.svg, re.S)
+    assert drawn and drawn.group(1).count("<path") == len(refused)
+    assert result.checks[3].ok  # fenced, so nothing processed twice

@@ -60,7 +60,7 @@ THINK = (20.0, 100.0)  # ms a client pauses between ops
 SETTLE = 1000.0  # ms at the end with no client ops, so the store can go quiet
 
 BOOL = ("true", "false")
-PARAMS = common_params(duration=1500) + (
+PARAMS = common_params(duration=1500, max_duration=20000) + (
     Param("nodes", "int", 5, "Nodes", "Nodes n1..nM on the ring.", min=3, max=8),
     Param(
         "replicas",

@@ -468,6 +468,7 @@ def test_a_crashed_replica_is_not_asked_to_agree():
         ({"keys": "x,x"}, "keys"),
         ({"faults": "crash n6@100"}, "n6"),
         ({"reorder": 6000}, "reorder"),
+        ({"duration": 20001}, "duration"),
     ],
 )
 def test_bad_params_name_the_culprit(given, culprit):

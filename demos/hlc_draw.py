@@ -5,14 +5,18 @@ intervals and restarts, and the messages to and from the leaseholder."""
 from __future__ import annotations
 
 from collections import namedtuple
+from functools import partial
+from operator import itemgetter
 
 from . import kit
 from .clocks import TraceError
 from .hlc import lost_writes
-from .queries import down_intervals, timeline
+from .queries import down_intervals, events_with_downtime, timeline
 from .result import Check
 from .svg import el, num
 
+LOST = "{} comes after {} but has the lower timestamp: last writer wins throws it away"
+SMALL, MUTED = "dm-text dm-small", "dm-text dm-small dm-muted"
 DESC = "Top: each process's clock and register value at the cursor. Below: a lane each."
 ROLES = {"up": "dm-ok", "down": "dm-role-down"}
 STYLE = """
@@ -23,57 +27,58 @@ STYLE = """
 .hl-q{stroke:var(--demo-msg,#5f6368);stroke-width:.8;fill:none;opacity:.7}
 .hl-n{stroke:var(--demo-warn,#9c5d00);stroke-width:1.2;fill:none}
 """
-LEGEND = [("box", "hl-w", "write"), ("box", "hl-x", "write lost to a causally earlier one"),
-          ("dot", "hl-r", "read returns"), ("line", "hl-u", "uncertainty interval"),
-          ("arrow", "hl-m", "write, ack"), ("arrow", "hl-q", "read, reply"),
-          ("arrow", "hl-n", "uncertain: restart")]  # fmt: skip
+LEGEND = [
+    ("box", "hl-w", "write"),
+    ("box", "hl-x", "write lost to a causally earlier one"),
+    ("dot", "hl-r", "read returns"),
+    ("line", "hl-u", "uncertainty interval"),
+    ("arrow", "hl-m", "write, ack"),
+    ("arrow", "hl-q", "read, reply"),
+    ("arrow", "hl-n", "uncertain: restart"),
+]
 
 
-# A process at the cursor: up, timestamp, l - pt, value held, operation, what it just did.
-State = namedtuple("State", "up ts lag held doing what")
+# A process at the cursor: up or down, timestamp, l - pt, value held, operation, what it did.
+State = namedtuple("State", "role ts lag held doing what")
+START = State("up", "[0,0]", 0, "\u2205 @[0,0]", "", "")
 
 
 def stamp(ts: list[int]) -> str:
     return f"[{ts[0]},{ts[1]}]"
 
 
-SAYS = {"write": "writes {value} at {ts}", "read": "reads at {rts}, uncertain up to {limit}",
-        "restart": "restarts its read at {rts}, uncertain up to {limit}",
-        "apply": "stores {value} {wts}", "acked": "learns {value} is stored",
-        "uncertain": "hears of {uncertain}, within its uncertainty interval",
-        "give-up": "gives up waiting", "serve": "serves a read", "ack": "acks a write",
-        "reply": "replies", "late": "ignores a late reply", "result": ""}  # fmt: skip
-DOING = {"read": "read @{rts} \u2264{limit}", "restart": "read @{rts} \u2264{limit}",
-         "write": "writing {value}", "uncertain": "uncertain: restart"}  # fmt: skip
+OPS = {  # op: what the player says, what the process is doing after it (None: as before)
+    "write": ("writes {value} at {ts}", "writing {value}"),
+    "read": ("reads at {rts}, uncertain up to {limit}", "read @{rts} \u2264{limit}"),
+    "restart": ("restarts its read at {rts}, uncertain up to {limit}", "read @{rts} \u2264{limit}"),
+    "apply": ("stores {value} {wts}", None),
+    "acked": ("learns {value} is stored", ""),
+    "uncertain": ("hears of {uncertain}, within its uncertainty interval", "uncertain: restart"),
+    "give-up": ("gives up waiting", ""),
+    "serve": ("serves a read", None),
+    "ack": ("acks a write", None),
+    "reply": ("replies", None),
+    "late": ("ignores a late reply", None),
+    "result": ("", None),
+}
 
 
 def step(s: State, e: dict) -> State:
     """Give a process's State after one of its events (or a crash or restart)."""
     if e["kind"] in ("crash", "restart"):
-        up = e["kind"] == "restart"
-        return s._replace(up=up, doing="", what="restarts" if up else "crashes")
+        role, what = ("up", "restarts") if e["kind"] == "restart" else ("down", "crashes")
+        return s._replace(role=role, doing="", what=what)
     shown = {k: stamp(v) if isinstance(v, list) else v for k, v in e.items() if k != "returns"}
-    what = SAYS[e["op"]].format(**shown) + ("" if e.get("kept", True) else ", below the newest")
-    doing = DOING.get(e["op"], "" if e["op"] in ("acked", "give-up") else s.doing).format(**shown)
-    doing = "" if e.get("done") else doing
-    held = f"{e['value']} @{shown.get('wts', shown['ts'])}" if e.get("kept") else s.held
-    if e["op"] == "acked":
-        held = f"{e['value']} @{shown['wts']}"
+    what, doing = OPS[e["op"]]
+    what = what.format(**shown) + ("" if e.get("kept", True) else ", below the newest")
+    doing = "" if e.get("done") else s.doing if doing is None else doing.format(**shown)
+    kept = e.get("kept") or e["op"] == "acked"  # an acked write is the writer's newest
+    held = f"{e['value']} @{shown.get('wts', shown['ts'])}" if kept else s.held
     if "returns" in e:
         value, vts = e["returns"]
         what, doing = f"reads {value} {stamp(vts)}", ""
         held = f"{value} @{stamp(vts)}" if e["kind"] == "recv" else held  # n1 keeps its newest
-    return State(True, shown["ts"], e["ts"][0] - e["pt"], held, doing, what)
-
-
-def history(trace: dict) -> dict[str, list[tuple[float, State]]]:
-    """Give each process's State over time, crashes and restarts taken from the downtime."""
-    ends = [(n, t, kind) for n, spans in down_intervals(trace).items() for span in spans
-            for t, kind in zip(span, ("crash", "restart"), strict=True)]  # fmt: skip
-    marks = [{"t": t, "node": n, "kind": k} for n, t, k in ends if t < trace["duration"]]
-    events = sorted(trace["events"] + marks, key=lambda e: e["t"])
-    start = State(True, "[0,0]", 0, "\u2205 @[0,0]", "", "")
-    return timeline({**trace, "events": events}, start, step)
+    return State("up", shown["ts"], e["ts"][0] - e["pt"], held, doing, what)
 
 
 def draw(trace: dict, checks: list[Check], summary: str) -> str:
@@ -82,33 +87,30 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     nodes, scale, hybrid = trace["nodes"], fig.scale, trace["params"]["mode"] == "hlc"
     fig.text(summary)
     head = "At the cursor: clock offset, timestamp " + ("[l,c], l\u2212pt" if hybrid else "[pt,0]")
-
-    def row(node: str, s: State, y: float) -> list[str]:
-        cells = [(96, s.ts), (196, f"{s.lag}" if hybrid else ""), (236, s.held), (380, s.doing)]
-        return [el("text", text, class_="hl-t", x=x, y=y + 11) for x, text in cells if text]
-
     head += f", value @ timestamp ({trace['leaseholder']} holds the register), operation"
-    panel = kit.StatePanel(fig.y, lambda s: "up" if s.up else "down", row,
-                           lambda n, _, s: f"{n} {s.what}: {s.ts}", ROLES, 18.0, head)  # fmt: skip
-    fig.add(panel.render(history(trace)))
-    offsets = [f"+{trace['offsets'][node]} ms" for node in nodes]
-    fig.add([el("text", o, class_="dm-text dm-small dm-muted", x=46, y=panel.y(i) + 11)
-             for i, o in enumerate(offsets)])  # fmt: skip
-    fig.reserve(panel.height(nodes) + 8)
-    fig.add([kit.heading("Timeline (real time)", fig.y + 10)])
-    fig.reserve(14)
+    panel = kit.StatePanel(fig.y, itemgetter(0), partial(_row, hybrid), _say, ROLES, heading=head)
+    fig.panel(panel, timeline({**trace, "events": events_with_downtime(trace)}, START, step))
+    offsets = [(46, panel.y(i) + 11, f"+{trace['offsets'][n]} ms") for i, n in enumerate(nodes)]
+    fig.add(kit.texts(offsets, MUTED))
+    fig.heading("Timeline (real time)", gap=8)
     lanes = fig.lanes(nodes, pitch=40.0)
     fig.add(kit.bands(scale, trace["partitions"], lanes.top, lanes.bottom))
     fig.add(kit.lane_lines(scale, lanes))
     fig.add(kit.down_spans(scale, lanes, down_intervals(trace), height=16))
     fig.add(kit.messages(scale, lanes, trace["messages"], arrow_class, typical=15))
     fig.add(operations(trace, scale, lanes) + kit.violations(scale, lanes, checks))
-    fig.add(kit.axis(scale, lanes.top, lanes.bottom))
-    fig.reserve(34)
-    legend, height = kit.legend(LEGEND, x=8, y=fig.y + 10, width=fig.width - 16)
-    fig.add(legend)
-    fig.reserve(height)
+    fig.axis(lanes)
+    fig.legend(LEGEND)
     return fig.svg(desc=f"{summary}. {DESC}", style=STYLE)
+
+
+def _row(hybrid: bool, node: str, s: State, y: float) -> list[str]:
+    texts = (s.ts, f"{s.lag}" if hybrid else "", s.held, s.doing)
+    return kit.columns(node, texts, y, xs=(96, 196, 236, 380), cls="hl-t")
+
+
+def _say(node: str, before: State | None, s: State) -> str:
+    return f"{node} {s.what}: {s.ts}"
 
 
 def arrow_class(m: dict) -> str | None:
@@ -124,27 +126,24 @@ def operations(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes) -> list[str]
     the write that beats it), a dot per read's result labelled with its value, and under each
     read attempt its uncertainty interval: a bar as long as the max offset."""
     try:
-        lost = {after["id"]: before for before, after in lost_writes(trace)}
+        lost = {
+            after["id"]: LOST.format(after["value"], before["value"])
+            for before, after in lost_writes(trace)
+        }
     except TraceError:  # a trace no run could give; its checks say why
         lost = {}
     out = []
     for e in trace["events"]:
-        x, y, t, node = scale.x(e["t"]), lanes.y(e["node"]), kit.tnum(e["t"]), e["node"]
+        x, y, at = scale.x(e["t"]), lanes.y(e["node"]), {"data_t": kit.tnum(e["t"])}
+        at["data_node"] = e["node"]
         if e.get("op") in ("read", "restart"):
             width = min(max(scale.px(e["limit"] - e["rts"][0]), 1.0), scale.x1 - x)
-            d = f"M{num(x)} {num(y + 9)}h{num(width)}"
-            out.append(el("path", class_="hl-u", d=d, data_t=t, data_node=node))
+            out.append(el("path", class_="hl-u", d=f"M{num(x)} {num(y + 9)}h{num(width)}", **at))
         if e.get("op") == "write":
-            beaten = lost.get(e["id"])
-            cls = "hl-x" if beaten else "hl-w"
-            say = (f"{e['value']} comes after {beaten['value']} but has the lower timestamp: "
-                   "last writer wins throws it away") if beaten else None  # fmt: skip
-            out += [el("rect", class_=cls, x=x - 4, y=y - 4, width=8, height=8, data_t=t,
-                       data_node=node, data_say=say),
-                    el("text", e["value"] + (" lost" if beaten else ""), class_="dm-text dm-small",
-                       x=x - 4, y=y - 8, data_t=t, data_node=node)]  # fmt: skip
-        elif "returns" in e:
-            out += [el("circle", class_="hl-r", cx=x, cy=y, r=3, data_t=t, data_node=node),
-                    el("text", e["returns"][0], class_="dm-text dm-small dm-muted", x=x - 4,
-                       y=y + 22, data_t=t, data_node=node)]  # fmt: skip
-    return out
+            cls, say = ("hl-x", lost[e["id"]]) if e["id"] in lost else ("hl-w", None)
+            box = el("rect", class_=cls, x=x - 4, y=y - 4, width=8, height=8, data_say=say, **at)
+            text = e["value"] + " lost" * (say is not None)
+            out += [box, el("text", text, class_=SMALL, x=x - 4, y=y - 8, **at)]
+    reads = [e for e in trace["events"] if "returns" in e and e.get("op") != "write"]
+    out += kit.dots(scale, lanes, reads, "hl-r", r=3)
+    return out + kit.labels(scale, lanes, reads, lambda e: e["returns"][0], MUTED, dx=-4, dy=22)

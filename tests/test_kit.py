@@ -261,3 +261,54 @@ def test_liveness_and_times_by_node():
     sent = [{"sent": 5.0, "src": "n2"}, {"sent": 1.0, "src": "n1"}, {"sent": 2.0, "src": "n2"}]
     assert times_by_node(sent, time="sent", node="src") == {"n2": [5.0, 2.0], "n1": [1.0]}
     assert times_by_node(TRACE["events"])["n1"] == [0.0, 400.0, 500.0]
+
+
+def test_labels_stand_beside_their_events_escaped_and_timed():
+    scale = kit.TimeScale(1000, 44, 704)
+    lanes = kit.Lanes(("n1", "n2"), 20, 26)
+    events = [{"t": 100.0, "node": "n2", "value": HOSTILE}, {"t": 900.25, "node": "n1"}]
+    parts = kit.labels(scale, lanes, events, lambda e: e.get("value", "v2"), "dm-text", dx=-4,
+                       dy=22)
+    texts = [e for e in parse(parts).iter() if e.tag.endswith("text")]
+    seen = [(t.text, t.get("x"), t.get("y"), t.get("data-t"), t.get("data-node")) for t in texts]
+    assert seen == [
+        (HOSTILE, "106", "81", "100", "n2"), ("v2", "634.16", "55", "900.25", "n1")]
+    with pytest.raises(ValueError):  # an event on a node without a lane
+        kit.labels(scale, lanes, [{"t": 1.0, "node": "n9"}], str, "dm-text")
+
+
+def test_slot_stretches_give_each_slot_its_own_stretches_and_sentences():
+    history = [(0.0, (None, None)), (10.0, ("a", None)), (20.0, ("a", "b")), (30.0, ("c", "b"))]
+    drawn = kit.slot_stretches(
+        history, ["m1", HOSTILE], lambda slot, value: [el_text(f"{slot}={value}")], node="n1",
+        say=lambda slot, before, after: f"{slot}: {before} -> {after}")
+    root = parse(drawn)
+    groups = [g for g in root.iter() if g.tag.endswith("}g")]
+    assert [(g.get("data-t"), g.get("data-until"), g.get("data-say")) for g in groups] == [
+        ("10", "30", "m1: None -> a"), ("30", None, "m1: a -> c"),
+        ("20", None, f"{HOSTILE}: None -> b")]
+    assert "".join(root.itertext()).endswith(f"{HOSTILE}=b")
+    assert kit.slot_stretches(history, [], lambda slot, value: []) == []
+
+
+def test_role_label_and_the_figure_panel_and_timeline_sections():
+    assert kit.role_label("n1", HOSTILE, 10.0)[0].count("<script>") == 0
+    trace = {"demo": "t", "duration": 1000.0, "nodes": ["n1", "n2"],
+             "events": [{"t": 100.0, "node": "n2", "kind": "crash"}],
+             "partitions": [{"start": 200.0, "end": 300.0, "groups": [["n1"], ["n2"]]}]}
+    fig = kit.Figure(trace, title="t")
+    panel = kit.StatePanel(fig.y, str, kit.role_label, lambda n, b, a: None)
+    fig.panel(panel, liveness(trace), gap=10)
+    assert fig.y == 8 + panel.height(["n1", "n2"]) + 10
+    lanes = fig.timeline(trace, pitch=30.0, down=12)
+    assert lanes.nodes == ("n1", "n2") and lanes.top == 8 + 16 + 36 + 10 and fig.y == lanes.bottom
+    body = "".join(fig.parts)
+    assert 'class="dm-band"' in body and "partition n1 | n2" in body
+    assert 'class="dm-down"' in body and 'height="12"' in body and 'data-role="down"' in body
+    unpartitioned = {key: value for key, value in trace.items() if key != "partitions"}
+    with pytest.raises(KeyError):  # a trace must list its partitions, even if none
+        kit.Figure(trace, title="t").timeline(unpartitioned)
+
+
+def el_text(text: str) -> str:
+    return f"<text>{text.replace('&', '&amp;').replace('<', '&lt;')}</text>"

@@ -11,7 +11,17 @@ returns `figure.svg(...)`.
 """
 
 from .figure import Figure, heading
-from .history import binned_ticks, boxes, dots, role_bars, run_groups, slot_runs, ticks
+from .history import (
+    binned_ticks,
+    boxes,
+    dots,
+    labels,
+    role_bars,
+    run_groups,
+    slot_runs,
+    slot_stretches,
+    ticks,
+)
 from .marks import (
     Lanes,
     arrow_d,
@@ -31,7 +41,7 @@ from .marks import (
     violations,
     wrap,
 )
-from .panel import StatePanel, columns, stretch, stretches
+from .panel import StatePanel, columns, role_label, stretch, stretches
 from .plot import Levels, level, rises, series
 from .scale import TimeScale, nice_step, time_label
 
@@ -52,6 +62,7 @@ __all__ = [
     "down_spans",
     "group",
     "heading",
+    "labels",
     "lane_lines",
     "legend",
     "level",
@@ -61,9 +72,11 @@ __all__ = [
     "nice_step",
     "rises",
     "role_bars",
+    "role_label",
     "run_groups",
     "series",
     "slot_runs",
+    "slot_stretches",
     "stretch",
     "stretches",
     "text_block",

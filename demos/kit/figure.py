@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ..queries import down_intervals
 from ..svg import document, el
-from .marks import Lanes, LegendItem, axis, legend, text_block
+from .marks import Lanes, LegendItem, axis, bands, down_spans, lane_lines, legend, text_block
+from .panel import StatePanel
 from .scale import TimeScale
 
 WIDTH = 720.0
@@ -52,6 +54,30 @@ class Figure:
         """Give lanes for `nodes` starting here, and move below them."""
         lanes = Lanes(tuple(nodes), self.y, pitch)
         self.reserve(pitch * len(nodes))
+        return lanes
+
+    def panel(self, panel: StatePanel, changes: dict, gap: float = 14.0) -> None:
+        """Add a state panel here, its rows drawn from `changes` (node: [(since, state)]), and
+        move below it and `gap` further."""
+        self.add(panel.render(changes))
+        self.reserve(panel.height(list(changes)) + gap)
+
+    def timeline(
+        self,
+        trace: dict,
+        nodes: list[str] | None = None,
+        *,
+        pitch: float = 26.0,
+        down: float = 22.0,
+        label_y: float | None = None,
+    ) -> Lanes:
+        """Give lanes for `nodes` (default: the trace's) starting here, over the trace's
+        partitions as bands (labels at `label_y`), each with its name, its line and its node's
+        down time as bars `down` tall; and move below them."""
+        lanes = self.lanes(list(trace["nodes"] if nodes is None else nodes), pitch)
+        self.add(bands(self.scale, trace["partitions"], lanes.top, lanes.bottom, label_y=label_y))
+        self.add(lane_lines(self.scale, lanes))
+        self.add(down_spans(self.scale, lanes, down_intervals(trace), height=down))
         return lanes
 
     def heading(self, text: str, gap: float = 12.0) -> None:

@@ -3,17 +3,21 @@
 - `role_bars`: a thick bar over a lane while its node holds a role (a leader, a primary);
 - `binned_ticks`: frequent events (heartbeats, ballots) as dashed strokes, one tick per few
   pixels, so thousands of events cost a few hundred bytes;
-- `dots` / `ticks`: one dot or one upright stroke per event on its node's lane;
-- `slot_runs` / `run_groups`: a node's state as a row of slots (a log, a set of messages),
-  each slot's value over time, and the stretches that several slots share.
+- `dots` / `ticks` / `labels`: a dot, an upright stroke or a text per event on its node's
+  lane;
+- `slot_runs` / `run_groups` / `slot_stretches`: a node's state as a row of slots (a log, a
+  set of messages), each slot's value over time, the stretches several slots share, or each
+  slot's own stretches.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 
 from ..svg import attrs, el, esc, num
 from .marks import Lanes, box_d, group, tnum
+from .panel import stretches
 from .scale import TimeScale
 
 History = list[tuple[float, object]]
@@ -136,6 +140,32 @@ def ticks(
     return group(cls, out)
 
 
+def labels(
+    scale: TimeScale,
+    lanes: Lanes,
+    events: Iterable[dict],
+    text: Callable[[dict], str],
+    cls: str,
+    *,
+    dx: float = 0.0,
+    dy: float = 0.0,
+) -> list[str]:
+    """Give `text(event)` beside each event on its node's lane (a value written, a result
+    read), shown from the event's time."""
+    return [
+        el(
+            "text",
+            text(e),
+            class_=cls,
+            x=scale.x(e["t"]) + dx,
+            y=lanes.y(e["node"]) + dy,
+            data_t=tnum(e["t"]),
+            data_node=e["node"],
+        )
+        for e in events
+    ]
+
+
 def slot_runs(
     history: History, value: Callable[[object, int], object], slots: int
 ) -> dict[int, History]:
@@ -151,6 +181,24 @@ def slot_runs(
                 runs[i].pop()
             runs[i].append((since, now))
     return runs
+
+
+def slot_stretches(
+    history: History,
+    slots: Sequence[object],
+    draw: Callable[[object, object], list[str]],
+    *,
+    node: str | None = None,
+    say: Callable[[object, object, object], str | None] | None = None,
+) -> list[str]:
+    """Give each slot of a node's state (a tuple: the value of `slots[i]` at i, None: empty)
+    as its own stretches; `draw(slot, value)` draws a value, `say(slot, before, after)` tells
+    a change."""
+    out = []
+    for i, run in slot_runs(history, lambda state, i: state[i], len(slots)).items():
+        tell = partial(say, slots[i]) if say else None
+        out += stretches(run, partial(draw, slots[i]), node=node, say=tell)
+    return out
 
 
 def run_groups(

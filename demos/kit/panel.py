@@ -30,6 +30,12 @@ def columns(
     return [el("text", text, class_=cls, x=x, y=y + 11) for text, x in cells if text]
 
 
+def role_label(node: str, role: object, y: float) -> list[str]:
+    """Give the role's name beside its mark in a panel row: the `draw` of a panel whose states
+    are role names."""
+    return [el("text", str(role), x=44, y=y + 11, class_="dm-text dm-small")]
+
+
 def stretch(
     since: float,
     until: float | None,

@@ -8,7 +8,7 @@
 - Convergence: once partitions heal, crashed nodes return and writes stop, every replica of
   a key that is up holds the same value and no hint is left to hand back.
 
-The state-over-time queries the figure shares (roles, copies, hints) sit here too.
+The state-over-time queries the figure shares (copies, hints) sit here too.
 """
 
 from __future__ import annotations
@@ -150,16 +150,6 @@ def check_convergence(trace: dict) -> Check:
         if live:
             agreed.append(f"{key}={values[live[0]]!r} on {','.join(live)}")
     return Check(name, True, "replicas agree: " + "; ".join(agreed))
-
-
-def roles(trace: dict) -> dict[str, list[tuple[float, str]]]:
-    """Give each node's role over time: "up" or "down"."""
-    out = {}
-    for node, spans in down_intervals(trace).items():
-        out[node] = [(0.0, "up")]
-        for start, end in spans:
-            out[node] += [(start, "down")] + ([(end, "up")] if end < trace["duration"] else [])
-    return out
 
 
 def copies(trace: dict, key: str) -> dict[str, list[tuple[float, object]]]:

@@ -7,8 +7,8 @@ from __future__ import annotations
 from . import kit
 from .partition_checks import completed_ops
 from .partition_draw import _asked, _bars, _row, _show  # a client's ops: drawn as partition's
-from .queries import down_intervals
-from .quorum_checks import copies, hints, roles
+from .queries import down_intervals, liveness
+from .quorum_checks import copies, hints
 from .result import Check
 from .svg import el, num
 
@@ -54,7 +54,8 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     fig.add(kit.down_spans(scale, nodes, down_intervals(trace)))
     fig.add(_copies(trace, scale, nodes))
     for kind, cls in (("hint", "q-hint"), ("handoff", "q-back")):
-        fig.add(kit.dots(scale, nodes, [e for e in trace["events"] if e["kind"] == kind], cls))
+        marks = [e for e in trace["events"] if e["kind"] == kind]
+        fig.add(kit.dots(scale, nodes, marks, cls, r=3.0, say=_said))
     for c, name in names.items():  # no data-node: a client is no node a fault can name
         y = lanes.y(c)
         fig.add([el("text", name, class_="dm-text", x=8, y=y + 4)])
@@ -75,7 +76,7 @@ def _panel(fig: kit.Figure, trace: dict, names: dict[str, str]) -> None:
     panel = kit.StatePanel(
         fig.y, role=str, draw=lambda *_: [], say=_say, roles=ROLES, heading=HEADING
     )
-    fig.add(panel.render(roles(trace)))
+    fig.add(panel.render(liveness(trace)))
     keys = list(trace["ring"])
     for k, key in enumerate(keys):
         for node, history in copies(trace, key).items():
@@ -106,6 +107,13 @@ def _panel(fig: kit.Figure, trace: dict, names: dict[str, str]) -> None:
 
 def _say(node: str, before: str | None, role: str) -> str:
     return f"{node} is {role}"
+
+
+def _said(e: dict) -> str:
+    what = f"{e['key']}={_show(e['value'])}"
+    if e["kind"] == "hint":
+        return f"{e['node']} takes {what} for {e['to']}, as a hint"
+    return f"{e['node']} hands {what} back to {e['to']}"
 
 
 def _copy(key: str, held: tuple) -> str:

@@ -634,6 +634,10 @@ def test_the_panel_says_what_changes():
     assert re.search(r'data-say="n4 holds x=\d+ @\d+"', svg)
     assert re.search(r'data-say="n\d holds hints: x=\d+ for n\d"', svg)
     assert re.search(r'data-say="c1 asks: write x:=\d+"', svg)
+    split = {"sloppy": "true", "faults": "partition n1,n2|n3,n4,n5@300-900", "duration": 1800}
+    svg = run(split).svg
+    assert 'data-say="n2 takes x=5 for n4, as a hint"' in svg
+    assert 'data-say="n2 hands x=11 back to n4"' in svg
 
 
 def test_svg_is_within_budget_and_marks_stale_reads():

@@ -7,15 +7,14 @@ from __future__ import annotations
 from functools import partial
 
 from . import kit
-from .queries import down_intervals, liveness, timeline
+from .queries import liveness, timeline
 from .result import Check
 from .svg import attrs, el
 
 CELL_X, PITCH, LABEL_GAP = 110.0, 56.0, 22.0  # panel cells start; lane pitch; produce labels
 TURNS = ("restarts", "crashes")
 LABEL = "dm-text dv-n"
-DESC = "Top: what each node holds of each message at the cursor. Below: producer n1, broker n2 \
-and consumer n3 over time."
+DESC = "Top: what each node holds of each message at the cursor. Below: n1, n2, n3 over time."
 ROLES = {"producer": "dm-ok", "broker": "dm-ok", "consumer": "dm-ok", "down": "dm-role-down"}
 LEGEND = (
     ("arrow", "dm-msg", "first send"),
@@ -41,35 +40,31 @@ STYLE = """
 .dv-n{font-size:9px;text-anchor:middle}
 """
 
-# A message's cell at one node: (fill class, outline class, copies or effects, in work).
-Cell = tuple[str, str, int, int]
+Cell = tuple[str, str, int, int]  # a message at a node: fill, outline, copies or effects, work
 
 
-def step_for(retries: bool):
-    """Give how a node's cells (one per message, None: nothing yet) change at its events."""
-
-    def step(cells: tuple[Cell | None, ...], e: dict) -> tuple[Cell | None, ...]:
-        if e["kind"] == "crash":  # of all a node holds, only the consumer's work is volatile
-            return tuple((c[0], "dv-gone", c[2], 0) if c and c[3] else c for c in cells)
-        k = int(e.get("msg", "m0")[1:]) - 1
-        fill, _, n, work = cells[k] or ("", "", 0, 0)
-        kind = e["kind"] if e["kind"] != "ack" else f"ack {e['of']}"
-        if kind in ("produce", "enqueue") and retries:
-            cell = ("dv-wait", "", n + 1 if fill == "dv-wait" else 1, 0)
-        elif kind in ("produce", "enqueue", "ack publish") or kind == "ack delivery" and n < 2:
-            cell = ("dv-done", "", 1, 0)
-        elif kind == "ack delivery":
-            cell = ("dv-wait", "", n - 1, 0)
-        elif kind in ("deliver", "process", "dedup"):
-            n = e["count"] if kind == "process" else n
-            work += 1 if kind == "deliver" else -1
-            fill = "" if n < 1 else "dm-ok" if n == 1 else "dm-warn"
-            cell = (fill, "dv-work" * (work > 0), n, work)
-        else:
-            return cells
-        return (*cells[:k], cell, *cells[k + 1 :])
-
-    return step
+def step(retries: bool, cells: tuple[Cell | None, ...], e: dict) -> tuple[Cell | None, ...]:
+    """Give a node's cells (one per message, None: nothing yet) after one of its events;
+    `retries`: whether the producer and broker keep a message until it is acked."""
+    if e["kind"] == "crash":  # of all a node holds, only the consumer's work is volatile
+        return tuple((c[0], "dv-gone", c[2], 0) if c and c[3] else c for c in cells)
+    k = int(e.get("msg", "m0")[1:]) - 1
+    fill, _, n, work = cells[k] or ("", "", 0, 0)
+    kind = e["kind"] if e["kind"] != "ack" else f"ack {e['of']}"
+    if kind in ("produce", "enqueue") and retries:
+        cell = ("dv-wait", "", n + 1 if fill == "dv-wait" else 1, 0)
+    elif kind in ("produce", "enqueue", "ack publish") or kind == "ack delivery" and n < 2:
+        cell = ("dv-done", "", 1, 0)
+    elif kind == "ack delivery":
+        cell = ("dv-wait", "", n - 1, 0)
+    elif kind in ("deliver", "process", "dedup"):
+        n = e["count"] if kind == "process" else n
+        work += 1 if kind == "deliver" else -1
+        fill = "" if n < 1 else "dm-ok" if n == 1 else "dm-warn"
+        cell = (fill, "dv-work" * (work > 0), n, work)
+    else:
+        return cells
+    return (*cells[:k], cell, *cells[k + 1 :])
 
 
 def say(node: str, msg: str, before: Cell | None, now: Cell) -> str:
@@ -91,27 +86,20 @@ def say(node: str, msg: str, before: Cell | None, now: Cell) -> str:
 def draw(trace: dict, checks: list[Check], summary: str) -> str:
     """Give the SVG of a delivery run."""
     fig = kit.Figure(trace, title="Delivery: producer, broker, consumer")
-    nodes, scale, count = trace["nodes"], fig.scale, int(trace["params"]["messages"])
+    scale, count = fig.scale, int(trace["params"]["messages"])
     fig.text(summary)
-    width = min(24.0, (fig.width - 8 - CELL_X) / count)
-    panel = kit.StatePanel(fig.y, str, _role, _turn, ROLES, heading="At the cursor")
-    fig.add(panel.render(liveness(trace, trace["roles"])))
-    step = step_for(trace["params"]["mode"] != "at-most-once")
-    for i, (node, history) in enumerate(timeline(trace, (None,) * count, step).items()):
-        for k, run in kit.slot_runs(history, lambda cells, k: cells[k], count).items():
-            x, y, m = CELL_X + k * width, panel.y(i), f"m{k + 1}"
-            cell = partial(_cell, x=x, y=y, width=width, msg=m)
-            fig.add(kit.stretches(run, cell, node=node, say=partial(say, node, m)))
-    heads = [(CELL_X + (k + 0.5) * width, panel.top + 10, f"m{k + 1}") for k in range(count)]
-    fig.add(
-        kit.texts([h for k, h in enumerate(heads) if width >= 20 or k % 5 == 4 or k == 0], LABEL)
-    )
-    fig.reserve(panel.height(nodes) + 4)
+    width, names = min(24.0, (fig.width - 8 - CELL_X) / count), [f"m{k + 1}" for k in range(count)]
+    panel = kit.StatePanel(fig.y, str, kit.role_label, _turn, ROLES, heading="At the cursor")
+    fig.panel(panel, liveness(trace, trace["roles"]), gap=4)
+    retries = partial(step, trace["params"]["mode"] != "at-most-once")
+    for i, (node, history) in enumerate(timeline(trace, (None,) * count, retries).items()):
+        cell, tell = partial(_cell, y=panel.y(i), width=width), partial(say, node)
+        fig.add(kit.slot_stretches(history, names, cell, node=node, say=tell))
+    shown = [k for k in range(count) if width >= 20 or k % 5 == 4 or k == 0]  # m1, m5, m10...
+    heads = [(CELL_X + (k + 0.5) * width, panel.top + 10, names[k]) for k in shown]
+    fig.add(kit.texts(heads, LABEL))
     fig.text("Timeline", cls="dm-text", gap=2)
-    lanes = fig.lanes(nodes, PITCH)
-    fig.add(kit.bands(scale, trace["partitions"], lanes.top, lanes.bottom, label_y=lanes.top + 9))
-    fig.add(kit.down_spans(scale, lanes, down_intervals(trace), height=24))
-    fig.add(kit.lane_lines(scale, lanes))
+    lanes = fig.timeline(trace, pitch=PITCH, down=24, label_y=fig.y + 9)
     fig.add(kit.messages(scale, lanes, trace["messages"], _style, typical=20.0))
     fig.add(_marks(trace, scale, lanes) + kit.violations(scale, lanes, checks))
     fig.axis(lanes)
@@ -119,17 +107,14 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     return fig.svg(desc=f"{summary} {DESC}", style=STYLE)
 
 
-def _role(node: str, role: str, y: float) -> list[str]:
-    return [el("text", role, x=44, y=y + 11, class_="dm-text dm-small")]
-
-
 def _turn(node: str, before: str | None, role: str) -> str:
     return f"{node} {TURNS[role == 'down']}"
 
 
-def _cell(cell: Cell, x: float, y: float, width: float, msg: str) -> list[str]:
-    """Give one message's cell: its fill, its outline, and how many copies or effects."""
+def _cell(msg: str, cell: Cell, y: float, width: float) -> list[str]:
+    """Give a message's cell: its fill, its outline, and how many copies or effects."""
     fill, outline, count, _ = cell
+    x = CELL_X + (int(msg[1:]) - 1) * width
     box = {"x": x + 1, "y": y + 1, "width": width - 2, "height": 14, "data_msg": msg}
     out = [el("rect", class_=cls, **box) for cls in (fill, outline) if cls]
     if count > 1 and width >= 18:
@@ -151,8 +136,8 @@ def _marks(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes) -> list[str]:
     overlap) and a dot per effect on the consumer's lane (hollow: a repeat skipped)."""
     out, last = [], -LABEL_GAP
     for e in trace["events"]:
-        x, y, at = scale.x(e["t"]), lanes.y(e["node"]), {"data_t": kit.tnum(e["t"])}
-        at["data_node"] = e["node"]
+        x, y = scale.x(e["t"]), lanes.y(e["node"])
+        at = {"data_t": kit.tnum(e["t"]), "data_node": e["node"]}
         if e["kind"] == "produce" and x - last >= LABEL_GAP:
             out.append(el("text", e["msg"], class_=LABEL, x=x, y=y - 6, **at))
             last = x

@@ -54,11 +54,8 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
         fig.add([el("line", class_="dm-lane", x1=scale.x0, x2=scale.x1, y1=y, y2=y)])
     fig.add(kit.group("dm-text dm-small", _bars(trace, scale, lanes)))
     fig.add(kit.violations(scale, replicas, checks))
-    fig.add(kit.axis(scale, top, bottom))
-    fig.reserve(34)
-    legend, height = kit.legend(LEGEND, x=8, y=fig.y + 10, width=fig.width - 16)
-    fig.add(legend)
-    fig.reserve(height)
+    fig.axis(lanes, top=top)
+    fig.legend(LEGEND)
     return fig.svg(desc=summary + DESC, style=STYLE)
 
 
@@ -129,10 +126,10 @@ def _bars(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes) -> list[str]:
         x0, y = scale.x(op["call"]), lanes.y(c)
         width = max(scale.x(op["ret"]) - x0, 2.5)
         cls = f"pt-{op['type']}" + (" pt-read" if f == "read" else "")
-        parts = [el("path", class_=cls, d=_box(x0, y - BAR / 2, width, BAR))]
+        parts = [el("path", class_=cls, d=kit.box_d(x0, y - BAR / 2, width, BAR))]
         if newer is not None:
             why = esc(f"stale: {newer.process} wrote {newer.value} before this read began")
-            ring = _box(x0 - 2, y - 6.5, width + 4, 13)
+            ring = kit.box_d(x0 - 2, y - 6.5, width + 4, 13)
             parts.append(f'<path class="dm-violation" d="{ring}" data-check="Linearizable">')
             parts.append(f"<title>{why}</title></path>")
         shown = "?" if f == "read" and op["type"] != "ok" else _show(op["value"])
@@ -144,7 +141,3 @@ def _bars(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes) -> list[str]:
             parts.append(el("text", label, x=x0, y=y + (14.5 if line else -7.5), class_=cls))
         out += [f'<g data-t="{kit.tnum(op["ret"])}">', *parts, "</g>"]
     return out
-
-
-def _box(x: float, y: float, width: float, height: float) -> str:
-    return f"M{num(x)} {num(y)}h{num(width)}v{num(height)}h{num(-width)}z"

@@ -375,9 +375,9 @@ def test_the_worked_example_is_a_working_demo(tmp_path: Path) -> None:
     (tmp_path / "demos" / "ping_draw.py").write_text(python_block('"""The ping figure'))
     registry = tmp_path / "demos" / "registry.py"
     source = registry.read_text()
-    patched = re.sub(r'^NAMES = \((.*)\)$', r'NAMES = (\1, "ping")', source, count=1,
-                     flags=re.M)
-    assert patched != source, "registry.py no longer has a one-line NAMES tuple"
+    patched = re.sub(r'^NAMES = \(([^)]*?),?\s*\)$', r'NAMES = (\1, "ping")', source, count=1,
+                     flags=re.M | re.S)
+    assert patched != source, "registry.py no longer has a NAMES tuple"
     registry.write_text(patched)
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_ping.py").write_text(

@@ -10,7 +10,7 @@ from operator import itemgetter
 
 from . import kit
 from .failure import View, false_suspicions, view_after
-from .queries import down_intervals, timeline
+from .queries import down_intervals, timeline, times_by_node
 from .result import Check
 from .svg import attrs, el
 
@@ -77,7 +77,7 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     beats = [m for m in trace["messages"] if m.get("kind") == "Heartbeat"]
     lost = [m for m in beats if m["status"] == "dropped"]
     for cls, picked in (("fd-hb", beats), ("fd-drop", lost)):
-        sent = {node: [m["sent"] for m in picked if m["src"] == node] for node in nodes}
+        sent = times_by_node(picked, time="sent", node="src")
         fig.add(kit.binned_ticks(scale, lines, sent, cls, bin_px=TICK_GAP, dy=-7))
     wrong = false_suspicions(trace)
     fig.add(_suspicions(views, lines, scale, {(e["node"], e["peer"], e["t"]) for e in wrong}))

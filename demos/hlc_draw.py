@@ -11,7 +11,7 @@ from operator import itemgetter
 from . import kit
 from .clocks import TraceError
 from .hlc import lost_writes
-from .queries import down_intervals, events_with_downtime, timeline
+from .queries import events_with_downtime, timeline
 from .result import Check
 from .svg import el, num
 
@@ -93,10 +93,7 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     offsets = [(46, panel.y(i) + 11, f"+{trace['offsets'][n]} ms") for i, n in enumerate(nodes)]
     fig.add(kit.texts(offsets, MUTED))
     fig.heading("Timeline (real time)", gap=8)
-    lanes = fig.lanes(nodes, pitch=40.0)
-    fig.add(kit.bands(scale, trace["partitions"], lanes.top, lanes.bottom))
-    fig.add(kit.lane_lines(scale, lanes))
-    fig.add(kit.down_spans(scale, lanes, down_intervals(trace), height=16))
+    lanes = fig.timeline(trace, pitch=40.0, down=16)
     fig.add(kit.messages(scale, lanes, trace["messages"], arrow_class, typical=15))
     fig.add(operations(trace, scale, lanes) + kit.violations(scale, lanes, checks))
     fig.axis(lanes)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import partial
 
 from . import kit
-from .queries import down_intervals, timeline
+from .queries import timeline, times_by_node
 from .result import Check
 from .svg import el
 
@@ -88,13 +88,9 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
             fig.add(kit.stretches(run, cell, node=node))
     fig.reserve(panel.height(nodes) + 14)
     fig.heading("Timeline", gap=8)
-    lanes = fig.lanes(nodes)
-    fig.add(kit.bands(scale, trace["partitions"], lanes.top, lanes.bottom))
-    fig.add(kit.lane_lines(scale, lanes))
-    fig.add(kit.down_spans(scale, lanes, down_intervals(trace), height=22))
+    lanes = fig.timeline(trace)
     fig.add(kit.role_bars(scale, lanes, roles, {"leader": "px-l"}))
-    prepares = [e for e in trace["events"] if e["kind"] == "prepare"]
-    tried = {n: [e["t"] for e in prepares if e["node"] == n] for n in nodes}
+    tried = times_by_node(e for e in trace["events"] if e["kind"] == "prepare")
     fig.add(kit.binned_ticks(scale, lanes, tried, "px-b", bin_px=3.0))
     r = len(trace["messages"]) <= REPLIES_UP_TO
     style = partial(_arrow_style, replies=r)

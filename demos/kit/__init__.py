@@ -1,8 +1,11 @@
 """The figure kit: what every demo's drawing is made of.
 
-- `Figure`: the SVG under construction, with one `TimeScale` and a vertical cursor;
+- `Figure`: the SVG under construction, with one `TimeScale` and a vertical cursor, and
+  its sections (`text`, `heading`, `panel`, `timeline`, `axis`, `legend`);
 - marks (`marks`): lanes, time axis, message arrows, partition bands, down spans,
   violations, a legend, wrapped text; each gives SVG for one kind of thing;
+- marks of a lane's history (`history`): role bars, binned ticks, dots, ticks, labels, and
+  states held per slot (a log, a set of messages);
 - `StatePanel`: each node's state at the cursor, as time-bounded rows;
 - `series` / `level` (`plot`): a value over time as a line, against a limit.
 

@@ -312,3 +312,13 @@ def test_role_label_and_the_figure_panel_and_timeline_sections():
 
 def el_text(text: str) -> str:
     return f"<text>{text.replace('&', '&amp;').replace('<', '&lt;')}</text>"
+
+
+def test_series_as_an_area_closes_down_to_zero():
+    scale = kit.TimeScale(1000, 0, 1000)
+    levels = kit.Levels(top=0.0, height=100.0, most=10.0)
+    queue = kit.series(scale, levels, [(0.0, 0.0), (500.0, 5.0), (1000.0, 10.0)], "rz-queue",
+                       area=True)
+    assert 'd="M0 100L0 100L500 50L1000 0L1000 100Z"' in queue[0]
+    line = kit.series(scale, levels, [(0.0, 0.0), (500.0, 5.0), (1000.0, 10.0)], "rz-good")
+    assert 'd="M0 100L500 50L1000 0"' in line[0]

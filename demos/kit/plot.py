@@ -35,8 +35,10 @@ def series(
     tolerance: float | None = None,
     node: str | None = None,
     t: float | None = None,
+    area: bool = False,
 ) -> list[str]:
-    """Give (time, value) points as one line; none: nothing.
+    """Give (time, value) points as one line, or with `area` as a shape closed down to 0 (a
+    queue's length); none: nothing.
 
     With a `tolerance` in px, a point within it of the straight line from the last point kept
     to the next one is left out (long smooth stretches cost a few bytes); `t` and `node` give
@@ -49,7 +51,11 @@ def series(
     for b, c in zip(xy[1:-1], xy[2:], strict=True):
         if tolerance is None or _off_line(kept[-1], b, c) > tolerance:
             kept.append(b)
-    d = "M" + "L".join(f"{num(x)} {num(y)}" for x, y in kept + xy[1:][-1:])
+    line = kept + xy[1:][-1:]  # the first point, those kept, the last
+    if area:
+        base = levels.y(0.0)
+        line = [(line[0][0], base), *line, (line[-1][0], base)]
+    d = "M" + "L".join(f"{num(x)} {num(y)}" for x, y in line) + ("Z" if area else "")
     return [el("path", class_=cls, d=d, data_t=None if t is None else tnum(t), data_node=node)]
 
 

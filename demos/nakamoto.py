@@ -34,7 +34,6 @@ from dataclasses import dataclass
 
 from .faults import parse_schedule
 from .params import Param, common_params
-from .queries import timeline
 from .result import Check
 from .sim import Node, Simulation
 
@@ -471,17 +470,6 @@ def tips(trace: dict) -> dict[str, list[tuple[float, str]]]:
     for e in trace["events"]:
         if e["kind"] == "adopt":
             out[e["node"]].append((e["t"], e["block"]))
-    return out
-
-
-def roles(trace: dict) -> dict[str, list[tuple[float, str]]]:
-    """Give each node's role over time: honest or attacker, and down between a crash and a
-    restart."""
-    out = {}
-    for node in trace["nodes"]:
-        role = ATTACKER if node == trace["attacker"] else HONEST
-        kinds = {"crash": "down", "restart": role}
-        out[node] = timeline(trace, role, lambda r, e, k=kinds: k.get(e["kind"], r), [node])[node]
     return out
 
 

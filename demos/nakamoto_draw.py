@@ -5,10 +5,10 @@ final chain; orange: mined in secret), with a mark where an honest node dropped 
 from __future__ import annotations
 
 from . import kit
-from .nakamoto import PAYMENT, final_chain, payment_state, reorgs, roles, tips
-from .queries import down_intervals
+from .nakamoto import PAYMENT, final_chain, payment_state, reorgs, tips
+from .queries import liveness
 from .result import Check
-from .svg import el, num
+from .svg import el
 
 ROLES = {"honest": "dm-role-leader", "attacker": "dm-role-candidate", "down": "dm-role-down"}
 STYLE = """
@@ -20,6 +20,7 @@ STYLE = """
 .nk-p{fill:none;stroke:var(--demo-ok,#1e7a34);stroke-width:1.5}
 .nk-d{fill:none;stroke:var(--demo-bad,#c01c28);stroke-width:1.5}
 .nk-r{stroke:var(--demo-bad,#c01c28);stroke-width:2}
+.nk-q{stroke:var(--demo-warn,#9c5d00);stroke-width:2}
 .nk-x{fill:var(--demo-fg,#1d1d1f);font:10px system-ui,-apple-system,"Segoe UI",sans-serif}
 .nk-t{font-size:9px;fill:var(--demo-bad,#c01c28)}
 """
@@ -39,13 +40,10 @@ def _tips(trace: dict, node: str, history: list, y: float) -> list[str]:
         text = payment_text(trace, tip)
         if not holds or holds[-1][1] != text:
             holds.append((since, text))
-    tip_text = lambda tip: f"{tip} height {trace['blocks'][tip]['height']}"  # noqa: E731
-    return kit.stretches(history, lambda tip: [_text(tip_text(tip), 44, y)], node=node) + (
-        kit.stretches(holds, lambda text: [_text(text, 140, y)], node=node))  # fmt: skip
-
-
-def _text(text: str, x: float, y: float) -> str:
-    return el("text", text, class_="nk-x", x=x, y=y)
+    height = {b: d["height"] for b, d in trace["blocks"].items()}
+    return kit.stretches(
+        history, lambda tip: kit.texts([(44, y, f"{tip} height {height[tip]}")], "nk-x"), node=node
+    ) + kit.stretches(holds, lambda text: kit.texts([(140, y, text)], "nk-x"), node=node)
 
 
 def payment_text(trace: dict, tip: str) -> str:
@@ -62,29 +60,22 @@ def payment_text(trace: dict, tip: str) -> str:
 def draw(trace: dict, checks: list[Check], summary: str) -> str:
     """Give the SVG of a Nakamoto run."""
     fig = kit.Figure(trace, title="Nakamoto consensus: the longest chain")
-    nodes, scale = trace["nodes"], fig.scale
+    scale, attacker = fig.scale, trace["attacker"]
     fig.text(summary)
     panel = kit.StatePanel(fig.y, role=str, roles=ROLES, draw=lambda node, role, y: [],
                            say=lambda node, _, role: f"{node} is {role}",
                            heading="At the cursor: each node's tip, and the payment on its "
                            "chain")  # fmt: skip
-    fig.add(panel.render(roles(trace)))
     for i, (node, history) in enumerate(tips(trace).items()):
         fig.add(_tips(trace, node, history, panel.y(i) + 11))
-    top = fig.reserve(panel.height(nodes) + 22)
-    fig.add([kit.heading("Blocks by miner over time", top + panel.height(nodes) + 18)])
-    lanes = fig.lanes(nodes)
-    fig.add(kit.bands(scale, trace["partitions"], lanes.top, lanes.bottom))
-    fig.add(kit.lane_lines(scale, lanes))
-    fig.add(kit.down_spans(scale, lanes, down_intervals(trace), height=22))
-    fig.add(_tree(trace, scale, lanes) + _reorg_marks(trace, scale, lanes))
-    fig.add(_releases(trace, scale, lanes) + kit.violations(scale, lanes, checks))
-    fig.add(kit.axis(scale, lanes.top, lanes.bottom))
-    fig.reserve(34)
-    shown = [i for i in LEGEND if trace["attacker"] or i[1] not in ATTACK_ONLY]
-    legend, height = kit.legend(shown, x=8, y=fig.y + 10, width=fig.width - 16)
-    fig.add(legend)
-    fig.reserve(height)
+    up = {n: "attacker" if n == attacker else "honest" for n in trace["nodes"]}
+    fig.panel(panel, liveness(trace, up), gap=22)
+    fig.heading("Blocks by miner over time")
+    lanes = fig.timeline(trace)
+    fig.add(_tree(trace, scale, lanes) + _marks(trace, scale, lanes))
+    fig.add(kit.violations(scale, lanes, checks))
+    fig.axis(lanes)
+    fig.legend([i for i in LEGEND if attacker or i[1] not in ATTACK_ONLY])
     return fig.svg(desc=f"{summary}. Top: each node's tip at the cursor; below: blocks on "
                    "their miners' lanes, linked to their parents.", style=STYLE)  # fmt: skip
 
@@ -99,51 +90,40 @@ def _tree(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes) -> list[str]:
     """Give each block as a dot on its miner's lane at the time it was mined, a line to its
     parent's dot, and a ring round a block that holds the payment or its double spend."""
     blocks, main = trace["blocks"], set(final_chain(trace))
-    groups: dict[str, list[str]] = {}
+    links: dict[str, list[str]] = {}
+    found: dict[str, list[dict]] = {}
     for block, data in blocks.items():
         if data["miner"] is None:
             continue
-        x, y, t = scale.x(data["t"]), lanes.y(data["miner"]), kit.tnum(data["t"])
-        items = groups.setdefault(_fate(data, main, block), [])
+        mined = {"t": data["t"], "node": data["miner"], "block": block, **data}
+        found.setdefault(_fate(data, main, block), []).append(mined)
+        if data.get("tx"):
+            found.setdefault("nk-p" if data["tx"] == PAYMENT else "nk-d", []).append(mined)
         up = blocks[data["parent"]]
         if up["miner"] is not None:
-            items.append(el("line", x1=scale.x(up["t"]), y1=lanes.y(up["miner"]), x2=x, y2=y,
-                            data_t=t))  # fmt: skip
-        said = f"{data['miner']} mines {block} at height {data['height']}"
-        items.append(el("circle", cx=x, cy=y, r=3, data_t=t, data_node=data["miner"],
-                        data_say=said))  # fmt: skip
-        if data.get("tx"):
-            ring = "nk-p" if data["tx"] == PAYMENT else "nk-d"
-            groups.setdefault(ring, []).append(el("circle", cx=x, cy=y, r=6, data_t=t))
-    order = ("nk-o", "nk-w", "nk-m", "nk-s", "nk-p", "nk-d")
-    return [part for cls in order for part in kit.group(cls, groups.get(cls, []))]
-
-
-def _reorg_marks(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes) -> list[str]:
-    """Give a red tick where an honest node switched branches (-k: it dropped k blocks)."""
-    marks = []
-    for r in reorgs(trace):
-        x, y, t = scale.x(r["t"]), lanes.y(r["node"]), kit.tnum(r["t"])
-        said = f"{r['node']} switches to {r['new']}, dropping {r['dropped']} block(s)"
-        marks.append(el("path", d=f"M{num(x)} {num(y - 8)}v16", data_t=t, data_node=r["node"],
-                        data_say=said))  # fmt: skip
-        if r["dropped"] > 1:
-            marks.append(el("text", f"-{r['dropped']}", class_="dm-text nk-t", x=x + 2,
-                            y=y - 5, data_t=t))  # fmt: skip
-    return kit.group("nk-r", marks)
-
-
-def _releases(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes) -> list[str]:
-    """Give a label where the attacker went secret and where it published its branch."""
-    out = []
-    for e in trace["events"]:
-        if e["kind"] == "release":
-            label, said = f"publishes {len(e['blocks'])}", f"publishes {len(e['blocks'])} blocks"
-        elif e["kind"] == "attack":
-            label, said = "goes secret", "sees the payment and mines in secret"
-        else:
-            continue
-        x, y = scale.x(e["t"]) + 3, lanes.y(e["node"]) + 11
-        out.append(el("text", label, class_="dm-text nk-t", x=x, y=y, data_t=kit.tnum(e["t"]),
-                      data_node=e["node"], data_say=f"{e['node']} {said}"))  # fmt: skip
+            links.setdefault(_fate(data, main, block), []).append(
+                el("line", x1=scale.x(up["t"]), y1=lanes.y(up["miner"]), x2=scale.x(data["t"]),
+                   y2=lanes.y(data["miner"]), data_t=kit.tnum(data["t"])))  # fmt: skip
+    out = [part for cls in ("nk-o", "nk-w", "nk-m", "nk-s") for part in kit.group(
+        cls, links.get(cls, []))]  # fmt: skip
+    said = "{node} mines {block} at height {height}"
+    for cls in ("nk-o", "nk-w", "nk-m", "nk-s"):
+        out += kit.dots(scale, lanes, found.get(cls, []), cls, r=3, say=lambda e: said.format(**e))
+    for cls in ("nk-p", "nk-d"):
+        out += kit.dots(scale, lanes, found.get(cls, []), cls, r=6)
     return out
+
+
+def _marks(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes) -> list[str]:
+    """Give a red tick where an honest node switched branches (-k: it dropped k blocks), and
+    an orange one, labelled, where the attacker went secret and where it published."""
+    found = reorgs(trace)
+    deep = [r for r in found if r["dropped"] > 1]
+    said = "{node} switches to {new}, dropping {dropped} block(s)"
+    out = kit.ticks(scale, lanes, found, "nk-r", say=lambda r: said.format(**r))
+    out += kit.labels(scale, lanes, deep, lambda r: f"-{r['dropped']}", "dm-text nk-t", dx=2, dy=-5)
+    acts = [e for e in trace["events"] if e["kind"] in ("attack", "release")]
+    words = {"attack": "goes secret", "release": "publishes"}
+    text = lambda e: f"{words[e['kind']]} {len(e.get('blocks', [])) or ''}".strip()  # noqa: E731
+    out += kit.ticks(scale, lanes, acts, "nk-q", say=lambda e: f"{e['node']} {text(e)}")
+    return out + kit.labels(scale, lanes, acts, text, "dm-text nk-t", dx=3, dy=11)

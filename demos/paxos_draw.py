@@ -74,7 +74,9 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     fig = kit.Figure(trace, title="Paxos: single-decree and Multi-Paxos")
     nodes, scale, slots = trace["nodes"], fig.scale, int(trace["params"]["slots"])
     fig.text(summary)
-    panel = kit.StatePanel(fig.y, str, _role, _say, ROLES, heading=f"{HEADING} (\u2713 learned)")
+    panel = kit.StatePanel(
+        fig.y, str, kit.role_label, kit.say_role, ROLES, heading=f"{HEADING} (\u2713 learned)"
+    )
     roles = timeline(trace, "acceptor", role_step)
     fig.add(panel.render(roles))
     width = min((fig.width - 8 - SLOTS_X) / slots, 90.0)
@@ -135,11 +137,3 @@ def _arrow_style(m: dict, *, replies: bool) -> str | None:
 
 def _learns(e: dict) -> str:
     return f"{e['node']} learns {e['value']} for slot {e['slot']}"
-
-
-def _role(node: str, role: str, y: float) -> list[str]:
-    return [_text(role, 44, y)]
-
-
-def _say(node: str, before: str | None, role: str) -> str:
-    return f"{node} is {role}"

@@ -322,3 +322,10 @@ def test_series_as_an_area_closes_down_to_zero():
     assert 'd="M0 100L0 100L500 50L1000 0L1000 100Z"' in queue[0]
     line = kit.series(scale, levels, [(0.0, 0.0), (500.0, 5.0), (1000.0, 10.0)], "rz-good")
     assert 'd="M0 100L500 50L1000 0"' in line[0]
+
+
+def test_say_role_tells_the_new_role_and_role_label_escapes_it():
+    assert kit.say_role("n1", "follower", "leader") == "n1 is leader"
+    assert kit.say_role("n2", None, "down") == "n2 is down"
+    label = parse(kit.role_label("n1", HOSTILE, 20.0))[-1]
+    assert label.text == HOSTILE and label.get("x") == "44" and label.get("y") == "31"

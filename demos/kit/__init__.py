@@ -44,7 +44,7 @@ from .marks import (
     violations,
     wrap,
 )
-from .panel import StatePanel, columns, role_label, stretch, stretches
+from .panel import StatePanel, columns, role_label, say_role, stretch, stretches
 from .plot import Levels, level, rises, series
 from .scale import TimeScale, nice_step, time_label
 
@@ -77,6 +77,7 @@ __all__ = [
     "role_bars",
     "role_label",
     "run_groups",
+    "say_role",
     "series",
     "slot_runs",
     "slot_stretches",

@@ -36,6 +36,11 @@ def role_label(node: str, role: object, y: float) -> list[str]:
     return [el("text", str(role), x=44, y=y + 11, class_="dm-text dm-small")]
 
 
+def say_role(node: str, before: object, role: object) -> str:
+    """Give "n1 is leader": the `say` of a panel whose states are role names."""
+    return f"{node} is {role}"
+
+
 def stretch(
     since: float,
     until: float | None,

@@ -7,7 +7,7 @@ from functools import partial
 from typing import NamedTuple
 
 from . import kit
-from .queries import down_intervals, events_with_downtime, timeline
+from .queries import events_with_downtime, timeline
 from .result import Check
 from .svg import attrs, el
 
@@ -78,16 +78,13 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
         ]
 
     panel = kit.StatePanel(fig.y, lambda c: "up" if c.up else "down", row, say, ROLES, 22.0, HEAD)
-    fig.add(panel.render(history))
-    fig.reserve(panel.height(nodes) + 14)
+    fig.panel(panel, history)
     fig.heading("Space-time diagram")
-    lanes = fig.lanes(nodes, pitch=50.0 if len(nodes) <= 4 else 38.0)  # 38: no vector row
+    pitch = 50.0 if len(nodes) <= 4 else 38.0  # 38: no row of vectors
+    lanes = fig.timeline(trace, pitch=pitch, down=18, label_y=fig.y + pitch * len(nodes) + 30)
     f = trace["focus"]
     relation = {e["id"]: "c" for e in trace["events"]} | {i: "p" for i in f["past"]}
     relation |= {i: "f" for i in f["future"]} | {f["event"]: "x"}
-    fig.add(kit.bands(scale, trace["partitions"], lanes.top, lanes.bottom, label_y=fig.y + 30))
-    fig.add(kit.lane_lines(scale, lanes))
-    fig.add(kit.down_spans(scale, lanes, down_intervals(trace), height=18))
     style = partial(arrow_class, relation)
     fig.add(kit.messages(scale, lanes, trace["messages"], style, typical=200))
     fig.add(events(trace, scale, lanes, relation))

@@ -56,11 +56,10 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     fig.text(summary)
     views = timeline(trace, ("up", ()), view_after)
     panel = kit.StatePanel(fig.y, itemgetter(0), partial(_suspects, nodes), say, ROLES, 18.0, HEAD)
-    fig.add(panel.render(views))
+    fig.panel(panel, views)
     for i, node in enumerate(nodes):  # the peers' names, over the cells the panel fills
         cells = [(CELL_X + CELL * j + 5, panel.y(i) + 12, p) for j, p in enumerate(nodes)]
         fig.add(kit.texts([c for c in cells if c[2] != node], "dm-text dm-small"))
-    fig.reserve(panel.height(nodes) + 14)
     fig.heading("Timeline: each node's heartbeats, and who suspected it", gap=14)
     pitch = STRIP + ROW * (len(nodes) - 1) + GAP
     blocks = fig.lanes(nodes, pitch)

@@ -78,7 +78,7 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
         fig.y, str, kit.role_label, kit.say_role, ROLES, heading=f"{HEADING} (\u2713 learned)"
     )
     roles = timeline(trace, "acceptor", role_step)
-    fig.add(panel.render(roles))
+    fig.panel(panel, roles)
     width = min((fig.width - 8 - SLOTS_X) / slots, 90.0)
     promised = timeline(trace, "-", promise_step)
     states = timeline(trace, (("", None),) * slots, slots_step)
@@ -88,7 +88,6 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
         for k, run in kit.slot_runs(states[node], lambda s, k: s[k], slots).items():
             cell = partial(_cell, x=SLOTS_X + k * width, y=y, width=width)
             fig.add(kit.stretches(run, cell, node=node))
-    fig.reserve(panel.height(nodes) + 14)
     fig.heading("Timeline", gap=8)
     lanes = fig.timeline(trace)
     fig.add(kit.role_bars(scale, lanes, roles, {"leader": "px-l"}))

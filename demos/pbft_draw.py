@@ -94,8 +94,7 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     fig.text(summary)
     panel = kit.StatePanel(fig.y, itemgetter(0), TEXTS, say, ROLES, heading=HEADING)
     replicas = timeline(trace, Replica(0, None, False, None), step)
-    fig.add(panel.render({n: project(h, partial(shown, trace, n)) for n, h in replicas.items()}))
-    fig.reserve(panel.height(nodes) + 14)
+    fig.panel(panel, {n: project(h, partial(shown, trace, n)) for n, h in replicas.items()})
     fig.heading("Timeline", gap=8)
     lanes = fig.lanes(nodes)
     for n in trace["byzantine"]:  # a Byzantine replica's lane is tinted

@@ -48,10 +48,7 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     fig.add(kit.lane_lines(scale, replicas))
     fig.add(kit.down_spans(scale, replicas, down_intervals(trace)))
     fig.add(kit.group("pt-cut", _cut_off(roles, scale, replicas)))
-    for c, name in names.items():  # not lane_lines: a client is no node a fault can name
-        y = lanes.y(c)
-        fig.add([el("text", name, class_="dm-text", x=8, y=y + 4)])
-        fig.add([el("line", class_="dm-lane", x1=scale.x0, x2=scale.x1, y1=y, y2=y)])
+    fig.add(kit.lane_lines(scale, lanes, names=names, nodes=False))  # clients: no data-node
     fig.add(kit.group("dm-text dm-small", _bars(trace, scale, lanes)))
     fig.add(kit.violations(scale, replicas, checks))
     fig.axis(lanes, top=top)

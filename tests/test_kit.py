@@ -329,3 +329,16 @@ def test_say_role_tells_the_new_role_and_role_label_escapes_it():
     assert kit.say_role("n2", None, "down") == "n2 is down"
     label = parse(kit.role_label("n1", HOSTILE, 20.0))[-1]
     assert label.text == HOSTILE and label.get("x") == "44" and label.get("y") == "31"
+
+
+def test_lane_lines_name_client_lanes_without_claiming_a_node():
+    scale = kit.TimeScale(1000, 44, 704)
+    lanes = kit.Lanes(("c1", "c2"), 20, 26)
+    parts = kit.lane_lines(scale, lanes, names={"c1": HOSTILE, "c2": "c2 \u2192 n1"}, nodes=False)
+    root = parse(parts)
+    assert [e.text for e in root.iter() if e.tag.endswith("text")] == [HOSTILE, "c2 \u2192 n1"]
+    assert not [e for e in root.iter() if e.get("data-node")]
+    owned = kit.lane_lines(scale, lanes)
+    assert owned[0] == '<text class="dm-text" x="8" y="37" data-node="c1">c1</text>'
+    with pytest.raises(KeyError):  # every lane needs a name when names are given
+        kit.lane_lines(scale, lanes, names={"c1": "c1"})

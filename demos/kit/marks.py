@@ -108,12 +108,22 @@ def axis(scale: TimeScale, top: float, bottom: float, *, grid: bool = True) -> l
     return out
 
 
-def lane_lines(scale: TimeScale, lanes: Lanes, cls: str = "dm-lane") -> list[str]:
-    """Give each lane's name at the left and its line across the time range."""
+def lane_lines(
+    scale: TimeScale,
+    lanes: Lanes,
+    cls: str = "dm-lane",
+    *,
+    names: dict[str, str] | None = None,
+    nodes: bool = True,
+) -> list[str]:
+    """Give each lane's name at the left (`names[lane]`, default the lane itself) and its line
+    across the time range; `nodes=False` for lanes of clients, which no fault can name (no
+    data-node)."""
     out = []
-    for node in lanes.nodes:
-        y = lanes.y(node)
-        out.append(el("text", node, class_="dm-text", x=8, y=y + 4, data_node=node))
+    for lane in lanes.nodes:
+        y, node = lanes.y(lane), lane if nodes else None
+        name = lane if names is None else names[lane]
+        out.append(el("text", name, class_="dm-text", x=8, y=y + 4, data_node=node))
         out.append(el("line", class_=cls, x1=scale.x0, x2=scale.x1, y1=y, y2=y, data_node=node))
     return out
 

@@ -86,17 +86,21 @@ FLOOR_WORKER = """self.onmessage = async (event) => {
 };
 """
 
-# In-page: click Run with a new seed, give ms from the click to the new diagram in the DOM.
+# In-page: click Run with a new seed, give ms from the click to the new diagram in the DOM
+# (the status says "done" as the run's diagram goes in; the page may also swap the whole
+# prerendered figure in for its light version, which is no answer to the click).
 CLICK_TO_DIAGRAM = """async (id) => {
   const fig = document.getElementById(id);
   const seed = fig.querySelector("[name=seed]");
+  const status = fig.querySelector(".demo-status");
   seed.value = String(Number(seed.value) + 1);
   return await new Promise((resolve) => {
     const start = performance.now();
     new MutationObserver((_, observer) => {
+      if (status.dataset.state !== "done") return;
       observer.disconnect();
       resolve(performance.now() - start);
-    }).observe(fig.querySelector(".demo-output"), { childList: true });
+    }).observe(status, { attributes: true, attributeFilter: ["data-state"] });
     fig.querySelector("[data-action=run]").click();
   });
 }"""
@@ -125,9 +129,10 @@ STOP = """async ([id, heavy]) => {
   fig.querySelector("[data-action=reset]").click();
   const nextMs = await new Promise((resolve) => {
     new MutationObserver((_, observer) => {
+      if (status.dataset.state !== "done") return;
       observer.disconnect();
       resolve(performance.now() - stopped);
-    }).observe(fig.querySelector(".demo-output"), { childList: true });
+    }).observe(status, { attributes: true, attributeFilter: ["data-state"] });
     run.click();
   });
   return { controlsMs, back, nextMs };
@@ -282,12 +287,13 @@ def one_network(browser, base: str, origin: str, output: Path, network: dict | N
     add("cold_click_to_diagram_ms", run["cold"])
     add("warm_ms", run["warm"])
     add("repeat_click_to_diagram_ms", run["repeat"])
-    add("boot_in_worker_ms", run["boot"]["ms"])
+    boot = run["boot"] or {"ms": float("nan"), "phases": None}
+    add("boot_in_worker_ms", boot["ms"])
     add("bytes_first_run_mb", run["bytes"] / 1e6)
     add("bytes_first_run_without_snapshot_mb", (run["bytes"] - run["snapshot_bytes"]) / 1e6)
     add("bytes_repeat_visit_kb", run["repeat_bytes"] / 1e3)
-    notes.append(f"boot marks (ms) {run['boot']['phases']}, snapshot "
-                 f"{run['boot'].get('snapshot')}, runs yield {run['boot'].get('cooperative')}")
+    notes.append(f"boot marks (ms) {boot['phases']}, snapshot {boot.get('snapshot')}, "
+                 f"runs yield {boot.get('cooperative')}")
     add(f"hover_{hover_ms}ms_then_click_ms",
         cold_after_hover(browser, base + busiest, figure, hover_ms, network))
     stop = stop_timings(browser, base + plan["stop_page"], plan["stop_figure"], plan["heavy"],

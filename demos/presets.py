@@ -55,6 +55,48 @@ PRESETS = (
           "            if replicas >= self.majority - 1:\n"),),
     ),
     Preset(
+        "paxos", "choose-without-majority", "Count a value chosen before a majority accepts it",
+        "A value is chosen once a majority of acceptors accept it at one ballot: any two "
+        "majorities share an acceptor, which carries the value into every later ballot. "
+        "Declaring it chosen one acceptance short, a minority can choose a value that a later "
+        "ballot never hears of.",
+        (("        if len(voters) >= self.majority and msg.slot not in self.decided:",
+          "        if len(voters) >= self.majority - 1 and msg.slot not in self.decided:"),),
+        {"proposers": 3},
+    ),
+    Preset(
+        "paxos", "ignore-accepted-values", "Propose your own value even after a promise "
+        "reports an accepted one",
+        "Phase 2a must propose the value accepted at the highest ballot among the promises: "
+        "that value may already be chosen. A proposer that insists on its own value can "
+        "overwrite a chosen value.",
+        (("self.propose(slot, adopted[slot][1] if slot in adopted else self.values[slot])",
+          "self.propose(slot, self.values[slot] if slot in self.values else adopted[slot][1])"),),
+        {"proposers": 3},
+    ),
+    Preset(
+        "pbft", "small-quorums", "Prepare and commit with f + 1 votes instead of 2f + 1",
+        "PBFT's quorums of 2f + 1 out of 3f + 1 share f + 1 replicas, so at least one honest "
+        "replica is in both. With f + 1, two quorums can share only a traitor, and an "
+        "equivocating primary gets honest replicas to execute different requests.",
+        (("        if len(self.prepares.get((view, seq, value), [])) < self.quorum - 1:",
+          "        if len(self.prepares.get((view, seq, value), [])) < self.f:"),
+         ("        if len(self.commits.get((view, seq, value), [])) < self.quorum:",
+          "        if len(self.commits.get((view, seq, value), [])) < self.f + 1:")),
+        {"nodes": 4, "byzantine": 1, "behaviour": "equivocate"},
+    ),
+    Preset(
+        "pbft", "forget-prepared", "Start a new view without the prepared certificates",
+        "A NEW-VIEW must re-propose every request prepared in an earlier view: one of them may "
+        "have committed somewhere. Filling every slot with a null request lets the new view "
+        "execute something else where a replica already executed a client's request.",
+        (("            if seq not in best or view > best[seq][0]:\n"
+          "                best[seq] = (view, value)\n",
+          "            if seq not in best or view > best[seq][0]:\n"
+          "                best[seq] = (view, NULL)\n"),),
+        {"byzantine": 0, "requests": 6},
+    ),
+    Preset(
         "partition", "read-one-replica", "Answer reads from one replica in cp mode",
         "ABD reads ask a majority and write the newest value back before answering. A replica "
         "that answers a read from its own copy can return a value a completed write has "

@@ -175,3 +175,31 @@ def test_cli_finds_nothing_in_the_original_with_exit_0(tmp_path):
 def test_cli_bad_input_exits_2_with_one_line(args):
     done = cli(*args)
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+
+
+@pytest.mark.parametrize("demo", ["raft", "pbft", "kafka"])
+def test_every_shrinking_step_is_strictly_smaller(demo):
+    module = demos.get(demo)
+    base = search.assemble_params(module, {})
+    for index in range(30):
+        params = search.case(module, base, 3, index)
+        size = case_size(module, params)
+        for smaller in search.candidates(module, params):
+            assert case_size(module, smaller) < size, (params, smaller)
+
+
+def case_size(module, params: dict) -> tuple:
+    """Give a measure every shrinking step must lower (compared element by element sum)."""
+    faults = parse_schedule(params["faults"], module.node_names(params), params["duration"])
+    spans = sum(f.end - f.start for f in faults if hasattr(f, "end"))
+    size = next((params[k] for k in search.SIZE_PARAMS if k in params), 0)
+    return sum((len(faults) * 1e9, spans, params["duration"], size * 1e6,
+                (params["drop"] + params["duplicate"]) * 1e3, params["reorder"])),
+
+
+@pytest.mark.parametrize("duration", [100.0, 200.0, 300.0, 700.0, 1000.0, 1300.0])
+def test_a_short_run_still_shrinks_to_something_shorter_or_not_at_all(duration):
+    module = demos.get("pbft")
+    params = search.assemble_params(module, {"duration": duration})
+    for smaller in search.candidates(module, params):
+        assert smaller["duration"] < duration, smaller

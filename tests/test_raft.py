@@ -296,7 +296,7 @@ def assert_safe(seeds: range) -> None:
 
 
 def test_safety_holds_under_random_faults():
-    assert_safe(range(300))
+    assert_safe(range(100))  # thousands more in the slow variant
 
 
 @pytest.mark.slow
@@ -305,7 +305,7 @@ def test_safety_holds_under_random_faults_many_seeds():
 
 
 def test_liveness_holds_without_faults_at_default_params():
-    for seed in range(300):
+    for seed in range(100):
         result = run({"seed": seed})
         assert all(c.ok for c in result.checks), (seed, result.text())
         assert all(r["applied"] is not None for r in result.trace()["requests"])
@@ -507,7 +507,7 @@ def test_panel_has_one_role_per_server_at_every_change():
 
 
 def test_safety_holds_when_the_network_duplicates_and_reorders():
-    for seed in range(120):
+    for seed in range(60):
         params = random_params(seed) | {"duplicate": 0.3, "reorder": 60.0 * (seed % 5)}
         failed = [c for c in run(params).checks if not c.ok]
         assert not failed, (params, failed)

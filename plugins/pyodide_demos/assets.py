@@ -14,6 +14,7 @@ def has_demos(html: str | None) -> bool:
 
 
 def demo_assets(config: Config, bundle: Bundle) -> dict:
-    """Give the `demo_assets` record of WEB.md (paths relative to the site root)."""
+    """Give the `demo_assets` record a page with figures carries for its template: the CSS and
+    JS to link and the manifest URL, as paths relative to the site root."""
     return {"css": list(config.css), "js": list(config.js),
             "manifest": f"{config.demos_output}/{bundle.manifest_name}"}

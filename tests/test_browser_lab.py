@@ -221,3 +221,17 @@ def test_bad_code_in_a_link_is_refused(tab: Tab, code: str, message: str) -> Non
     assert message in said
     assert tab.page.locator(tab.sel(".demo-error *")).count() == 0  # text, never HTML
     assert tab.page.workers == []
+
+
+def test_search_of_the_demos_own_code_finds_nothing(tab: Tab) -> None:
+    """The unmodified protocol (no source sent: the worker's None) passes every case."""
+    tab.open()
+    tab.page.evaluate("document.documentElement.dataset.demoSearchRuns = '20'")
+    tab.open_code()
+    tab.page.click(tab.sel("[data-action=lab-search]"))
+    tab.page.wait_for_selector(tab.sel(".demo-lab[data-found='']"), timeout=BOOT_MS + SEARCH_MS)
+    assert tab.page.inner_text(tab.sel(".lab-note")).startswith("No counterexample in 20 runs")
+    assert tab.status() == "done"
+    assert float(tab.page.get_attribute(tab.sel(".demo-lab"), "data-rate")) > 0
+    assert tab.page.locator(tab.sel(".demo-output .dm-violation")).count() == 0
+    assert tab.problems == []

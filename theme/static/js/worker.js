@@ -136,7 +136,8 @@ function labCall(runner, msg, params, sliced) {
 // Give the arguments the lab's functions take before (pause, slice): a search reports its
 // progress to the page as it goes.
 function labArgs(msg, params) {
-  const source = typeof msg.source === "string" ? msg.source : null;
+  // undefined, not null: Pyodide turns JS null into jsnull, undefined into None.
+  const source = typeof msg.source === "string" ? msg.source : undefined;
   if (msg.type !== "search") return [msg.demo, params, source];
   const report = (phase, runs, found) =>
     self.postMessage({ type: "progress", id: msg.id, phase, runs, found: Boolean(found) });

@@ -40,14 +40,15 @@ def cpython(runs: int) -> tuple[float, float, int]:
     return rate, time.perf_counter() - start, total
 
 
-def browser(output: Path, runs: int, port: int) -> tuple[float, float]:
-    """Give (runs per second, seconds) of a browser search of the demo's own code."""
+def browser(output: Path, runs: int, port: int) -> tuple[float, float, float]:
+    """Give (runs per second, seconds) of a browser search of the demo's own code, and the
+    seconds the preset's counterexample takes to be found and shrunk there."""
     from playwright.sync_api import sync_playwright
 
     path = find_article_with_demos(output, demo="raft")
     html = (output / path / "index.html").read_text(encoding="utf-8")
     at = html.index('data-demo="raft"')
-    fig = "#" + html[html.rindex('id="', 0, at) + 4:].split('"', 1)[0]
+    fig = "#" + html[html.rindex('id="', 0, at) + 4 :].split('"', 1)[0]
     with serve(output, port) as base, sync_playwright() as playwright:
         chromium = launch_chromium(playwright)
         try:
@@ -60,8 +61,13 @@ def browser(output: Path, runs: int, port: int) -> tuple[float, float]:
             page.click(f"{fig} [data-action=lab-search]")
             page.wait_for_selector(f"{fig} .demo-lab[data-found]", timeout=600_000)
             lab = f"{fig} .demo-lab"
-            return (float(page.get_attribute(lab, "data-rate")),
-                    float(page.get_attribute(lab, "data-seconds")))
+            rate = float(page.get_attribute(lab, "data-rate"))
+            seconds = float(page.get_attribute(lab, "data-seconds"))
+            page.evaluate("document.documentElement.dataset.demoSearchRuns = '1000'")
+            page.select_option(f"{fig} .lab-preset", PRESET)
+            page.click(f"{fig} [data-action=lab-search]")
+            page.wait_for_selector(f"{fig} .demo-lab[data-found]", timeout=600_000)
+            return rate, seconds, float(page.get_attribute(lab, "data-seconds"))
         finally:
             chromium.close()
 
@@ -86,11 +92,14 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="bench-site-") as tmp:
             output = Path(tmp) / "output"
             build(output)
-            rate, seconds = browser(output, args.runs, args.port)
+            rate, seconds, preset = browser(output, args.runs, args.port)
     else:
-        rate, seconds = browser(output, args.runs, args.port)
-    print(f"  browser worker, the demo's own code ({args.runs} runs) {rate:8.1f} runs/s"
-          f" ({seconds:.1f} s)")
+        rate, seconds, preset = browser(output, args.runs, args.port)
+    print(
+        f"  browser worker, the demo's own code ({args.runs} runs) {rate:8.1f} runs/s"
+        f" ({seconds:.1f} s)"
+    )
+    print(f"  browser worker, preset {PRESET}: found+shrunk {preset:6.2f} s")
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ class Tab:
         self.page.on("request", lambda r: self.requests.append(r.url))
         html = (self.output / self.path / "index.html").read_text(encoding="utf-8")
         start = html.index('data-demo="raft"')
-        self.fig = "#" + html[html.rindex('id="', 0, start) + 4:].split('"', 1)[0]
+        self.fig = "#" + html[html.rindex('id="', 0, start) + 4 :].split('"', 1)[0]
 
     def open(self, fragment: str = "") -> None:
         self.page.goto(self.base + self.path + fragment)
@@ -62,8 +62,9 @@ class Tab:
         self.page.hover(self.fig)
         self.page.wait_for_selector(self.sel("[data-action=code]"), timeout=20_000)
         self.page.click(self.sel("[data-action=code]"))
-        self.page.wait_for_selector(self.sel(".demo-lab[data-ready] .lab-editor .cm-content"),
-                                    timeout=20_000)
+        self.page.wait_for_selector(
+            self.sel(".demo-lab[data-ready] .lab-editor .cm-content"), timeout=20_000
+        )
 
     def status(self) -> str:
         return self.page.get_attribute(self.sel(".demo-status"), "data-state") or ""
@@ -83,9 +84,28 @@ def cli_counterexample(base: dict) -> dict:
     """Give the CLI's counterexample for the preset, searching from the same `base`."""
     sets = [arg for key, value in base.items() for arg in ("--set", f"{key}={value}")]
     done = subprocess.run(
-        [sys.executable, "-m", "demos", "search", "raft", "--preset", PRESET, "--runs", "1000",
-         "--seed", "1", "--format", "json", *sets],
-        capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
+        [
+            sys.executable,
+            "-m",
+            "demos",
+            "search",
+            "raft",
+            "--preset",
+            PRESET,
+            "--runs",
+            "1000",
+            "--seed",
+            "1",
+            "--format",
+            "json",
+            *sets,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 1, done.stderr
     return json.loads(done.stdout)["counterexample"]
 
@@ -107,8 +127,9 @@ def test_code_view_loads_only_when_opened(tab: Tab) -> None:
     # Highlighted Python with line numbers, and the presets as a menu.
     assert tab.page.locator(tab.sel(".lab-editor .cm-lineNumbers")).count() == 1
     assert tab.page.locator(tab.sel(".lab-editor .cm-content span[class]")).count() > 10
-    options = tab.page.eval_on_selector_all(tab.sel(".lab-preset option"),
-                                            "els => els.map(e => e.value)")
+    options = tab.page.eval_on_selector_all(
+        tab.sel(".lab-preset option"), "els => els.map(e => e.value)"
+    )
     assert options[0] == "" and PRESET in options
     # Escape leaves the editor for the Code view's buttons: the keyboard is never trapped.
     tab.page.click(tab.sel(".lab-editor .cm-content"))
@@ -152,15 +173,21 @@ def test_preset_search_shrinks_marks_and_shares(tab: Tab, browser, site) -> None
         deleted = other.page.inner_text(other.sel(".lab-diff .cm-deletedChunk"))
         assert "log_is_up_to_date" in deleted
         other.page.wait_for_timeout(1000)
-        assert other.page.evaluate("performance.getEntriesByType('resource')"
-                                   ".filter(e => /pyodide|\\.whl/.test(e.name)).length") == 0
+        assert (
+            other.page.evaluate(
+                "performance.getEntriesByType('resource')"
+                ".filter(e => /pyodide|\\.whl/.test(e.name)).length"
+            )
+            == 0
+        )
         assert other.page.workers == []
         assert other.page.locator(other.sel(".demo-output .dm-violation")).count() == 0
         # Asked to, it runs the shared code and reproduces the violation.
         other.page.click(other.sel("[data-action=lab-run]"))
         other.page.wait_for_function(
             f"document.querySelector('{other.fig} .demo-status').dataset.state === 'done'",
-            timeout=BOOT_MS)
+            timeout=BOOT_MS,
+        )
         assert other.page.locator(other.sel(".demo-output .dm-violation")).count() >= 1
         assert CHECK in other.page.inner_text(other.sel(".demo-summary"))
         assert other.problems == []
@@ -187,15 +214,18 @@ def test_syntax_error_marks_its_line_and_restore_runs_clean(tab: Tab) -> None:
     tab.page.click(tab.sel("[data-action=lab-run]"))
     tab.page.wait_for_function(
         f"document.querySelector('{tab.fig} .demo-status').dataset.state === 'done'",
-        timeout=BOOT_MS)
+        timeout=BOOT_MS,
+    )
     assert "code=" not in tab.page.url
     assert tab.page.locator(tab.sel(".demo-output .dm-violation")).count() == 0
 
 
 def test_edit_that_loops_forever_is_stopped(tab: Tab) -> None:
     tab.open()
-    tab.page.evaluate("document.documentElement.dataset.demoRunLimitMs = '3000';"
-                      "document.documentElement.dataset.demoStopGraceMs = '500'")
+    tab.page.evaluate(
+        "document.documentElement.dataset.demoRunLimitMs = '3000';"
+        "document.documentElement.dataset.demoStopGraceMs = '500'"
+    )
     tab.open_code()
     # A loop at the module's top level: loading the reader's module never returns.
     tab.page.click(tab.sel(".lab-editor .cm-content"))
@@ -204,19 +234,24 @@ def test_edit_that_loops_forever_is_stopped(tab: Tab) -> None:
     tab.page.click(tab.sel("[data-action=lab-run]"))
     tab.page.wait_for_function(
         f"document.querySelector('{tab.fig} .demo-status').dataset.state === 'stopped'",
-        timeout=2 * BOOT_MS)  # the boot, on a loaded machine, then the 3 s limit
+        timeout=2 * BOOT_MS,
+    )  # the boot, on a loaded machine, then the 3 s limit
     assert "took too long" in tab.page.inner_text(tab.sel(".demo-status"))
 
 
-@pytest.mark.parametrize(("code", "message"), [
-    ("not*base64", "Link refused"),
-    ("AAAA", "does not inflate"),
-])
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("not*base64", "Link refused"),
+        ("AAAA", "does not inflate"),
+    ],
+)
 def test_bad_code_in_a_link_is_refused(tab: Tab, code: str, message: str) -> None:
     tab.open(f"#{tab.fig[1:]}:code={code}")
     tab.page.wait_for_function(
         f"document.querySelector('{tab.fig} .demo-status').dataset.state === 'error'",
-        timeout=20_000)
+        timeout=20_000,
+    )
     said = tab.page.inner_text(tab.sel(".demo-error"))
     assert message in said
     assert tab.page.locator(tab.sel(".demo-error *")).count() == 0  # text, never HTML

@@ -19,8 +19,10 @@ PLUGIN = ROOT / "plugins" / "pyodide_demos"
 def lab():
     """Give the worker's lab module, loaded as the wheel ships it (beside the runner)."""
     loaded = {}
-    for name, path in (("pyodide_demos_runner", PLUGIN / "browser_runner.py"),
-                       ("pyodide_demos_lab", PLUGIN / "lab_runner.py")):
+    for name, path in (
+        ("pyodide_demos_runner", PLUGIN / "browser_runner.py"),
+        ("pyodide_demos_lab", PLUGIN / "lab_runner.py"),
+    ):
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
@@ -37,13 +39,14 @@ def test_edited_code_runs_and_its_errors_name_their_line(lab) -> None:
     assert answer["svg"].startswith("<svg") and all(c["ok"] for c in answer["checks"])
     broken = source + "\ndef broken(:\n"
     answer = json.loads(lab.run_edited("raft", "{}", broken))
-    assert answer == {"error": f"line {broken.count(chr(10))}: invalid syntax",
-                      "line": broken.count("\n")}
+    assert answer == {
+        "error": f"line {broken.count(chr(10))}: invalid syntax",
+        "line": broken.count("\n"),
+    }
     head = "def simulate(params: Mapping[str, object]) -> dict:\n"
     line = source[: source.index(head)].count("\n") + 2
     answer = json.loads(lab.run_edited("raft", "{}", source.replace(head, head + "    1 / 0\n")))
-    assert answer == {"error": f"line {line}: ZeroDivisionError: division by zero",
-                      "line": line}
+    assert answer == {"error": f"line {line}: ZeroDivisionError: division by zero", "line": line}
     answer = json.loads(lab.run_edited("raft", '{"nodes": 99}', None))
     assert answer["line"] is None and "nodes" in answer["error"]
 
@@ -51,16 +54,23 @@ def test_edited_code_runs_and_its_errors_name_their_line(lab) -> None:
 def test_search_reports_progress_and_ends_as_the_cli_does(lab) -> None:
     heard = []
     preset = presets.get_preset("raft", "vote-without-log-check")
-    answer = json.loads(lab.search("raft", json.dumps({"runs": 1000, "seed": 1}),
-                                   preset.source(), lambda *step: heard.append(step)))
+    answer = json.loads(
+        lab.search(
+            "raft",
+            json.dumps({"runs": 1000, "seed": 1}),
+            preset.source(),
+            lambda *step: heard.append(step),
+        )
+    )
     found = answer["found"]
     assert found["check"] == "State machine safety"
     assert found["result"]["svg"].startswith("<svg")
     assert heard and heard[-1][0] == "shrink"
     from demos import search
 
-    expected, _ = search.run_search("raft", runs=1000, seed=1,
-                                    protocol=edit.load_protocol("raft", preset.source()))
+    expected, _ = search.run_search(
+        "raft", runs=1000, seed=1, protocol=edit.load_protocol("raft", preset.source())
+    )
     assert found["params"] == expected.params
     answer = json.loads(lab.search("raft", json.dumps({"runs": 2}), None, lambda *_: None))
     assert answer == {"found": None, "runs": 2}

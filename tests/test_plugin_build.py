@@ -138,6 +138,9 @@ def test_lite_figures_keep_nested_groups_and_the_last_stretch() -> None:
     assert lite.split(lite.strip_hidden(svg)) == (lite.strip_hidden(svg), None)
     broken = '<svg><g class="dm-state dm-off"><text>never closed</svg>'
     assert lite.strip_hidden(broken) == broken
+    # A figure whose cursor starts at 2 keeps what shows then, and only that.
+    assert lite.strip_hidden(svg, keep_at=2) == svg
+    assert lite.strip_hidden(svg, keep_at=5) == lite.strip_hidden(svg)
 
 
 def test_assets_only_on_pages_with_demos(site: Path) -> None:

@@ -13,7 +13,7 @@ from markdown.preprocessors import Preprocessor
 
 from .catalog import Catalog
 from .errors import FenceError
-from .figure import figure
+from .figure import PageShared, figure
 from .prerender import Prerenderer
 
 # Keys about the figure rather than the run: its heading, caption, id and starting moment.
@@ -75,6 +75,7 @@ class _LineMark(Preprocessor):
         self.md.demo_lines_before_meta = len(lines)
         self.md.demo_counts = {}
         self.md.demo_ids = {}  # slug -> the line of the figure that has it
+        self.md.demo_page = PageShared()  # what the page's figures already hold
         return lines
 
 
@@ -152,7 +153,8 @@ class DemoFencePreprocessor(Preprocessor):
         return figure(slug=slug, demo=name,
                       title=entries.get("title", (0, ""))[1] or module.TITLE,
                       caption=entries.get("caption", (0, ""))[1], params=params,
-                      specs=module.PARAMS, rendered=rendered, at=at)
+                      specs=module.PARAMS, rendered=rendered, at=at,
+                      page=self.md.demo_page)
 
     def _slug(self, name: str, entries: dict[str, tuple[int, str]], number: int,
               line: int) -> tuple[str, int]:

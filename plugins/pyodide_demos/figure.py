@@ -4,21 +4,40 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from html import escape
 
 from . import lite
 from .prerender import Rendered
 
 
+@dataclass
+class PageShared:
+    """What one page's earlier figures already hold: style sheets, help texts by id."""
+
+    styles: set[str] = field(default_factory=set)
+    helps: dict[str, str] = field(default_factory=dict)
+
+
 def figure(*, slug: str, demo: str, title: str, caption: str, params: dict,
-           specs: Iterable, rendered: Rendered, at: float | None = None) -> str:
+           specs: Iterable, rendered: Rendered, at: float | None = None,
+           page: PageShared | None = None) -> str:
     """Give the whole `<figure class="demo">` for one fence; `at` is the moment (ms) where
-    the player's cursor starts (None: at the end of the run, as the diagram is drawn)."""
+    the player's cursor starts (None: at the end of the run, as the diagram is drawn).
+
+    `page` holds what earlier figures of the page already carry: a later figure leaves out
+    an identical style sheet (a `<style>` in inline SVG applies to the whole page; a Python
+    run or the whole figure brings its own back) and refers to a help text shown above
+    instead of repeating it (one per page is enough to read; its id still describes the
+    field).
+    """
+    page = page if page is not None else PageShared()
     fid = f"demo-{slug}"
     defaults = json.dumps(params, ensure_ascii=False, separators=(",", ":"))
     start = "" if at is None else f' data-at="{_number(at)}"'
-    # A figure that opens mid-run needs its stretches at once: it is inlined whole.
-    inline, whole = lite.split(rendered.svg) if at is None else (rendered.svg, None)
+    # A figure that opens mid-run keeps the stretches of that moment inline too.
+    inline, whole = lite.split(rendered.svg, at)
+    inline = lite.share_style(inline, page.styles)
     if whole:  # the player fetches the stretches left out of the page from this file
         start += f' data-full-svg="{lite.FOLDER}/{whole}"'
     parts = [
@@ -32,7 +51,7 @@ def figure(*, slug: str, demo: str, title: str, caption: str, params: dict,
           f'<strong>{_e(c["name"])}</strong> {_e(c["detail"])}</li>' for c in rendered.checks),
         "</ul>",
         f'<form class="demo-controls" aria-label="Parameters for {_e(title)}">',
-        *(_field(fid, spec, params[spec.name]) for spec in specs),
+        *(_field(fid, spec, params[spec.name], page.helps) for spec in specs),
         '<div class="demo-buttons">',
         '<button type="button" data-action="run">Run</button>',
         '<button type="button" data-action="stop" disabled>Stop</button>',
@@ -48,10 +67,14 @@ def figure(*, slug: str, demo: str, title: str, caption: str, params: dict,
     return "\n".join(parts)
 
 
-def _field(fid: str, spec, value: object) -> str:
-    """Give one labelled control for `spec`, showing `value`."""
+def _field(fid: str, spec, value: object, helps: dict[str, str]) -> str:
+    """Give one labelled control for `spec`, showing `value`; `helps` maps help texts the
+    page already shows to their element ids."""
     input_id = f"{fid}-{spec.name}"
-    help_id = f"{input_id}-help"
+    shown = helps.get(spec.help) if spec.help else None
+    help_id = shown or f"{input_id}-help"
+    if spec.help and not shown:
+        helps[spec.help] = help_id
     described = f' aria-describedby="{_e(help_id)}"' if spec.help else ""
     common = f'id="{_e(input_id)}" name="{_e(spec.name)}"'
     if spec.kind == "choice":
@@ -69,7 +92,8 @@ def _field(fid: str, spec, value: object) -> str:
                    f'value="{_number(value)}"{described}>')
     else:
         control = f'<input {common} type="text" value="{_e(value)}"{described}>'
-    help_text = f'\n<small id="{_e(help_id)}">{_e(spec.help)}</small>' if spec.help else ""
+    help_text = (f'\n<small id="{_e(help_id)}">{_e(spec.help)}</small>'
+                 if spec.help and not shown else "")
     return (f'<div class="demo-field"><label for="{_e(input_id)}">{_e(spec.label)}</label>\n'
             f"{control}{help_text}</div>")
 

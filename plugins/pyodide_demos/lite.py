@@ -16,11 +16,13 @@ from pathlib import Path
 
 HIDDEN = '<g class="dm-state dm-off"'
 TAG = re.compile(r"<g[\s>]|</g>")
+STYLE = re.compile(r"<style>.*?</style>", re.S)
 FOLDER = "figures"
 
 
-def strip_hidden(svg: str) -> str:
-    """Give `svg` without its hidden state stretches (each a `<g>` with nested groups)."""
+def strip_hidden(svg: str, keep_at: float | None = None) -> str:
+    """Give `svg` without its hidden state stretches (each a `<g>` with nested groups), but
+    for those that show at the moment `keep_at` (where a figure's cursor starts)."""
     out: list[str] = []
     i = 0
     while (start := svg.find(HIDDEN, i)) >= 0:
@@ -34,9 +36,29 @@ def strip_hidden(svg: str) -> str:
             k = tag.end()
             if depth == 0:
                 break
+        if keep_at is not None and _shows_at(svg[start : svg.index(">", start)], keep_at):
+            out.append(svg[start:k])
         i = k
     out.append(svg[i:])
     return "".join(out)
+
+
+def _shows_at(opening: str, t: float) -> bool:
+    since = re.search(r'data-t="([^"]+)"', opening)
+    until = re.search(r'data-until="([^"]+)"', opening)
+    return (since is None or float(since[1]) <= t) and (until is None or t < float(until[1]))
+
+
+def share_style(svg: str, seen: set[str]) -> str:
+    """Give `svg` without its `<style>` when `seen` already holds that very style sheet
+    (an earlier figure of the page inlined it); else note it in `seen`."""
+    match = STYLE.search(svg)
+    if match is None:
+        return svg
+    if match[0] in seen:
+        return svg[: match.start()] + svg[match.end() :]
+    seen.add(match[0])
+    return svg
 
 
 def file_name(svg: str) -> str:
@@ -44,9 +66,10 @@ def file_name(svg: str) -> str:
     return hashlib.sha256(svg.encode()).hexdigest()[:20] + ".svg"
 
 
-def split(svg: str) -> tuple[str, str | None]:
-    """Give the SVG to inline and the file name of the whole figure (None: nothing hidden)."""
-    inline = strip_hidden(svg)
+def split(svg: str, at: float | None = None) -> tuple[str, str | None]:
+    """Give the SVG to inline (the end of the run, and the moment `at` where the figure's
+    cursor starts) and the file name of the whole figure (None: nothing left out)."""
+    inline = strip_hidden(svg, at)
     return (inline, None) if inline == svg else (inline, file_name(svg))
 
 

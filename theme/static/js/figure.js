@@ -74,7 +74,8 @@ export class DemoFigure {
     this.faults = new FaultPicker(this, id);
     this.playback.onSeek = (t) => {
       this.faults.label();
-      if (t < this.playback.duration) this.wholeFigure();
+      // Not for the cursor's first place (the page inlines that moment): a reader's move.
+      if (this.attached && t < this.playback.duration) this.wholeFigure();
     };
     this.lab = new Lab(this); // the Code view: the reader's protocol, the counterexample search
     const tools = document.createElement("div");
@@ -86,6 +87,7 @@ export class DemoFigure {
     const svg = this.svg();
     if (svg) this.playback.attach(svg);
     else tools.hidden = true;
+    this.attached = true;
     this.faults.attach();
   }
 

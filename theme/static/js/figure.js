@@ -75,14 +75,17 @@ export class DemoFigure {
     this.playback.onSeek = (t) => {
       this.faults.label();
       // Not for the cursor's first place (the page inlines that moment): a reader's move.
-      if (this.attached && t < this.playback.duration) this.wholeFigure();
+      if (this.attached && t < this.playback.duration) this.wholeFigure(true);
     };
     this.lab = new Lab(this); // the Code view: the reader's protocol, the counterexample search
     const tools = document.createElement("div");
     tools.className = "demo-tools";
-    tools.append(this.playback.element, this.faults.button, this.lab.button, this.faults.help);
+    const buttons = document.createElement("div");
+    buttons.className = "demo-tool-buttons";
+    buttons.append(this.faults.button, this.lab.button);
+    tools.append(this.playback.element, buttons, this.faults.help);
     this.tools = tools;
-    this.output.after(this.error, tools, this.lab.panel);
+    this.output.after(this.error, tools);
     this.status?.after(this.progress);
     const svg = this.svg();
     if (svg) this.playback.attach(svg);
@@ -306,29 +309,39 @@ export class DemoFigure {
   }
 
   // The page inlines the prerendered figure without the state it held before its last
-  // moment (see the plugin's lite.py); the first move of the cursor fetches the whole figure,
-  // a static file, and swaps it in at the same moment. No Python is involved.
-  wholeFigure() {
+  // moment (see the plugin's lite.py). A reader near the controls makes the figure fetch
+  // the whole drawing, a static file, once; a reader who moves the cursor away from the end
+  // gets it swapped in at the same moment. No Python is involved, and Reset shows the
+  // figure as the page had it.
+  wholeFigure(swap = false) {
     const path = this.el.dataset.fullSvg;
-    if (!path || this.wholeRequest || this.shown) return;
-    const url = new URL(path, new URL(this.page.manifestURL, document.baseURI));
-    this.wholeRequest = fetch(url).then((answer) => {
-      if (!answer.ok) throw new Error(`${answer.status} for ${url}`);
-      return answer.text();
-    }).then((text) => {
-      const svg = parseSVG(text);
-      this.prerendered.svg = svg.cloneNode(true);
-      if (this.shown || this.svg()?.getAttribute("data-duration")
-          !== svg.getAttribute("data-duration")) return; // a reader's run replaced it
+    if (!path) return;
+    this.wholeRequest ??= fetch(new URL(path, new URL(this.page.manifestURL, document.baseURI)))
+      .then((answer) => {
+        if (!answer.ok) throw new Error(`${answer.status} for ${answer.url}`);
+        return answer.text();
+      })
+      .then((text) => {
+        const whole = parseSVG(text);
+        this.el.dataset.whole ??= "fetched";
+        return whole;
+      })
+      .catch((err) => {
+        // The figure stays as drawn: the panel shows the end of the run at every moment.
+        console.warn(`demo figure ${this.el.id}: whole figure not loaded: ${err.message}`);
+        return null;
+      });
+    if (!swap) return;
+    this.wholeRequest.then((whole) => {
+      if (!whole || this.shown || this.svg()?.dataset.whole) return; // a run or done already
+      const svg = whole.cloneNode(true);
+      svg.dataset.whole = "true";
       const said = this.playback.line.textContent; // keep what the reader just heard
       this.output.replaceChildren(svg);
       this.playback.attach(svg, true);
       this.playback.line.textContent = this.playback.story(this.playback.time()) || said;
       this.faults.attach();
       this.el.dataset.whole = "loaded";
-    }).catch((err) => {
-      // The figure stays as drawn: the panel shows the end of the run at every moment.
-      console.warn(`demo figure ${this.el.id}: whole figure not loaded: ${err.message}`);
     });
   }
 
@@ -364,6 +377,7 @@ export class DemoFigure {
       const svg = this.prerendered.svg.cloneNode(true);
       this.output.replaceChildren(svg);
       this.playback.attach(svg);
+      if (this.el.dataset.whole) this.el.dataset.whole = "fetched";
     }
     if (this.summary) this.summary.textContent = this.prerendered.summary;
     if (this.checks && this.prerendered.checks) {

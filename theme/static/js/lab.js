@@ -91,6 +91,8 @@ export class Lab {
 
   // Show the Code view; the editor and the source arrive on first use. Give the editor.
   async open() {
+    // Put in the page only now: until a reader asks for it the figure is as it was built.
+    if (!this.panel.isConnected) this.figure.tools.after(this.panel);
     this.panel.hidden = false;
     this.button.setAttribute("aria-expanded", "true");
     if (this.editor) return this.editor;

@@ -342,3 +342,12 @@ def test_lane_lines_name_client_lanes_without_claiming_a_node():
     assert owned[0] == '<text class="dm-text" x="8" y="37" data-node="c1">c1</text>'
     with pytest.raises(KeyError):  # every lane needs a name when names are given
         kit.lane_lines(scale, lanes, names={"c1": "c1"})
+
+
+def test_translate_moves_a_row_once_and_names_its_owner_escaped():
+    parts = kit.translate(124.0, 40.5, ['<text data-t="0">a</text>'], data_node=HOSTILE)
+    root = parse(parts)
+    row = next(g for g in root.iter() if g.tag.endswith("}g"))
+    assert row.get("transform") == "translate(124 40.5)" and row.get("data-node") == HOSTILE
+    assert [t.text for t in row] == ["a"]
+    assert kit.translate(0, 0, [])[-1] == "</g>"  # an empty row is still one well-formed group

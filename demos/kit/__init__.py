@@ -41,6 +41,7 @@ from .marks import (
     text_block,
     texts,
     tnum,
+    translate,
     violations,
     wrap,
 )
@@ -88,6 +89,7 @@ __all__ = [
     "ticks",
     "time_label",
     "tnum",
+    "translate",
     "violations",
     "wrap",
 ]

@@ -53,6 +53,12 @@ def texts(
     return [el("text", text, class_=cls, x=x, y=y, text_anchor=anchor) for x, y, text in items]
 
 
+def translate(x: float, y: float, items: list[str], **owner: str) -> list[str]:
+    """Give `items` inside one <g> moved to (x, y), carrying `owner` (data_node=...,
+    data_process=...): one move for a panel row, so each stretch in it holds only its text."""
+    return [f'<g transform="translate({num(x)} {num(y)})"{attrs(**owner)}>', *items, "</g>"]
+
+
 def wrap(text: str, width: float, char_w: float = CHAR_W) -> list[str]:
     """Give `text` broken into lines of at most `width` x units (at `char_w` per character)."""
     most = max(8, int(width // char_w))

@@ -99,10 +99,11 @@ def drawn_svg(output: Path, path: str, fig_id: str) -> ET.Element:
 
 
 def wait_whole(fig) -> None:
-    """Wait until figure `fig` shows its whole drawing (fetched on a reader's intent)."""
+    """Wait until figure `fig` has its whole drawing at hand (fetched on a reader's intent;
+    swapped in at the first move of the cursor)."""
     if fig.get_attribute("data-full-svg"):
         fig.locator(".demo-tools").dispatch_event("pointermove")
-        fig.page.wait_for_function("f => f.dataset.whole === 'loaded'", arg=fig.element_handle())
+        fig.page.wait_for_function("f => f.dataset.whole", arg=fig.element_handle())
 
 
 def attr(el: ET.Element, name: str) -> float | None:

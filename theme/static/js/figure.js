@@ -337,10 +337,11 @@ export class DemoFigure {
       const svg = whole.cloneNode(true);
       svg.dataset.whole = "true";
       const said = this.playback.line.textContent; // keep what the reader just heard
+      const refocus = this.faults.focusedNode(); // and the node a keyboard reader is on
       this.output.replaceChildren(svg);
       this.playback.attach(svg, true);
       this.playback.line.textContent = this.playback.story(this.playback.time()) || said;
-      this.faults.attach();
+      this.faults.attach(refocus);
       this.el.dataset.whole = "loaded";
     });
   }

@@ -299,12 +299,12 @@ def assert_promises(params: dict) -> None:
         assert checks["Linearizable"].ok, (params, checks["Linearizable"].detail)
 
 
-@pytest.mark.parametrize("seed", range(60))
+@pytest.mark.parametrize("seed", range(30))
 def test_strict_overlapping_quorums_never_read_stale_and_converge(seed):
     assert_promises(random_params(seed))
 
 
-@pytest.mark.parametrize("seed", range(60))
+@pytest.mark.parametrize("seed", range(30))
 def test_read_repair_makes_overlapping_quorums_linearizable(seed):
     assert_promises(random_params(seed, read_repair="true"))
 

@@ -396,8 +396,6 @@ def test_the_worked_example_is_a_working_demo(tmp_path: Path) -> None:
     assert made.returncode == 0, made.stdout + made.stderr
     checked = run_in(tmp_path, *pytest_args, "tests/test_ping.py")
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    checked = run_in(tmp_path, *pytest_args, "tests/test_ping.py", "-m", "slow")
-    assert checked.returncode == 0, checked.stdout + checked.stderr
     # Every contract test that is parametrized by demo, for the new demo.
     contract = run_in(tmp_path, *pytest_args, "tests/test_contract.py", "-k", "ping")
     assert contract.returncode == 0, contract.stdout + contract.stderr

@@ -7,7 +7,7 @@ from functools import partial
 
 from . import kafka, kit
 from .kafka import BROKER, PRODUCER
-from .queries import down_intervals, timeline
+from .queries import down_intervals, liveness, timeline
 from .result import Check
 from .svg import attrs, el
 
@@ -70,9 +70,7 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     heading = "At the cursor (consumers: partition position/committed)"
     panel = kit.StatePanel(fig.y, str, lambda *_: [], turn, ROLES, heading=heading)
     history = timeline(trace, ("up", 0, ()), kafka.offsets_step)
-    ups = timeline(trace, "up", lambda s, e: {"crash": "down", "restart": "up"}.get(e["kind"], s))
-    fig.add(panel.render({n: [(t, trace["roles"][n] if u == "up" else u) for t, u in h]
-                          for n, h in ups.items()}))  # fmt: skip
+    fig.add(panel.render(liveness(trace, trace["roles"])))
     for i, (node, h) in enumerate(history.items()):
         text = partial(_row_text, node, panel.y(i) + 11)
         rows = kit.stretches(h, text, node=node, say=partial(say, node))

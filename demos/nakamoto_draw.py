@@ -4,9 +4,11 @@ final chain; orange: mined in secret), with a mark where an honest node dropped 
 
 from __future__ import annotations
 
+from functools import partial
+
 from . import kit
 from .nakamoto import PAYMENT, final_chain, payment_state, reorgs, tips
-from .queries import liveness
+from .queries import liveness, project
 from .result import Check
 from .svg import el
 
@@ -24,22 +26,24 @@ STYLE = """
 .nk-x{fill:var(--demo-fg,#1d1d1f);font:10px system-ui,-apple-system,"Segoe UI",sans-serif}
 .nk-t{font-size:9px;fill:var(--demo-bad,#c01c28)}
 """
-LEGEND = [("box", "dm-role-leader", "honest"), ("box", "dm-role-candidate", "attacker"),
-          ("dot", "nk-m", "block on the final chain"), ("dot", "nk-o", "orphaned"),
-          ("dot", "nk-s", "mined in secret"), ("dot", "nk-w", "never shown"),
-          ("dot", "nk-p", "payment"), ("dot", "nk-d", "double spend"),
-          ("line", "nk-r", "reorg")]  # fmt: skip
+LEGEND = [
+    ("box", "dm-role-leader", "honest"),
+    ("box", "dm-role-candidate", "attacker"),
+    ("dot", "nk-m", "block on the final chain"),
+    ("dot", "nk-o", "orphaned"),
+    ("dot", "nk-s", "mined in secret"),
+    ("dot", "nk-w", "never shown"),
+    ("dot", "nk-p", "payment"),
+    ("dot", "nk-d", "double spend"),
+    ("line", "nk-r", "reorg"),
+]
 ATTACK_ONLY = ("dm-role-candidate", "nk-s", "nk-w", "nk-d")
 
 
 def _tips(trace: dict, node: str, history: list, y: float) -> list[str]:
     """Give a node's tip over time (block and height) and, apart, what its chain holds of
     the payment (it changes less often once the payment is settled)."""
-    holds: list[tuple[float, str]] = []
-    for since, tip in history:
-        text = payment_text(trace, tip)
-        if not holds or holds[-1][1] != text:
-            holds.append((since, text))
+    holds = project(history, partial(payment_text, trace))
     height = {b: d["height"] for b, d in trace["blocks"].items()}
     return kit.stretches(
         history, lambda tip: kit.texts([(44, y, f"{tip} height {height[tip]}")], "nk-x"), node=node
@@ -62,10 +66,14 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     fig = kit.Figure(trace, title="Nakamoto consensus: the longest chain")
     scale, attacker = fig.scale, trace["attacker"]
     fig.text(summary)
-    panel = kit.StatePanel(fig.y, role=str, roles=ROLES, draw=lambda node, role, y: [],
-                           say=lambda node, _, role: f"{node} is {role}",
-                           heading="At the cursor: each node's tip, and the payment on its "
-                           "chain")  # fmt: skip
+    panel = kit.StatePanel(
+        fig.y,
+        role=str,
+        roles=ROLES,
+        draw=lambda node, role, y: [],
+        say=kit.say_role,
+        heading="At the cursor: each node's tip, and the payment on its chain",
+    )
     for i, (node, history) in enumerate(tips(trace).items()):
         fig.add(_tips(trace, node, history, panel.y(i) + 11))
     up = {n: "attacker" if n == attacker else "honest" for n in trace["nodes"]}
@@ -76,8 +84,11 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     fig.add(kit.violations(scale, lanes, checks))
     fig.axis(lanes)
     fig.legend([i for i in LEGEND if attacker or i[1] not in ATTACK_ONLY])
-    return fig.svg(desc=f"{summary}. Top: each node's tip at the cursor; below: blocks on "
-                   "their miners' lanes, linked to their parents.", style=STYLE)  # fmt: skip
+    return fig.svg(
+        desc=f"{summary}. Top: each node's tip at the cursor; below: blocks on "
+        "their miners' lanes, linked to their parents.",
+        style=STYLE,
+    )
 
 
 def _fate(data: dict, main: set[str], block: str) -> str:
@@ -102,10 +113,20 @@ def _tree(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes) -> list[str]:
         up = blocks[data["parent"]]
         if up["miner"] is not None:
             links.setdefault(_fate(data, main, block), []).append(
-                el("line", x1=scale.x(up["t"]), y1=lanes.y(up["miner"]), x2=scale.x(data["t"]),
-                   y2=lanes.y(data["miner"]), data_t=kit.tnum(data["t"])))  # fmt: skip
-    out = [part for cls in ("nk-o", "nk-w", "nk-m", "nk-s") for part in kit.group(
-        cls, links.get(cls, []))]  # fmt: skip
+                el(
+                    "line",
+                    x1=scale.x(up["t"]),
+                    y1=lanes.y(up["miner"]),
+                    x2=scale.x(data["t"]),
+                    y2=lanes.y(data["miner"]),
+                    data_t=kit.tnum(data["t"]),
+                )
+            )
+    out = [
+        part
+        for cls in ("nk-o", "nk-w", "nk-m", "nk-s")
+        for part in kit.group(cls, links.get(cls, []))
+    ]
     said = "{node} mines {block} at height {height}"
     for cls in ("nk-o", "nk-w", "nk-m", "nk-s"):
         out += kit.dots(scale, lanes, found.get(cls, []), cls, r=3, say=lambda e: said.format(**e))

@@ -8,7 +8,7 @@ from . import linearizability as lin
 from .partition_checks import completed_ops, holdings, sides
 from .queries import down_intervals
 from .result import Check
-from .svg import attrs, el, esc, num
+from .svg import el, esc, num
 
 ROLES = {"majority": "pt-maj", "minority": "pt-min", "down": "dm-role-down"}
 SIDE = {"majority": "in a majority", "minority": "cut off", "down": "down"}
@@ -68,12 +68,12 @@ def _panel(fig: kit.Figure, trace: dict, roles: dict, names: dict[str, str]) -> 
             held = kit.stretches(
                 texts, lambda text: [el("text", text)], say=lambda _, t, n=node: f"{n} holds {t}"
             )
-            rows += _row(KEY_X + KEY_W * k, panel.y(i) + 11, held, data_node=node)
+            rows += kit.translate(KEY_X + KEY_W * k, panel.y(i) + 11, held, data_node=node)
     for j, c in enumerate(clients):
         y = panel.y(len(nodes) + j) + 11
         fig.add([el("text", names[c], class_="dm-text", x=8, y=y)])
         asked = [part for op in ops if op["process"] == c for part in _asked(op)]
-        rows += _row(KEY_X, y, asked, data_process=c)
+        rows += kit.translate(KEY_X, y, asked, data_process=c)
     fig.add(kit.group("dm-text dm-small", rows))
     fig.reserve(panel.height(nodes + clients) + 10)
 
@@ -95,11 +95,6 @@ def _asked(op: dict) -> list[str]:
     text = f"write {key}:={_show(op['value'])}" if op["f"] == "write" else f"read {key}"
     until = None if op["open"] else op["ret"]
     return kit.stretch(op["call"], until, [el("text", text)], say=f"{op['process']} asks: {text}")
-
-
-def _row(x: float, y: float, items: list[str], **owner: str) -> list[str]:
-    # one translate per row, so each stretch holds only its text; owner: data-node/-process
-    return [f'<g transform="translate({num(x)} {num(y)})"{attrs(**owner)}>', *items, "</g>"]
 
 
 def _cut_off(roles: dict, scale: kit.TimeScale, lanes: kit.Lanes) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from . import kit
 from .partition_checks import completed_ops
-from .partition_draw import _asked, _bars, _row, _show  # a client's ops: drawn as partition's
+from .partition_draw import _asked, _bars, _show  # a client's ops: drawn as partition's
 from .queries import down_intervals, liveness
 from .quorum_checks import copies, hints
 from .result import Check
@@ -56,17 +56,11 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     for kind, cls in (("hint", "q-hint"), ("handoff", "q-back")):
         marks = [e for e in trace["events"] if e["kind"] == kind]
         fig.add(kit.dots(scale, nodes, marks, cls, r=3.0, say=_said))
-    for c, name in names.items():  # no data-node: a client is no node a fault can name
-        y = lanes.y(c)
-        fig.add([el("text", name, class_="dm-text", x=8, y=y + 4)])
-        fig.add([el("line", class_="dm-lane", x1=scale.x0, x2=scale.x1, y1=y, y2=y)])
+    fig.add(kit.lane_lines(scale, lanes, names=names, nodes=False))  # clients: no data-node
     fig.add(kit.group("dm-text dm-small", _bars(trace, scale, lanes)))
     fig.add(kit.violations(scale, nodes, checks))
-    fig.add(kit.axis(scale, nodes.top, lanes.bottom))
-    fig.reserve(34)
-    legend, height = kit.legend(LEGEND, x=8, y=fig.y + 10, width=fig.width - 16)
-    fig.add(legend)
-    fig.reserve(height)
+    fig.axis(lanes, top=nodes.top)
+    fig.legend(LEGEND)
     return fig.svg(desc=summary + DESC, style=STYLE)
 
 
@@ -74,7 +68,7 @@ def _panel(fig: kit.Figure, trace: dict, names: dict[str, str]) -> None:
     """Add the state at the cursor: a row per node, then a row per client."""
     nodes, rows = trace["nodes"], []
     panel = kit.StatePanel(
-        fig.y, role=str, draw=lambda *_: [], say=_say, roles=ROLES, heading=HEADING
+        fig.y, role=str, draw=lambda *_: [], say=kit.say_role, roles=ROLES, heading=HEADING
     )
     fig.add(panel.render(liveness(trace)))
     keys = list(trace["ring"])
@@ -85,7 +79,9 @@ def _panel(fig: kit.Figure, trace: dict, names: dict[str, str]) -> None:
                 lambda vs, key=key: [el("text", _copy(key, vs))],
                 say=lambda _, vs, n=node, key=key: f"{n} holds {_copy(key, vs)}",
             )
-            rows += _row(KEY_X + KEY_W * k, panel.y(nodes.index(node)) + 11, held, data_node=node)
+            rows += kit.translate(
+                KEY_X + KEY_W * k, panel.y(nodes.index(node)) + 11, held, data_node=node
+            )
     x = KEY_X + KEY_W * len(keys)
     for node, history in hints(trace).items():
         held = kit.stretches(
@@ -93,20 +89,16 @@ def _panel(fig: kit.Figure, trace: dict, names: dict[str, str]) -> None:
             lambda h: [el("text", _hints(h))],
             say=lambda _, h, n=node: f"{n} holds {_hints(h)}",
         )
-        rows += _row(x, panel.y(nodes.index(node)) + 11, held, data_node=node)
+        rows += kit.translate(x, panel.y(nodes.index(node)) + 11, held, data_node=node)
     ops = completed_ops(trace)
     for j, c in enumerate(names):
         y = panel.y(len(nodes) + j) + 11
         fig.add([el("text", names[c], class_="dm-text", x=8, y=y)])
-        rows += _row(
+        rows += kit.translate(
             KEY_X, y, [s for op in ops if op["process"] == c for s in _asked(op)], data_process=c
         )
     fig.add(kit.group("dm-text dm-small", rows))
     fig.reserve(panel.height(nodes + list(names)) + 10)
-
-
-def _say(node: str, before: str | None, role: str) -> str:
-    return f"{node} is {role}"
 
 
 def _said(e: dict) -> str:

@@ -21,7 +21,16 @@ SAY |= {"closed": "the breaker closes", "slow": "{} slows down", "well": "{} is 
 SAY |= {"clients": "{} restarts", "down": "{} crashes"}
 SERIES = {"offered": ("rz-offered", "offered load"), "good": ("rz-good", "goodput (answered ok)")}
 SERIES |= {"calls": ("rz-calls", "calls to n3 (attempts)")}
+BARS = {"open": "rz-open", "half-open": "rz-half"}  # the breaker's, on the service's lane
+LEGEND = [
+    ("box", "dm-bad", "breaker open"),
+    ("box", "dm-warn", "half-open"),
+    ("box", "dm-down", "down"),
+]
+DESC = "Top: breaker, in-flight requests, retries and queue at the cursor. Below: rates per \
+second, the dependency's queue, and a lane per node over time."
 STYLE = """
+.rz-open,.rz-half{stroke:var(--demo-bad,#c01c28);stroke-width:8}.rz-half{stroke:var(--demo-warn,#9c5d00)}
 .rz-offered{stroke:var(--demo-fg,#1d1d1f);stroke-width:1.2;stroke-dasharray:4 2;fill:none}
 .rz-good{stroke:var(--demo-ok,#1e7a34);stroke-width:2;fill:none}
 .rz-calls{stroke:var(--demo-accent,#1a5fb4);stroke-width:1.5;fill:none}
@@ -49,81 +58,70 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     text |= {"open": "breaker open", "half-open": "breaker half-open", "slow": slow}
     text |= {"well": "dependency well", "down": "down"}
     panel = kit.StatePanel(
-        fig.y, role=lambda r: r, roles=ROLES, say=lambda n, _, r: SAY[r].format(n),
+        fig.y,
+        role=lambda r: r,
+        roles=ROLES,
+        say=lambda n, _, r: SAY[r].format(n),
         draw=lambda n, r, y: [el("text", text[r], class_="rz-r", x=44, y=y + 11)],
         heading=f"At the cursor (numbers read every {sample_step(trace):g} ms)",
-    )  # fmt: skip
+    )
     history = role_history(trace)
     fig.add(panel.render(history))
     for i, (node, numbers) in enumerate(panel_numbers(trace, sample_step(trace)).items()):
         row = lambda s, i=i: [el("text", s, x=READ_X, y=panel.y(i) + 11)]  # noqa: E731
         fig.add(kit.stretches(numbers, row, node=node))
-        fig.add([el("text", CAPTIONS[i], class_="dm-text dm-small dm-muted", x=READ_X + 6,
-                    y=panel.y(i) + 11)])  # fmt: skip
+        fig.add(
+            kit.texts([(READ_X + 6, panel.y(i) + 11, CAPTIONS[i])], "dm-text dm-small dm-muted")
+        )
     fig.reserve(panel.height(nodes) + 6)
     step, dur, times = kit.nice_step(float(trace["duration"]), 80), scale.duration, times_of(trace)
     at = [i * step for i in range(int(dur // step) + 1)]
     top = fig.y  # a centred second around each point, cut short at the run's ends
-    rates = {k: [per_second(times[k], max(t - 500, 0), min(t + 500, dur)) for t in at]
-             for k in SERIES}  # fmt: skip
+    rates = {
+        k: [per_second(times[k], max(t - 500, 0), min(t + 500, dur)) for t in at] for k in SERIES
+    }
     fig.add(_plot(rates, fig, at, "per second", float(trace["capacity"]), RATE_H))
-    queue = counters(trace)["queue"]
-    fig.add(_plot({"queue": [state_at(queue, t) for t in at]}, fig, at, "calls waiting at n3",
-                  None, QUEUE_H))  # fmt: skip
+    waiting = {"queue": [state_at(counters(trace)["queue"], t) for t in at]}
+    fig.add(_plot(waiting, fig, at, "calls waiting at n3", None, QUEUE_H))
     lanes = fig.lanes(nodes, PITCH)
     fig.add(_slowdown(trace, scale, top, lanes))
     fig.add(kit.lane_lines(scale, lanes))
     fig.add(kit.down_spans(scale, lanes, down_intervals(trace), height=10))
-    fig.add(_breaker(history["n2"], scale, lanes))
+    fig.add(kit.role_bars(scale, lanes, {"n2": history["n2"]}, BARS))
     fig.add(kit.violations(scale, lanes, checks))
-    fig.add(kit.axis(scale, top, lanes.bottom))
-    fig.reserve(34)
-    items = [("line", cls, label) for cls, label in SERIES.values()] + [
-        ("box", "rz-queue", "queue"), ("box", "rz-slow", slow), ("box", "dm-bad", "breaker open"),
-        ("box", "dm-warn", "half-open"), ("box", "dm-down", "down")]  # fmt: skip
-    legend, height = kit.legend(items, x=8, y=fig.y + 10, width=fig.width - 16)
-    fig.add(legend)
-    fig.reserve(height)
-    return fig.svg(
-        desc=f"{summary} Top: breaker, in-flight requests, retries and queue at the cursor. "
-        "Below: rates per second, the dependency's queue, and a lane per node over time.",
-        style=STYLE,
-    )
+    fig.axis(lanes, top=top)
+    lines = [("line", cls, label) for cls, label in SERIES.values()]
+    fig.legend([*lines, ("box", "rz-queue", "queue"), ("box", "rz-slow", slow), *LEGEND])
+    return fig.svg(desc=f"{summary} {DESC}", style=STYLE)
 
 
 def _plot(
-    series: dict[str, list[float]], fig: kit.Figure, at: list[float], label: str,
-    cap: float | None, height: float,
-) -> list[str]:  # fmt: skip
+    series: dict[str, list[float]],
+    fig: kit.Figure,
+    at: list[float],
+    label: str,
+    cap: float | None,
+    height: float,
+) -> list[str]:
     """Give values at times `at` as lines, or a filled area for the queue, on a 0..nice
     maximum scale, with that maximum and `cap` (a dashed level) marked."""
     top, scale = fig.reserve(height + 22) + 16, fig.scale
     peak = max([max(v) for v in series.values()] + [cap or 0.0, 1.0])
-    ymax = kit.nice_step(peak, 2) * ceil(peak / kit.nice_step(peak, 2))
-
-    def xy(t: float, v: float) -> str:
-        return f"{num(scale.x(t))} {num(top + height * (1 - v / ymax))}"
-
+    levels = kit.Levels(top, height, kit.nice_step(peak, 2) * ceil(peak / kit.nice_step(peak, 2)))
     muted, x0, x1, bottom = "dm-text dm-small dm-muted", scale.x0, scale.x1, top + height
     out = [
         el("text", label, class_=muted, x=x0 + 4, y=top - 2),
-        el("text", f"{ymax:g}", class_=muted, x=x0 - 4, y=top + 4, text_anchor="end"),
+        el("text", f"{levels.most:g}", class_=muted, x=x0 - 4, y=top + 4, text_anchor="end"),
         el("path", class_="dm-grid", d=f"M{num(x0)} {num(top)}H{num(x1)}"),
         el("path", class_="dm-lane", d=f"M{num(x0)} {num(bottom)}H{num(x1)}"),
     ]
     if cap is not None:
-        out += [
-            el("path", class_="rz-cap", d=f"M{xy(0, cap)}H{num(x1)}"),
-            el("text", f"n3 serves {cap:g}/s when well", class_=muted, x=x1,
-               y=top + height * (1 - cap / ymax) - 3, text_anchor="end"),
-        ]  # fmt: skip
+        out += kit.level(scale, levels, cap, f"n3 serves {cap:g}/s when well", "rz-cap")
     for key, values in series.items():
-        pts = "L".join(xy(t, v) for t, v in zip(at, values, strict=True))
-        if key == "queue":
-            d = f"M{xy(0, 0)}L{pts}L{xy(at[-1], 0)}Z"
-            out.append(el("path", class_="rz-queue", d=d))
-        else:
-            out.append(el("path", class_=SERIES[key][0], d=f"M{pts}"))
+        cls = "rz-queue" if key == "queue" else SERIES[key][0]
+        out += kit.series(
+            scale, levels, list(zip(at, values, strict=True)), cls, area=key == "queue"
+        )
     return out
 
 
@@ -135,16 +133,3 @@ def _slowdown(trace: dict, scale: kit.TimeScale, top: float, lanes: kit.Lanes) -
     x0, x1 = scale.x(p["slow_at"]), scale.x(p["slow_at"] + p["slow_for"])
     width, height = max(x1 - x0, 1.0), lanes.bottom - top
     return [el("rect", class_="rz-slow", x=x0, y=top, width=width, height=height)]
-
-
-def _breaker(history: list[tuple[float, str]], scale: kit.TimeScale, lanes: kit.Lanes) -> list:
-    """Give a bar on the service's lane while its breaker was open or half-open."""
-    out, y = [], lanes.y("n2") - 4
-    for k, (since, role) in enumerate(history):
-        until = history[k + 1][0] if k + 1 < len(history) else scale.duration
-        x0, width = scale.x(since), max(scale.x(until) - scale.x(since), 1.0)
-        if role in ("open", "half-open"):
-            cls = "dm-bad" if role == "open" else "dm-warn"
-            out.append(el("rect", class_=cls, x=x0, y=y, height=8, width=width,
-                          data_node="n2", data_t=kit.tnum(since)))  # fmt: skip
-    return out

@@ -1,6 +1,6 @@
 """Pelican settings for publishing (`make publish`): SITEURL from the environment.
 
-    SITEURL=https://example.org/blog make publish
+SITEURL=https://example.org/blog make publish
 """
 
 import os

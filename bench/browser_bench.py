@@ -48,8 +48,12 @@ from browser_util import (  # noqa: E402
 
 NETWORKS = {
     "loopback": None,
-    "throttled": {"offline": False, "latency": 40, "downloadThroughput": 20e6 / 8,
-                  "uploadThroughput": 20e6 / 8},
+    "throttled": {
+        "offline": False,
+        "latency": 40,
+        "downloadThroughput": 20e6 / 8,
+        "uploadThroughput": 20e6 / 8,
+    },
 }
 TARGETS = {
     "kb_before_interaction": "<= 150 KB",
@@ -155,9 +159,16 @@ KEPT = ["pyodide.asm.wasm", "python_stdlib.zip", ".whl", "/manifest-"]
 
 def build(output: Path) -> None:
     cache = output.parent / "cache"
-    command = [str(Path(sys.executable).with_name("pelican")), str(ROOT / "content"), "-s",
-               str(ROOT / "pelicanconf.py"), "-o", str(output), "-e",
-               f"CACHE_PATH={json.dumps(str(cache))}"]
+    command = [
+        str(Path(sys.executable).with_name("pelican")),
+        str(ROOT / "content"),
+        "-s",
+        str(ROOT / "pelicanconf.py"),
+        "-o",
+        str(output),
+        "-e",
+        f"CACHE_PATH={json.dumps(str(cache))}",
+    ]
     subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True)
 
 
@@ -214,18 +225,21 @@ def floor_boot_ms(browser, url: str, network: dict | None) -> float:
     return ms
 
 
-def cold_warm_repeat(browser, url: str, figure_id: str, network: dict | None,
-                     warm_runs: int = 5) -> dict:
+def cold_warm_repeat(
+    browser, url: str, figure_id: str, network: dict | None, warm_runs: int = 5
+) -> dict:
     """Give the cold click, the bytes it took, warm reruns and a repeat visit's click."""
     tab = Tab(browser, network)
     tab.page.goto(url)
-    tab.page.evaluate("document.addEventListener('demo-python-ready',"
-                      " (e) => { window.pythonBoot = e.detail; })")
+    tab.page.evaluate(
+        "document.addEventListener('demo-python-ready', (e) => { window.pythonBoot = e.detail; })"
+    )
     cold = tab.page.evaluate(CLICK_TO_DIAGRAM, figure_id)
     first_run_bytes, snapshot_bytes = tab.network_bytes()
     boot = tab.page.evaluate("window.pythonBoot")
-    warm = statistics.median(tab.page.evaluate(CLICK_TO_DIAGRAM, figure_id)
-                             for _ in range(warm_runs))
+    warm = statistics.median(
+        tab.page.evaluate(CLICK_TO_DIAGRAM, figure_id) for _ in range(warm_runs)
+    )
     tab.page.wait_for_function(CACHE_FILLED, arg=KEPT, timeout=60_000)
     again = Tab(browser, network, context=tab.context)
     again.page.goto(url)
@@ -234,13 +248,20 @@ def cold_warm_repeat(browser, url: str, figure_id: str, network: dict | None,
     repeat_bytes, _ = again.network_bytes()
     again.close()
     tab.close()
-    return {"cold": cold, "warm": warm, "boot": boot, "repeat": repeat,
-            "bytes": first_run_bytes, "snapshot_bytes": snapshot_bytes,
-            "repeat_bytes": repeat_bytes}
+    return {
+        "cold": cold,
+        "warm": warm,
+        "boot": boot,
+        "repeat": repeat,
+        "bytes": first_run_bytes,
+        "snapshot_bytes": snapshot_bytes,
+        "repeat_bytes": repeat_bytes,
+    }
 
 
-def cold_after_hover(browser, url: str, figure_id: str, hover_ms: int,
-                     network: dict | None) -> float:
+def cold_after_hover(
+    browser, url: str, figure_id: str, hover_ms: int, network: dict | None
+) -> float:
     """Give ms from the click to the new diagram when the pointer rested on Run first."""
     tab = Tab(browser, network)
     tab.page.goto(url)
@@ -256,8 +277,9 @@ def cold_after_hover(browser, url: str, figure_id: str, hover_ms: int,
     return ms
 
 
-def stop_timings(browser, url: str, figure_id: str, heavy: dict,
-                 network: dict | None) -> dict | None:
+def stop_timings(
+    browser, url: str, figure_id: str, heavy: dict, network: dict | None
+) -> dict | None:
     tab = Tab(browser, network)
     tab.page.goto(url)
     tab.page.evaluate(CLICK_TO_DIAGRAM, figure_id)  # warm, so Stop meets a running Python
@@ -274,15 +296,26 @@ def first_figure(output: Path, page: str, demo: str | None = None) -> str:
     raise LookupError(f"no figure of {demo} on {page}")
 
 
-def one_network(browser, base: str, origin: str, output: Path, network: dict | None,
-                plan: dict, hover_ms: int, add, notes: list[str]) -> None:
+def one_network(
+    browser,
+    base: str,
+    origin: str,
+    output: Path,
+    network: dict | None,
+    plan: dict,
+    hover_ms: int,
+    add,
+    notes: list[str],
+) -> None:
     """Take every figure of one round on one network; `add(name, value)` keeps each."""
     busiest, figure = plan["busiest"], plan["figure"]
     floor = f"{origin}/floor/floor.html"
     add("bare_boot_ms", floor_boot_ms(browser, floor, network))
     if plan["snapshot"]:
-        add("snapshot_boot_ms", floor_boot_ms(browser, f"{floor}?snapshot={plan['snapshot']}",
-                                              network))
+        add(
+            "snapshot_boot_ms",
+            floor_boot_ms(browser, f"{floor}?snapshot={plan['snapshot']}", network),
+        )
     run = cold_warm_repeat(browser, base + busiest, figure, network)
     add("cold_click_to_diagram_ms", run["cold"])
     add("warm_ms", run["warm"])
@@ -292,12 +325,17 @@ def one_network(browser, base: str, origin: str, output: Path, network: dict | N
     add("bytes_first_run_mb", run["bytes"] / 1e6)
     add("bytes_first_run_without_snapshot_mb", (run["bytes"] - run["snapshot_bytes"]) / 1e6)
     add("bytes_repeat_visit_kb", run["repeat_bytes"] / 1e3)
-    notes.append(f"boot marks (ms) {boot['phases']}, snapshot {boot.get('snapshot')}, "
-                 f"runs yield {boot.get('cooperative')}")
-    add(f"hover_{hover_ms}ms_then_click_ms",
-        cold_after_hover(browser, base + busiest, figure, hover_ms, network))
-    stop = stop_timings(browser, base + plan["stop_page"], plan["stop_figure"], plan["heavy"],
-                        network)
+    notes.append(
+        f"boot marks (ms) {boot['phases']}, snapshot {boot.get('snapshot')}, "
+        f"runs yield {boot.get('cooperative')}"
+    )
+    add(
+        f"hover_{hover_ms}ms_then_click_ms",
+        cold_after_hover(browser, base + busiest, figure, hover_ms, network),
+    )
+    stop = stop_timings(
+        browser, base + plan["stop_page"], plan["stop_figure"], plan["heavy"], network
+    )
     if stop is None:
         notes.append("the heavy run ended before Stop")
     else:
@@ -318,42 +356,49 @@ def run(output: Path, rounds: int, port: int, hover_ms: int) -> None:
     busiest = max(pages, key=lambda p: len(pages[p]))
     heavy_demo = "partition" if any("partition" in n for n in pages.values()) else pages[busiest][0]
     stop_page = next(p for p, names in pages.items() if heavy_demo in names)
-    plan = {"busiest": busiest, "figure": first_figure(output, busiest),
-            "stop_page": stop_page, "stop_figure": first_figure(output, stop_page, heavy_demo),
-            "heavy": heaviest_params(output, heavy_demo),
-            "snapshot": site_manifest.get("snapshot") and
-            f"/blog/demos/{site_manifest['snapshot']}"}
+    plan = {
+        "busiest": busiest,
+        "figure": first_figure(output, busiest),
+        "stop_page": stop_page,
+        "stop_figure": first_figure(output, stop_page, heavy_demo),
+        "heavy": heaviest_params(output, heavy_demo),
+        "snapshot": site_manifest.get("snapshot") and f"/blog/demos/{site_manifest['snapshot']}",
+    }
 
     samples: dict[tuple[str, str], list[float]] = {}
     notes: list[str] = []
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="bench-floor-") as floor:
-        Path(floor, "floor.html").write_text(FLOOR_HTML.replace("INDEX_URL",
-                                                                json.dumps(index_url)))
+        Path(floor, "floor.html").write_text(FLOOR_HTML.replace("INDEX_URL", json.dumps(index_url)))
         Path(floor, "floor-worker.js").write_text(FLOOR_WORKER)
-        with serve(output, port, extra={"floor": Path(floor)}) as base, \
-                sync_playwright() as playwright:
+        with (
+            serve(output, port, extra={"floor": Path(floor)}) as base,
+            sync_playwright() as playwright,
+        ):
             origin = base.rsplit("/blog/", 1)[0]
             for round_number in range(rounds):
                 browser = launch_chromium(playwright)  # a fresh profile every round
                 try:
                     for page in pages:
                         kb, runtime = bytes_before_interaction(browser, base + page)
-                        samples.setdefault((f"kb_before_interaction {page}", "loopback"),
-                                           []).append(kb)
+                        samples.setdefault(
+                            (f"kb_before_interaction {page}", "loopback"), []
+                        ).append(kb)
                         if runtime:
                             notes.append(f"round {round_number}: {page} fetched {runtime} early")
                     # Alternate the order, so a drift in the machine's load does not always
                     # favour the same network.
                     order = list(NETWORKS) if round_number % 2 == 0 else list(NETWORKS)[::-1]
                     for name in order:
+
                         def add(metric: str, value: float, name: str = name) -> None:
                             samples.setdefault((metric, name), []).append(value)
 
                         said: list[str] = []
-                        one_network(browser, base, origin, output, NETWORKS[name], plan,
-                                    hover_ms, add, said)
+                        one_network(
+                            browser, base, origin, output, NETWORKS[name], plan, hover_ms, add, said
+                        )
                         notes.extend(f"round {round_number} {name}: {n}" for n in said)
                 finally:
                     browser.close()
@@ -364,23 +409,29 @@ def report(samples: dict, notes: list[str], rounds: int, output: Path, plan: dic
     median = {key: statistics.median(values) for key, values in samples.items()}
     for network in NETWORKS:
         bare = median.get(("bare_boot_ms", network))
-        for metric, ratio in (("cold_click_to_diagram_ms", "cold_ratio"),
-                              ("snapshot_boot_ms", "snapshot_ratio"),
-                              ("repeat_click_to_diagram_ms", "repeat_ratio")):
+        for metric, ratio in (
+            ("cold_click_to_diagram_ms", "cold_ratio"),
+            ("snapshot_boot_ms", "snapshot_ratio"),
+            ("repeat_click_to_diagram_ms", "repeat_ratio"),
+        ):
             if bare and (metric, network) in median:
                 median[(ratio, network)] = median[(metric, network)] / bare
         hover = next((k for k in median if k[0].startswith("hover_") and k[1] == network), None)
         if bare and hover:
             median[("hover_ratio", network)] = median[hover] / bare
     print(f"browser benchmark: median of {rounds} fresh chromium profiles, site {output}")
-    print(f"  runs on {plan['busiest']} ({plan['figure']}); Stop on {plan['stop_page']} "
-          f"({plan['stop_figure']}, heaviest params); throttled = 20 Mbit/s, 40 ms RTT")
+    print(
+        f"  runs on {plan['busiest']} ({plan['figure']}); Stop on {plan['stop_page']} "
+        f"({plan['stop_figure']}, heaviest params); throttled = 20 Mbit/s, 40 ms RTT"
+    )
     metrics = list(dict.fromkeys(metric for metric, _ in median))
     print(f"  {'':<44} {'loopback':>10} {'throttled':>10}   target")
     for metric in metrics:
         cells = [shown(metric, median.get((metric, network))) for network in NETWORKS]
-        print(f"  {metric:<44} {cells[0]:>10} {cells[1]:>10}   "
-              f"{TARGETS.get(metric.split(' ')[0], '')}")
+        print(
+            f"  {metric:<44} {cells[0]:>10} {cells[1]:>10}   "
+            f"{TARGETS.get(metric.split(' ')[0], '')}"
+        )
     for note in notes:
         print(f"  note: {note}")
 
@@ -402,8 +453,12 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=ROOT / "output")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--port", type=int, default=8104)
-    parser.add_argument("--hover-ms", type=int, default=300,
-                        help="how long the pointer rests on Run before the 'hover' click")
+    parser.add_argument(
+        "--hover-ms",
+        type=int,
+        default=300,
+        help="how long the pointer rests on Run before the 'hover' click",
+    )
     args = parser.parse_args()
     if chromium_path() is None:
         raise SystemExit("no chromium on PATH and $CHROMIUM is unset")

@@ -38,8 +38,13 @@ def build_once(settings: str, output: str, cache: str) -> dict:
 def measure(settings: str, output: str, cache: str) -> tuple[float, dict]:
     """Give the wall time of one build in a fresh process and its timings."""
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, __file__, "--once", settings, output, cache],
-                          cwd=ROOT, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, __file__, "--once", settings, output, cache],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     wall = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"build failed:\n{done.stderr.strip()}")
@@ -49,15 +54,18 @@ def measure(settings: str, output: str, cache: str) -> tuple[float, dict]:
 def report(label: str, wall: float, timings: dict) -> None:
     plugin = sum(v for k, v in timings.items() if k != "in-process total")
     parts = ", ".join(f"{k} {v:.3f}" for k, v in timings.items() if k != "in-process total")
-    print(f"{label:<18} {wall:6.2f} s wall   plugin {plugin:5.2f} s "
-          f"({100 * plugin / wall:4.1f} %)   [{parts}]")
+    print(
+        f"{label:<18} {wall:6.2f} s wall   plugin {plugin:5.2f} s "
+        f"({100 * plugin / wall:4.1f} %)   [{parts}]"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--settings", default=str(ROOT / "pelicanconf.py"))
-    parser.add_argument("--once", nargs=3, metavar=("SETTINGS", "OUTPUT", "CACHE"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--once", nargs=3, metavar=("SETTINGS", "OUTPUT", "CACHE"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.once:
         print(json.dumps(build_once(*args.once)))
@@ -77,8 +85,9 @@ def make_build() -> None:
     subprocess.run(["make", "-s", "build"], cwd=ROOT, check=True, capture_output=True)
     start = time.perf_counter()
     subprocess.run(["make", "-s", "build"], cwd=ROOT, check=True, capture_output=True)
-    print(f"{'make build, no change':<18} {time.perf_counter() - start:6.2f} s wall   "
-          "(target < 2 s)")
+    print(
+        f"{'make build, no change':<18} {time.perf_counter() - start:6.2f} s wall   (target < 2 s)"
+    )
 
 
 if __name__ == "__main__":

@@ -8,5 +8,14 @@ from .errors import DemoError, ParamError, ScheduleError
 from .registry import get, names, run, spec
 from .result import Check, Result
 
-__all__ = ["Check", "DemoError", "ParamError", "Result", "ScheduleError", "get", "names",
-           "run", "spec"]
+__all__ = [
+    "Check",
+    "DemoError",
+    "ParamError",
+    "Result",
+    "ScheduleError",
+    "get",
+    "names",
+    "run",
+    "spec",
+]

@@ -24,22 +24,41 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("list", help="print one demo name per line")
     run = sub.add_parser("run", help="run a demo and print its trace, SVG or summary")
     run.add_argument("name")
-    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                     help="set a parameter (repeatable)")
+    run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a parameter (repeatable)",
+    )
     run.add_argument("--format", choices=("json", "svg", "text"), default="text")
-    find = sub.add_parser("search", help="search seeds and fault schedules for a failing check "
-                          "(exit 1: found, 0: none)")
+    find = sub.add_parser(
+        "search",
+        help="search seeds and fault schedules for a failing check (exit 1: found, 0: none)",
+    )
     find.add_argument("name")
     source = find.add_mutually_exclusive_group()
     source.add_argument("--module", metavar="FILE", help="an edited copy of the demo's module")
-    source.add_argument("--preset", metavar="NAME",
-                        help="one of the demo's presets (a protocol rule broken on purpose)")
+    source.add_argument(
+        "--preset",
+        metavar="NAME",
+        help="one of the demo's presets (a protocol rule broken on purpose)",
+    )
     find.add_argument("--runs", type=int, default=1000, help="cases to try (default 1000)")
     find.add_argument("--seed", type=int, default=1, help="the search's seed (default 1)")
-    find.add_argument("--shard", default="0/1", metavar="K/N",
-                      help="run cases K, K+N, K+2N, ... so N machines split one search")
-    find.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                      help="a parameter every case keeps (repeatable)")
+    find.add_argument(
+        "--shard",
+        default="0/1",
+        metavar="K/N",
+        help="run cases K, K+N, K+2N, ... so N machines split one search",
+    )
+    find.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a parameter every case keeps (repeatable)",
+    )
     find.add_argument("--format", choices=("json", "text"), default="text")
     args = parser.parse_args(argv)
 
@@ -90,8 +109,14 @@ def _search(args: argparse.Namespace, params: dict[str, str]) -> int:
             protocol = edit.load_protocol(args.name, text)
         base.update(params)
         found, runs = None, 0
-        for step in search.search(args.name, base=base, runs=args.runs, seed=args.seed,
-                                  shard=(int(k), int(n)), protocol=protocol):
+        for step in search.search(
+            args.name,
+            base=base,
+            runs=args.runs,
+            seed=args.seed,
+            shard=(int(k), int(n)),
+            protocol=protocol,
+        ):
             if isinstance(step, search.Progress):
                 runs += step.phase == "search"
                 if args.format == "text" and step.phase == "search" and runs % 200 == 0:
@@ -102,15 +127,26 @@ def _search(args: argparse.Namespace, params: dict[str, str]) -> int:
         print(f"demos: {err}", file=sys.stderr)
         return 2
     if args.format == "json":
-        print(json.dumps({"demo": args.name, "runs": runs, "found": found is not None,
-                          "counterexample": found.to_json() if found else None}, indent=1))
+        print(
+            json.dumps(
+                {
+                    "demo": args.name,
+                    "runs": runs,
+                    "found": found is not None,
+                    "counterexample": found.to_json() if found else None,
+                },
+                indent=1,
+            )
+        )
     elif found is None:
         print(f"{args.name}: no counterexample in {runs} runs")
     else:
         sets = " ".join(f"--set {key}={value!r}" for key, value in found.params.items())
-        print(f"{args.name}: {found.check} fails after {found.runs} runs "
-              f"(shrunk in {found.shrink_runs} more): {found.detail}\n"
-              f"  reproduce: python -m demos run {args.name} {sets}")
+        print(
+            f"{args.name}: {found.check} fails after {found.runs} runs "
+            f"(shrunk in {found.shrink_runs} more): {found.detail}\n"
+            f"  reproduce: python -m demos run {args.name} {sets}"
+        )
     return 1 if found else 0
 
 

@@ -19,17 +19,37 @@ from .sim import Node, Simulation
 NAME = "clocks"
 TITLE = "Logical clocks: Lamport timestamps and vector clocks"
 PARAMS = common_params(duration=3000) + (
-    Param("processes", "int", 3, "Processes", "How many processes exchange messages.",
-          min=2, max=8),
-    Param("rate", "float", 1.5, "Actions per second",
-          "How often each process acts (a local event or a send), on average per second.",
-          min=0.1, max=10.0, step=0.1),
-    Param("sends", "float", 0.5, "Share of sends",
-          "The share of actions that send a message; the rest are local events.",
-          min=0.0, max=1.0, step=0.05),
-    Param("focus", "text", "auto", "Focus event",
-          "The event whose causal past and future are highlighted, as node:number "
-          "(n2:3 is the third event on n2); 'auto' takes the event nearest mid-run."),
+    Param(
+        "processes", "int", 3, "Processes", "How many processes exchange messages.", min=2, max=8
+    ),
+    Param(
+        "rate",
+        "float",
+        1.5,
+        "Actions per second",
+        "How often each process acts (a local event or a send), on average per second.",
+        min=0.1,
+        max=10.0,
+        step=0.1,
+    ),
+    Param(
+        "sends",
+        "float",
+        0.5,
+        "Share of sends",
+        "The share of actions that send a message; the rest are local events.",
+        min=0.0,
+        max=1.0,
+        step=0.05,
+    ),
+    Param(
+        "focus",
+        "text",
+        "auto",
+        "Focus event",
+        "The event whose causal past and future are highlighted, as node:number "
+        "(n2:3 is the third event on n2); 'auto' takes the event nearest mid-run.",
+    ),
 )
 CLOCK_KINDS = ("local", "send", "recv")
 # Latency comparable to the gap between actions, so messages visibly cross and overtake
@@ -50,8 +70,7 @@ def lamport_receive(local: int, received: int) -> int:
     return max(local, received) + 1
 
 
-def vector_receive(local: tuple[int, ...], received: tuple[int, ...],
-                   me: int) -> tuple[int, ...]:
+def vector_receive(local: tuple[int, ...], received: tuple[int, ...], me: int) -> tuple[int, ...]:
     """Give the vector clock after a receive: entrywise max, then tick our own entry."""
     merged = [max(a, b) for a, b in zip(local, received, strict=True)]
     merged[me] += 1
@@ -73,8 +92,9 @@ class Process(Node):
     restart would no longer be ordered after its events before the crash.
     """
 
-    def __init__(self, name: str, sim: Simulation, names: list[str], mean_gap: float,
-                 send_share: float) -> None:
+    def __init__(
+        self, name: str, sim: Simulation, names: list[str], mean_gap: float, send_share: float
+    ) -> None:
         super().__init__(name, sim)
         self.names = names
         self.me = names.index(name)
@@ -145,14 +165,16 @@ def parse_focus(text: str, nodes: list[str]) -> tuple[str, int] | None:
     node, sep, number = text.partition(":")
     node = node.strip()
     if not sep or not number.strip().isdigit() or int(number) < 1:
-        raise ParamError(f"focus: cannot read {text!r} (expected node:number such as n2:3, "
-                         "or auto)")
+        raise ParamError(
+            f"focus: cannot read {text!r} (expected node:number such as n2:3, or auto)"
+        )
     if node not in nodes:
         raise ParamError(f"focus: unknown node {node!r} in {text!r} (nodes: {', '.join(nodes)})")
     return node, int(number)
 
 
 # -- happens-before, rebuilt from the trace alone --------------------------------------
+
 
 class TraceError(ValueError):
     """The trace cannot describe a run: a receive without an earlier send, say."""
@@ -205,8 +227,10 @@ def causality(trace: Mapping) -> Causality:
         if event["kind"] == "recv":
             send = position.get(sender.get(event["msg"]))
             if send is None or events[send]["kind"] != "send":
-                raise TraceError(f"{_name(event)} receives message {event['msg']} "
-                                 "before any event sends it", event)
+                raise TraceError(
+                    f"{_name(event)} receives message {event['msg']} before any event sends it",
+                    event,
+                )
             edges.append(send)
         mask = 0
         for j in edges:
@@ -248,17 +272,28 @@ def check_lamport_clocks(trace: Mapping) -> Check:
     except TraceError as err:
         return err.check(LAMPORT)
     events = cause.events
-    bad = [(j, i) for i, edges in enumerate(cause.preds) for j in edges
-           if not events[j]["lamport"] < events[i]["lamport"]]
+    bad = [
+        (j, i)
+        for i, edges in enumerate(cause.preds)
+        for j in edges
+        if not events[j]["lamport"] < events[i]["lamport"]
+    ]
     pairs = sum(m.bit_count() for m in cause.past)
     if not bad:
-        return Check(LAMPORT, True, f"L(a) < L(b) for all {pairs} happens-before pairs "
-                                    f"among {len(events)} events")
+        return Check(
+            LAMPORT,
+            True,
+            f"L(a) < L(b) for all {pairs} happens-before pairs among {len(events)} events",
+        )
     a, b = events[bad[0][0]], events[bad[0][1]]
-    return Check(LAMPORT, False,
-                 f"{len(bad)} causal edge(s) break it; first: {_name(a)} happens before "
-                 f"{_name(b)} but Lamport {a['lamport']} is not below {b['lamport']}",
-                 t=b["t"], node=b["node"])
+    return Check(
+        LAMPORT,
+        False,
+        f"{len(bad)} causal edge(s) break it; first: {_name(a)} happens before "
+        f"{_name(b)} but Lamport {a['lamport']} is not below {b['lamport']}",
+        t=b["t"],
+        node=b["node"],
+    )
 
 
 def check_vector_clocks(trace: Mapping) -> Check:
@@ -307,16 +342,28 @@ def check_vector_clocks(trace: Mapping) -> Check:
                 first = (j, i, bool((below >> j) & 1))
     n, pairs = len(events), sum(m.bit_count() for m in cause.past)
     if first is None:
-        return Check(VECTOR, True, f"V(a) < V(b) exactly for the {pairs} happens-before "
-                                   f"pairs; the other {n * (n - 1) // 2 - pairs} pairs are "
-                                   "concurrent and incomparable")
+        return Check(
+            VECTOR,
+            True,
+            f"V(a) < V(b) exactly for the {pairs} happens-before "
+            f"pairs; the other {n * (n - 1) // 2 - pairs} pairs are "
+            "concurrent and incomparable",
+        )
     j, i, says_before = first
     a, b = events[j], events[i]
-    why = ("V(a) < V(b) but a does not happen before b" if says_before
-           else "a happens before b but V(a) is not below V(b)")
-    return Check(VECTOR, False,
-                 f"{wrong} pair(s) disagree; first: a = {_name(a)} {_vec(a, nodes)}, "
-                 f"b = {_name(b)} {_vec(b, nodes)}: {why}", t=b["t"], node=b["node"])
+    why = (
+        "V(a) < V(b) but a does not happen before b"
+        if says_before
+        else "a happens before b but V(a) is not below V(b)"
+    )
+    return Check(
+        VECTOR,
+        False,
+        f"{wrong} pair(s) disagree; first: a = {_name(a)} {_vec(a, nodes)}, "
+        f"b = {_name(b)} {_vec(b, nodes)}: {why}",
+        t=b["t"],
+        node=b["node"],
+    )
 
 
 def _vec(event: dict, nodes: list[str]) -> str:
@@ -324,6 +371,7 @@ def _vec(event: dict, nodes: list[str]) -> str:
 
 
 # -- running -----------------------------------------------------------------------------
+
 
 def run_processes(params: Mapping[str, object]) -> Simulation:
     """Give the finished simulation for resolved `params`."""
@@ -349,8 +397,9 @@ def split_trace(sim: Simulation) -> tuple[list[dict], list[dict], list[dict]]:
         if event["kind"] == "crash":
             down_since[event["node"]] = event["t"]
         elif event["kind"] == "restart":
-            downtime.append({"node": event["node"], "start": down_since.pop(event["node"]),
-                             "end": event["t"]})
+            downtime.append(
+                {"node": event["node"], "start": down_since.pop(event["node"]), "end": event["t"]}
+            )
         else:
             clock_events.append(event)
     for node, start in sorted(down_since.items()):
@@ -399,12 +448,21 @@ def simulate(params: Mapping[str, object]) -> dict:
     events, messages, downtime = split_trace(sim)
     cause = causality({"nodes": names, "events": events, "messages": messages})
     focus_at = pick_focus(cause, focus, float(params["duration"]))
-    relation = {"event": events[focus_at]["id"],
-                "name": f"{events[focus_at]['node']}:{events[focus_at]['seq']}",
-                "past": _bits(cause.past[focus_at]), "future": _bits(cause.future(focus_at)),
-                "asked": f"{focus[0]}:{focus[1]}" if focus else None}
-    return {"nodes": names, "events": events, "messages": messages, "downtime": downtime,
-            "partitions": sim.partitions, "focus": relation}
+    relation = {
+        "event": events[focus_at]["id"],
+        "name": f"{events[focus_at]['node']}:{events[focus_at]['seq']}",
+        "past": _bits(cause.past[focus_at]),
+        "future": _bits(cause.future(focus_at)),
+        "asked": f"{focus[0]}:{focus[1]}" if focus else None,
+    }
+    return {
+        "nodes": names,
+        "events": events,
+        "messages": messages,
+        "downtime": downtime,
+        "partitions": sim.partitions,
+        "focus": relation,
+    }
 
 
 def summarize(trace: dict, checks: list[Check]) -> str:
@@ -415,14 +473,20 @@ def summarize(trace: dict, checks: list[Check]) -> str:
     lost = sum(1 for m in messages if m["status"] != "delivered") - flying
     copies = sum(1 for m in messages if m.get("copy_of") is not None)
     extras = (f", {flying} in flight" if flying else "") + (
-        f", {copies} duplicated" if copies else "")
+        f", {copies} duplicated" if copies else ""
+    )
     asked = relation.get("asked")
-    shown = (f"focus {relation['name']}" if asked in (None, relation["name"]) else
-             f"focus {relation['name']} ({asked} is not in this run)")
-    return (f"{len(trace['nodes'])} processes, {len(events)} events, {len(messages)} messages "
-            f"({lost} lost{extras}); {shown} has "
-            f"{len(relation['past'])} events in its past, {len(relation['future'])} in its "
-            f"future, {concurrent} concurrent")
+    shown = (
+        f"focus {relation['name']}"
+        if asked in (None, relation["name"])
+        else f"focus {relation['name']} ({asked} is not in this run)"
+    )
+    return (
+        f"{len(trace['nodes'])} processes, {len(events)} events, {len(messages)} messages "
+        f"({lost} lost{extras}); {shown} has "
+        f"{len(relation['past'])} events in its past, {len(relation['future'])} in its "
+        f"future, {concurrent} concurrent"
+    )
 
 
 CHECKS = (check_lamport_clocks, check_vector_clocks)

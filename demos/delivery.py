@@ -36,19 +36,33 @@ PRODUCER, BROKER, CONSUMER = "n1", "n2", "n3"
 ROLES = {PRODUCER: "producer", BROKER: "broker", CONSUMER: "consumer"}
 
 PARAMS = common_params(duration=4000, drop=0.1, faults="crash n3@1200; restart n3@2000") + (
-    Param("mode", "choice", "at-least-once", "Guarantee",
-          "at-most-once: never retry. at-least-once: retry until acked. idempotent: retry, "
-          "and the consumer skips ids it has already applied.", choices=MODES),
-    Param("messages", "int", 10, "Messages", "How many messages the producer sends.", min=1,
-          max=50),
-    Param("ack_timeout", "float", 300.0, "Ack timeout (ms)",
-          "How long a sender waits for an ack before sending again.", min=50.0, max=5000.0,
-          step=50.0),
+    Param(
+        "mode",
+        "choice",
+        "at-least-once",
+        "Guarantee",
+        "at-most-once: never retry. at-least-once: retry until acked. idempotent: retry, "
+        "and the consumer skips ids it has already applied.",
+        choices=MODES,
+    ),
+    Param(
+        "messages", "int", 10, "Messages", "How many messages the producer sends.", min=1, max=50
+    ),
+    Param(
+        "ack_timeout",
+        "float",
+        300.0,
+        "Ack timeout (ms)",
+        "How long a sender waits for an ack before sending again.",
+        min=50.0,
+        max=5000.0,
+        step=50.0,
+    ),
 )
 
 LATENCY = (10.0, 30.0)
-WORK = 40.0          # ms the consumer spends applying one message
-SPACING = 150.0      # ms between two new messages, unless the run is too short for that
+WORK = 40.0  # ms the consumer spends applying one message
+SPACING = 150.0  # ms between two new messages, unless the run is too short for that
 PRODUCE_SHARE = 0.5  # all messages are produced within this share of the run
 
 
@@ -93,8 +107,8 @@ class Producer(Node):
     def __init__(self, name: str, sim: Simulation, config: Config) -> None:
         super().__init__(name, sim)
         self.config = config
-        self.produced = 0                    # durable: where the source is up to
-        self.outbox: dict[str, int] = {}     # durable: message -> attempts so far
+        self.produced = 0  # durable: where the source is up to
+        self.outbox: dict[str, int] = {}  # durable: message -> attempts so far
 
     def on_start(self) -> None:
         self.set_timer(self.config.spacing, self._produce)
@@ -143,7 +157,7 @@ class Broker(Node):
         super().__init__(name, sim)
         self.config = config
         self.next_delivery = 0
-        self.queue: dict[int, list] = {}     # durable: delivery -> [msg, attempts]
+        self.queue: dict[int, list] = {}  # durable: delivery -> [msg, attempts]
         self.seen: set[tuple[str, int]] = set()  # durable: (msg, attempt) of each publish
 
     def on_restart(self) -> None:
@@ -159,8 +173,7 @@ class Broker(Node):
         self.record("enqueue", msg=pub.msg, delivery=delivery)
         if not self.config.retries:
             # Hand it on and forget it: nothing is kept to send again.
-            self.send(CONSUMER, Deliver(delivery, pub.msg, 1),
-                      label=f"deliver {pub.msg} #1")
+            self.send(CONSUMER, Deliver(delivery, pub.msg, 1), label=f"deliver {pub.msg} #1")
             return
         self.queue[delivery] = [pub.msg, 0]
         self.send(PRODUCER, PublishAck(pub.msg), label=f"puback {pub.msg}")
@@ -189,8 +202,8 @@ class Consumer(Node):
     def __init__(self, name: str, sim: Simulation, config: Config) -> None:
         super().__init__(name, sim)
         self.config = config
-        self.effects: dict[str, int] = {}    # durable: the effect, count per message
-        self.applied: set[str] = set()       # durable: the dedup store (idempotent mode)
+        self.effects: dict[str, int] = {}  # durable: the effect, count per message
+        self.applied: set[str] = set()  # durable: the dedup store (idempotent mode)
         self.seen: set[tuple[int, int]] = set()  # durable: (delivery, attempt) received
 
     def on_Deliver(self, d: Deliver, src: str, msg_id: int) -> None:
@@ -211,13 +224,13 @@ class Consumer(Node):
             self.effects[d.msg] = self.effects.get(d.msg, 0) + 1
             if self.config.mode == "idempotent":
                 self.applied.add(d.msg)
-            self.record("process", msg=d.msg, delivery=d.delivery,
-                        count=self.effects[d.msg])
+            self.record("process", msg=d.msg, delivery=d.delivery, count=self.effects[d.msg])
         if self.config.retries:
             self.send(BROKER, Ack(d.delivery), label=f"ack {d.msg}")
 
 
 # -- running ---------------------------------------------------------------------------
+
 
 def node_names(params: Mapping[str, object]) -> list[str]:
     """Give the three nodes: n1 producer, n2 broker, n3 consumer."""
@@ -247,11 +260,13 @@ def simulate(params: dict) -> dict:
 
 # -- checks (pure functions of the trace) --------------------------------------------------
 
+
 def outcomes(trace: dict) -> dict[str, int]:
     """Give each produced message's effect count, in production order."""
     effects = trace.get("effects", {})
-    return {e["msg"]: int(effects.get(e["msg"], 0))
-            for e in trace["events"] if e["kind"] == "produce"}
+    return {
+        e["msg"]: int(effects.get(e["msg"], 0)) for e in trace["events"] if e["kind"] == "produce"
+    }
 
 
 def _first(trace: dict, kind: str, msg: str, nth: int = 1) -> dict | None:
@@ -274,8 +289,9 @@ def still_held(trace: dict) -> set[str]:
     if trace["params"]["mode"] == "at-most-once":
         return set()
     acked = {(e["of"], e["msg"]) for e in trace["events"] if e["kind"] == "ack"}
-    return {m for m in outcomes(trace)
-            if ("publish", m) not in acked or ("delivery", m) not in acked}
+    return {
+        m for m in outcomes(trace) if ("publish", m) not in acked or ("delivery", m) not in acked
+    }
 
 
 def check_no_loss(trace: dict) -> Check:
@@ -290,16 +306,25 @@ def check_no_loss(trace: dict) -> Check:
     late = [m for m, n in counts.items() if n == 0 and m in held]
     pending = f"; {len(late)} still being retried at the end ({_listing(late)})" if late else ""
     if not lost:
-        return Check("No loss", True, f"{len(counts) - len(late)} of {len(counts)} produced "
-                     f"messages took effect{pending}")
-    why = ("at-most-once never sends twice: this loss is what its lack of duplicates costs"
-           if trace["params"]["mode"] == "at-most-once"
-           else "every sender had let go of them, yet they never took effect")
+        return Check(
+            "No loss",
+            True,
+            f"{len(counts) - len(late)} of {len(counts)} produced messages took effect{pending}",
+        )
+    why = (
+        "at-most-once never sends twice: this loss is what its lack of duplicates costs"
+        if trace["params"]["mode"] == "at-most-once"
+        else "every sender had let go of them, yet they never took effect"
+    )
     where = _first(trace, "produce", lost[0])
-    return Check("No loss", False,
-                 f"{len(lost)} of {len(counts)} produced messages never took effect "
-                 f"({_listing(lost)}); {why}{pending}",
-                 t=where["t"] if where else None, node=PRODUCER)
+    return Check(
+        "No loss",
+        False,
+        f"{len(lost)} of {len(counts)} produced messages never took effect "
+        f"({_listing(lost)}); {why}{pending}",
+        t=where["t"] if where else None,
+        node=PRODUCER,
+    )
 
 
 def check_no_duplicates(trace: dict) -> Check:
@@ -307,15 +332,21 @@ def check_no_duplicates(trace: dict) -> Check:
     counts = outcomes(trace)
     dups = [m for m, n in counts.items() if n > 1]
     if not dups:
-        return Check("No duplicate effects", True,
-                     f"no effect applied twice ({sum(counts.values())} effects for "
-                     f"{len(counts)} messages)")
+        return Check(
+            "No duplicate effects",
+            True,
+            f"no effect applied twice ({sum(counts.values())} effects for {len(counts)} messages)",
+        )
     extra = sum(counts[m] - 1 for m in dups)
     where = _first(trace, "process", dups[0], nth=2)
-    return Check("No duplicate effects", False,
-                 f"{len(dups)} messages took effect more than once ({_listing(dups)}), "
-                 f"{extra} extra effects: a lost ack made a sender repeat work already done",
-                 t=where["t"] if where else None, node=CONSUMER)
+    return Check(
+        "No duplicate effects",
+        False,
+        f"{len(dups)} messages took effect more than once ({_listing(dups)}), "
+        f"{extra} extra effects: a lost ack made a sender repeat work already done",
+        t=where["t"] if where else None,
+        node=CONSUMER,
+    )
 
 
 def summarize(trace: dict, checks: list[Check]) -> str:
@@ -325,17 +356,23 @@ def summarize(trace: dict, checks: list[Check]) -> str:
     dups = sum(1 for n in counts.values() if n > 1)
     lost = sum(1 for n in counts.values() if n == 0)
     messages = trace["messages"]
-    retries = sum(1 for m in messages if m.get("kind") == "Publish"
-                  and not m["label"].endswith("#1"))
-    redeliveries = sum(1 for m in messages if m.get("kind") == "Deliver"
-                       and not m["label"].endswith("#1"))
+    retries = sum(
+        1 for m in messages if m.get("kind") == "Publish" and not m["label"].endswith("#1")
+    )
+    redeliveries = sum(
+        1 for m in messages if m.get("kind") == "Deliver" and not m["label"].endswith("#1")
+    )
     skipped = sum(1 for e in trace["events"] if e["kind"] == "dedup")
-    text = (f"{trace['params']['mode']}: of {len(counts)} messages, {once} took effect once, "
-            f"{dups} more than once, {lost} never")
+    text = (
+        f"{trace['params']['mode']}: of {len(counts)} messages, {once} took effect once, "
+        f"{dups} more than once, {lost} never"
+    )
     if skipped:
         text += f" ({skipped} repeats recognised and skipped)"
-    return (f"{text}; {len(messages)} network messages, with {retries} publish retries "
-            f"and {redeliveries} redeliveries.")
+    return (
+        f"{text}; {len(messages)} network messages, with {retries} publish retries "
+        f"and {redeliveries} redeliveries."
+    )
 
 
 CHECKS = (check_no_loss, check_no_duplicates)
@@ -343,5 +380,6 @@ CHECKS = (check_no_loss, check_no_duplicates)
 
 def NOT_GUARANTEED(params: Mapping[str, object]) -> tuple[str, ...]:  # noqa: N802 - see search.py
     """Give the check each mode gives up: at-most-once may lose, at-least-once may repeat."""
-    return {"at-most-once": ("check_no_loss",),
-            "at-least-once": ("check_no_duplicates",)}.get(str(params["mode"]), ())
+    return {"at-most-once": ("check_no_loss",), "at-least-once": ("check_no_duplicates",)}.get(
+        str(params["mode"]), ()
+    )

@@ -76,6 +76,11 @@ def describe(err: BaseException, filename: str) -> tuple[str, int | None]:
 
 def diff(name: str, source: str) -> str:
     """Give a unified diff from the original protocol of `name` to `source`."""
-    return "".join(difflib.unified_diff(
-        original_source(name).splitlines(keepends=True), source.splitlines(keepends=True),
-        f"{name}.py", f"{name}.py (edited)"))
+    return "".join(
+        difflib.unified_diff(
+            original_source(name).splitlines(keepends=True),
+            source.splitlines(keepends=True),
+            f"{name}.py",
+            f"{name}.py (edited)",
+        )
+    )

@@ -32,23 +32,64 @@ TITLE = "Failure detectors: a fixed timeout against phi accrual"
 
 PARAMS = common_params(duration=10000, drop=0.05, faults="crash n3@4000") + (
     Param("nodes", "int", 4, "Nodes", "How many nodes heartbeat each other.", min=2, max=8),
-    Param("detector", "choice", "phi", "Detector",
-          "timeout: suspect after a fixed silence. phi: suspect when the silence is "
-          "improbable given the heartbeats seen so far.", choices=("phi", "timeout")),
-    Param("interval", "float", 200.0, "Heartbeat interval (ms)",
-          "Each node sends every other node a heartbeat this often.", min=50.0, max=2000.0,
-          step=10.0),
-    Param("jitter", "float", 80.0, "Latency jitter (ms)",
-          "A message takes 10 ms plus up to this much more, uniformly.", min=0.0,
-          max=1000.0, step=10.0),
-    Param("timeout", "float", 500.0, "Timeout (ms)",
-          "timeout detector: suspect a peer silent for this long.", min=20.0, max=20000.0,
-          step=50.0),
-    Param("threshold", "float", 8.0, "Phi threshold",
-          "phi detector: suspect at this phi (8 means a one-in-10^8 delay).", min=1.0,
-          max=16.0, step=0.5),
-    Param("window", "int", 20, "Window",
-          "phi detector: how many recent inter-arrival times it fits.", min=2, max=200),
+    Param(
+        "detector",
+        "choice",
+        "phi",
+        "Detector",
+        "timeout: suspect after a fixed silence. phi: suspect when the silence is "
+        "improbable given the heartbeats seen so far.",
+        choices=("phi", "timeout"),
+    ),
+    Param(
+        "interval",
+        "float",
+        200.0,
+        "Heartbeat interval (ms)",
+        "Each node sends every other node a heartbeat this often.",
+        min=50.0,
+        max=2000.0,
+        step=10.0,
+    ),
+    Param(
+        "jitter",
+        "float",
+        80.0,
+        "Latency jitter (ms)",
+        "A message takes 10 ms plus up to this much more, uniformly.",
+        min=0.0,
+        max=1000.0,
+        step=10.0,
+    ),
+    Param(
+        "timeout",
+        "float",
+        500.0,
+        "Timeout (ms)",
+        "timeout detector: suspect a peer silent for this long.",
+        min=20.0,
+        max=20000.0,
+        step=50.0,
+    ),
+    Param(
+        "threshold",
+        "float",
+        8.0,
+        "Phi threshold",
+        "phi detector: suspect at this phi (8 means a one-in-10^8 delay).",
+        min=1.0,
+        max=16.0,
+        step=0.5,
+    ),
+    Param(
+        "window",
+        "int",
+        20,
+        "Window",
+        "phi detector: how many recent inter-arrival times it fits.",
+        min=2,
+        max=200,
+    ),
 )
 
 BASE_LATENCY = 10.0
@@ -108,18 +149,24 @@ class PeerView:
     """What an observer knows about one peer; volatile, lost when the observer crashes."""
 
     def __init__(self, now: float, interval: float, window: int) -> None:
-        self.last = now                 # the observer starts its watch as if just heard
-        self.heard = False              # the first gap is a start-up artefact, not a sample
+        self.last = now  # the observer starts its watch as if just heard
+        self.heard = False  # the first gap is a start-up artefact, not a sample
         self.intervals: deque[float] = deque([interval], maxlen=window)
         self.suspected = False
-        self.newest = 0                 # the highest heartbeat number heard
+        self.newest = 0  # the highest heartbeat number heard
 
 
 class Monitor(Node):
     """A node that heartbeats its peers and runs a failure detector on each of them."""
 
-    def __init__(self, name: str, sim: Simulation, peers: list[str], config: Config,
-                 probe: tuple[str, list] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        sim: Simulation,
+        peers: list[str],
+        config: Config,
+        probe: tuple[str, list] | None = None,
+    ) -> None:
         super().__init__(name, sim)
         self.peers = peers
         self.config = config
@@ -199,6 +246,7 @@ class Monitor(Node):
 
 # -- running ---------------------------------------------------------------------------
 
+
 def node_names(params: Mapping[str, object]) -> list[str]:
     """Give n1..nN for the `nodes` param."""
     return [f"n{i}" for i in range(1, int(params["nodes"]) + 1)]
@@ -217,8 +265,13 @@ def simulate(params: dict) -> dict:
     names = node_names(params)
     faults = parse_schedule(params["faults"], names, params["duration"])
     sim = Simulation.from_params(params, latency=(BASE_LATENCY, BASE_LATENCY + params["jitter"]))
-    config = Config(params["detector"], params["interval"], params["timeout"],
-                    params["threshold"], params["window"])
+    config = Config(
+        params["detector"],
+        params["interval"],
+        params["timeout"],
+        params["threshold"],
+        params["window"],
+    )
     observer, peer = watched_pair(names, faults)
     samples: list[list[float]] = []
     for name in names:
@@ -226,15 +279,23 @@ def simulate(params: dict) -> dict:
         sim.add(Monitor(name, sim, [p for p in names if p != name], config, probe))
     sim.apply_faults(faults)
     sim.run(params["duration"])
-    doc = sim.trace_doc(names, detector=config.detector,
-                        level={"observer": observer, "peer": peer,
-                               "unit": "phi" if config.detector == "phi" else "ms",
-                               "limit": config.limit, "samples": samples})
+    doc = sim.trace_doc(
+        names,
+        detector=config.detector,
+        level={
+            "observer": observer,
+            "peer": peer,
+            "unit": "phi" if config.detector == "phi" else "ms",
+            "limit": config.limit,
+            "samples": samples,
+        },
+    )
     doc["detection"] = detection({**doc, "duration": float(params["duration"])})
     return doc
 
 
 # -- checks (pure functions of the trace) --------------------------------------------------
+
 
 def _downtimes(trace: dict) -> dict[str, list[tuple[float, float]]]:
     return down_intervals(trace)
@@ -317,9 +378,13 @@ def _completeness(trace: dict) -> Check:
     if missing:
         obs, peer, crashed_at = missing[0]
         names = ", ".join(f"{o} still trusts {p}" for o, p, _ in missing)
-        return Check("Completeness", False,
-                     f"{names} at the end ({peer} down for {_ms(end - crashed_at)})",
-                     t=end, node=obs)
+        return Check(
+            "Completeness",
+            False,
+            f"{names} at the end ({peer} down for {_ms(end - crashed_at)})",
+            t=end,
+            node=obs,
+        )
     return Check("Completeness", True, "; ".join(parts))
 
 
@@ -347,14 +412,17 @@ def check_false_suspicions(trace: dict) -> Check:
     suspicions = _suspicions(trace)
     wrong = false_suspicions(trace)
     if not wrong:
-        return Check("False suspicions", True,
-                     f"0 of {len(suspicions)} suspicions hit a live node")
+        return Check("False suspicions", True, f"0 of {len(suspicions)} suspicions hit a live node")
     shown = ", ".join(f"{e['node']} suspected {e['peer']} at {e['t']:g} ms" for e in wrong[:3])
     more = f" and {len(wrong) - 3} more" if len(wrong) > 3 else ""
-    return Check("False suspicions", False,
-                 f"{len(wrong)} of {len(suspicions)} suspicions hit a live node ({shown}{more}); "
-                 "a longer timeout or higher threshold errs less but detects later",
-                 t=wrong[0]["t"], node=wrong[0]["node"])
+    return Check(
+        "False suspicions",
+        False,
+        f"{len(wrong)} of {len(suspicions)} suspicions hit a live node ({shown}{more}); "
+        "a longer timeout or higher threshold errs less but detects later",
+        t=wrong[0]["t"],
+        node=wrong[0]["node"],
+    )
 
 
 def detection_latencies(trace: dict) -> tuple[list[float], int]:
@@ -372,9 +440,17 @@ def detection_latencies(trace: dict) -> tuple[list[float], int]:
             for obs in trace["nodes"]:
                 if obs == peer or any(s < stop and start < e for s, e in spans[obs]):
                     continue
-                hit = next((e["t"] for e in trace["events"]
-                            if e["kind"] == "suspect" and e["node"] == obs
-                            and e["peer"] == peer and start <= e["t"] <= stop), None)
+                hit = next(
+                    (
+                        e["t"]
+                        for e in trace["events"]
+                        if e["kind"] == "suspect"
+                        and e["node"] == obs
+                        and e["peer"] == peer
+                        and start <= e["t"] <= stop
+                    ),
+                    None,
+                )
                 if (obs, peer) in standing:
                     latencies.append(0.0)
                 elif hit is not None:
@@ -398,8 +474,10 @@ def _detection_text(figures: dict) -> str:
         return ""  # no crash was watched: nothing to time
     text = "no crash was detected"
     if figures["observations"]:
-        text = (f"detection took mean {_ms(figures['mean'])}, max {_ms(figures['max'])} "
-                f"over {figures['observations']} observations")
+        text = (
+            f"detection took mean {_ms(figures['mean'])}, max {_ms(figures['max'])} "
+            f"over {figures['observations']} observations"
+        )
     if figures["unnoticed"]:
         text += f"; {figures['unnoticed']} outages ended before the observer noticed"
     return text
@@ -414,12 +492,17 @@ def summarize(trace: dict, checks: list[Check]) -> str:
         name = f"fixed timeout ({p['timeout']:g} ms)"
     wrong = len(false_suspicions(trace))
     figures = detection(trace)
-    speed = (f"crashes detected after {_ms(figures['mean'])} on average (max "
-             f"{_ms(figures['max'])})" if figures["observations"] else "no crash detected")
+    speed = (
+        f"crashes detected after {_ms(figures['mean'])} on average (max {_ms(figures['max'])})"
+        if figures["observations"]
+        else "no crash detected"
+    )
     if figures["unnoticed"]:
         speed += f", {figures['unnoticed']} outages unnoticed"
-    return (f"{name}, heartbeat every {p['interval']:g} ms: {wrong} false "
-            f"suspicion{'s' if wrong != 1 else ''}, {speed}.")
+    return (
+        f"{name}, heartbeat every {p['interval']:g} ms: {wrong} false "
+        f"suspicion{'s' if wrong != 1 else ''}, {speed}."
+    )
 
 
 # Detection speed is reported (in Completeness, the summary and the trace's "detection") but

@@ -50,8 +50,9 @@ def _time(text: str, item: str, param: str) -> float:
     return t
 
 
-def parse_schedule(text: str, nodes: list[str], duration: float | None = None,
-                   param: str = "faults") -> list[Fault]:
+def parse_schedule(
+    text: str, nodes: list[str], duration: float | None = None, param: str = "faults"
+) -> list[Fault]:
     """Give the faults in `text`, sorted by time; raise ScheduleError naming the bad item."""
     known = set(nodes)
     faults: list[Fault] = []
@@ -63,7 +64,8 @@ def parse_schedule(text: str, nodes: list[str], duration: float | None = None,
         if not m:
             raise ScheduleError(
                 f"{param}: cannot read {item!r} (expected 'crash nX@T', 'restart nX@T' "
-                "or 'partition nA,nB|nC@T1-T2')")
+                "or 'partition nA,nB|nC@T1-T2')"
+            )
         op, target, start = m["op"], m["target"].strip(), _time(m["start"], item, param)
         if duration is not None and start > duration:
             raise ScheduleError(f"{param}: {item!r} starts after the run ends ({duration:g} ms)")
@@ -78,16 +80,18 @@ def parse_schedule(text: str, nodes: list[str], duration: float | None = None,
             if m["end"] is not None:
                 raise ScheduleError(f"{param}: {item!r} takes one time, not a range")
             if target not in known:
-                raise ScheduleError(f"{param}: unknown node {target!r} in {item!r} "
-                                    f"(nodes: {', '.join(nodes)})")
+                raise ScheduleError(
+                    f"{param}: unknown node {target!r} in {item!r} (nodes: {', '.join(nodes)})"
+                )
             faults.append((Crash if op == "crash" else Restart)(target, start))
-    faults.sort(key=lambda f: (f.start if isinstance(f, Partition) else f.t))
+    faults.sort(key=lambda f: f.start if isinstance(f, Partition) else f.t)
     _check_consistent(faults, param)
     return faults
 
 
-def _groups(target: str, known: set[str], nodes: list[str], item: str,
-            param: str) -> tuple[tuple[str, ...], ...]:
+def _groups(
+    target: str, known: set[str], nodes: list[str], item: str, param: str
+) -> tuple[tuple[str, ...], ...]:
     groups: list[tuple[str, ...]] = []
     seen: set[str] = set()
     for part in target.split("|"):
@@ -96,8 +100,9 @@ def _groups(target: str, known: set[str], nodes: list[str], item: str,
             raise ScheduleError(f"{param}: empty group in {item!r}")
         for n in names:
             if n not in known:
-                raise ScheduleError(f"{param}: unknown node {n!r} in {item!r} "
-                                    f"(nodes: {', '.join(nodes)})")
+                raise ScheduleError(
+                    f"{param}: unknown node {n!r} in {item!r} (nodes: {', '.join(nodes)})"
+                )
             if n in seen:
                 raise ScheduleError(f"{param}: node {n!r} is in two groups in {item!r}")
             seen.add(n)
@@ -116,18 +121,22 @@ def _check_consistent(faults: list[Fault], param: str) -> None:
     for f in faults:
         if isinstance(f, Crash):
             if f.node in down:
-                raise ScheduleError(f"{param}: 'crash {f.node}@{f.t:g}' but {f.node} is "
-                                    "already down then")
+                raise ScheduleError(
+                    f"{param}: 'crash {f.node}@{f.t:g}' but {f.node} is already down then"
+                )
             down.add(f.node)
         elif isinstance(f, Restart):
             if f.node not in down:
-                raise ScheduleError(f"{param}: 'restart {f.node}@{f.t:g}' but {f.node} is "
-                                    "not down then")
+                raise ScheduleError(
+                    f"{param}: 'restart {f.node}@{f.t:g}' but {f.node} is not down then"
+                )
             down.discard(f.node)
         else:
             if f.start < last_end:
-                raise ScheduleError(f"{param}: partition at {f.start:g} overlaps the one "
-                                    f"before it (ends {last_end:g})")
+                raise ScheduleError(
+                    f"{param}: partition at {f.start:g} overlaps the one "
+                    f"before it (ends {last_end:g})"
+                )
             last_end = f.end
 
 

@@ -94,8 +94,10 @@ def pair(history: Iterable[dict]) -> tuple[list[Op], list[dict]]:
         process, kind = entry.get("process"), entry.get("type")
         if kind == "invoke":
             if process in pending:
-                raise HistoryError(f"{process} invokes at {entry.get('t')} ms while its "
-                                   "previous op is still pending")
+                raise HistoryError(
+                    f"{process} invokes at {entry.get('t')} ms while its "
+                    "previous op is still pending"
+                )
             if entry.get("f") not in ("read", "write"):
                 raise HistoryError(f"unknown function {entry.get('f')!r} at entry {index}")
             pending[process] = (index, entry)
@@ -103,8 +105,7 @@ def pair(history: Iterable[dict]) -> tuple[list[Op], list[dict]]:
         if kind not in ("ok", "fail", "info"):
             raise HistoryError(f"unknown entry type {kind!r} at entry {index}")
         if process not in pending:
-            raise HistoryError(f"{process} completes at {entry.get('t')} ms without an "
-                               "invocation")
+            raise HistoryError(f"{process} completes at {entry.get('t')} ms without an invocation")
         start, invoke = pending.pop(process)
         if kind == "fail":
             failed.append(invoke)
@@ -125,8 +126,17 @@ def _op(index: int, invoke: dict, done: dict | None) -> Op:
     ret = NEVER if done is None else float(done["t"])
     if ret < float(invoke["t"]):
         raise HistoryError(f"{invoke['process']}'s {f} completes before it was invoked")
-    return Op(index, str(invoke["process"]), f, str(invoke.get("key")), value,
-              float(invoke["t"]), ret, "ok" if done is not None else "info", invoke.get("node"))
+    return Op(
+        index,
+        str(invoke["process"]),
+        f,
+        str(invoke.get("key")),
+        value,
+        float(invoke["t"]),
+        ret,
+        "ok" if done is not None else "info",
+        invoke.get("node"),
+    )
 
 
 def check(history: Iterable[dict], *, limit: int = DEFAULT_LIMIT) -> Verdict:
@@ -154,11 +164,20 @@ def check(history: Iterable[dict], *, limit: int = DEFAULT_LIMIT) -> Verdict:
         first = min(failed, key=lambda v: (v.op.call, v.op.index) if v.op else (NEVER, 0))
         return Verdict(False, first.detail, first.op, explored)
     if unknown is not None:
-        return Verdict(None, f"undecided: gave up on key {unknown} when the budget of "
-                       f"{limit} configurations ran out ({explored} explored)", None, explored)
+        return Verdict(
+            None,
+            f"undecided: gave up on key {unknown} when the budget of "
+            f"{limit} configurations ran out ({explored} explored)",
+            None,
+            explored,
+        )
     count = len(ops)
-    return Verdict(True, f"all {count} operations fit one sequential order "
-                   f"({explored} configurations explored)", None, explored)
+    return Verdict(
+        True,
+        f"all {count} operations fit one sequential order ({explored} configurations explored)",
+        None,
+        explored,
+    )
 
 
 def check_register(ops: list[Op], *, limit: int = DEFAULT_LIMIT) -> Verdict:
@@ -195,8 +214,10 @@ class _Search:
             if op.f == "read":
                 self.reads_of.setdefault(op.value, []).append(i)
         # unknown writes by value, in invocation order: (call, number, op)
-        unknown = sorted((op for op in ops if op.status != "ok" and op.f == "write"),
-                         key=lambda op: (op.call, op.index))
+        unknown = sorted(
+            (op for op in ops if op.status != "ok" and op.f == "write"),
+            key=lambda op: (op.call, op.index),
+        )
         self.unknown: dict[object, list[tuple[float, int, Op]]] = {}
         for number, op in enumerate(unknown):
             self.unknown.setdefault(op.value, []).append((op.call, number, op))
@@ -235,7 +256,7 @@ class _Search:
     def read_later(self, value: object, k: int, ahead: frozenset[int]) -> bool:
         """Give whether a read still to be linearized returned `value`."""
         reads = self.reads_of.get(value, ())
-        return any(i not in ahead for i in reads[bisect_left(reads, k):])
+        return any(i not in ahead for i in reads[bisect_left(reads, k) :])
 
     def successors(self, config: tuple) -> list[tuple]:
         """Give the configurations one write away, the likeliest to succeed last."""
@@ -283,8 +304,9 @@ class _Search:
             if config[0] == self.count:
                 return Verdict(True, "linearizable", None, explored + 1)
             if explored >= limit:
-                return Verdict(None, f"undecided: gave up after {explored} configurations",
-                               None, explored)
+                return Verdict(
+                    None, f"undecided: gave up after {explored} configurations", None, explored
+                )
             explored += 1
             for nxt in self.successors(config):
                 k, _, _, value = nxt
@@ -303,8 +325,10 @@ def _explain(op: Op | None, values: list[object]) -> str:
     if op is None:  # pragma: no cover - a failed search always has a blocking op
         return "not linearizable"
     could = " or ".join(show(v) for v in sorted(values, key=repr))
-    return (f"not linearizable: {op.describe()}, but in every order consistent with real "
-            f"time {op.key} holds {could} by then")
+    return (
+        f"not linearizable: {op.describe()}, but in every order consistent with real "
+        f"time {op.key} holds {could} by then"
+    )
 
 
 def stale_reads(history: Iterable[dict]) -> list[tuple[Op, Op]]:
@@ -342,8 +366,15 @@ def stale_reads(history: Iterable[dict]) -> list[tuple[Op, Op]]:
     return found
 
 
-def register_history(rng: random.Random, operations: int, *, processes: int = 5, keys: int = 1,
-                     unknown: float = 0.0, failed: float = 0.0) -> list[dict]:
+def register_history(
+    rng: random.Random,
+    operations: int,
+    *,
+    processes: int = 5,
+    keys: int = 1,
+    unknown: float = 0.0,
+    failed: float = 0.0,
+) -> list[dict]:
     """Give a history of atomic registers, linearizable by construction (for tests, benches).
 
     Each process runs one op at a time, with a pause of 0-4 ms before and a span of 1-20 ms;
@@ -383,10 +414,29 @@ def register_history(rng: random.Random, operations: int, *, processes: int = 5,
     entries = []
     for order, (name, f, key, call, ret, outcome, _, value) in enumerate(ops):
         written = value if f == "write" else None
-        entries.append((call, 1, order, {"process": name, "type": "invoke", "f": f, "key": key,
-                                         "value": written, "t": call}))
+        entries.append(
+            (
+                call,
+                1,
+                order,
+                {
+                    "process": name,
+                    "type": "invoke",
+                    "f": f,
+                    "key": key,
+                    "value": written,
+                    "t": call,
+                },
+            )
+        )
         seen = written if outcome == "info" else value
-        entries.append((ret, 0, order, {"process": name, "type": outcome, "f": f, "key": key,
-                                        "value": seen, "t": ret}))
+        entries.append(
+            (
+                ret,
+                0,
+                order,
+                {"process": name, "type": outcome, "f": f, "key": key, "value": seen, "t": ret},
+            )
+        )
     entries.sort(key=lambda entry: entry[:3])  # a completion before an invocation at the same ms
     return [entry for *_, entry in entries]

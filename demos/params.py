@@ -28,8 +28,13 @@ class Param:
 
     def to_json(self) -> dict:
         """Give the spec as plain JSON data (for forms and the browser manifest)."""
-        data: dict = {"name": self.name, "kind": self.kind, "default": self.default,
-                      "label": self.label, "help": self.help}
+        data: dict = {
+            "name": self.name,
+            "kind": self.kind,
+            "default": self.default,
+            "label": self.label,
+            "help": self.help,
+        }
         if self.min is not None:
             data["min"] = self.min
         if self.max is not None:
@@ -103,31 +108,76 @@ def _to_float(name: str, raw: object) -> float:
     return value
 
 
-def common_params(*, duration: float, drop: float = 0.0, faults: str = "",
-                  max_duration: float = 60000.0) -> tuple[Param, ...]:
+def common_params(
+    *, duration: float, drop: float = 0.0, faults: str = "", max_duration: float = 60000.0
+) -> tuple[Param, ...]:
     """Give the params every demo accepts: seed, duration, drop, faults, duplicate, reorder."""
     return (
-        Param("seed", "int", 1, "Seed", "Same seed, same run: all randomness comes from it.",
-              min=0, max=2**31 - 1),
-        Param("duration", "float", float(duration), "Duration (ms)",
-              "How long to simulate, in virtual milliseconds.", min=100.0, max=max_duration,
-              step=100.0),
-        Param("drop", "float", float(drop), "Message loss",
-              "Probability that the network silently drops each message.", min=0.0, max=1.0,
-              step=0.05),
-        Param("faults", "schedule", faults, "Faults",
-              "crash n2@1500; restart n2@4000; partition n1,n2|n3,n4,n5@2000-6000"),
-        Param("duplicate", "float", 0.0, "Duplication",
-              "Probability that the network delivers a message a second time, later.",
-              min=0.0, max=1.0, step=0.05),
-        Param("reorder", "float", 0.0, "Reordering (ms)",
-              "Extra random delay of up to this many ms per message, so later messages "
-              "can overtake earlier ones.", min=0.0, max=5000.0, step=50.0),
+        Param(
+            "seed",
+            "int",
+            1,
+            "Seed",
+            "Same seed, same run: all randomness comes from it.",
+            min=0,
+            max=2**31 - 1,
+        ),
+        Param(
+            "duration",
+            "float",
+            float(duration),
+            "Duration (ms)",
+            "How long to simulate, in virtual milliseconds.",
+            min=100.0,
+            max=max_duration,
+            step=100.0,
+        ),
+        Param(
+            "drop",
+            "float",
+            float(drop),
+            "Message loss",
+            "Probability that the network silently drops each message.",
+            min=0.0,
+            max=1.0,
+            step=0.05,
+        ),
+        Param(
+            "faults",
+            "schedule",
+            faults,
+            "Faults",
+            "crash n2@1500; restart n2@4000; partition n1,n2|n3,n4,n5@2000-6000",
+        ),
+        Param(
+            "duplicate",
+            "float",
+            0.0,
+            "Duplication",
+            "Probability that the network delivers a message a second time, later.",
+            min=0.0,
+            max=1.0,
+            step=0.05,
+        ),
+        Param(
+            "reorder",
+            "float",
+            0.0,
+            "Reordering (ms)",
+            "Extra random delay of up to this many ms per message, so later messages "
+            "can overtake earlier ones.",
+            min=0.0,
+            max=5000.0,
+            step=50.0,
+        ),
     )
 
 
-def resolve(specs: Iterable[Param], given: Mapping[str, object],
-            node_names: Callable[[Mapping[str, object]], list[str]]) -> dict:
+def resolve(
+    specs: Iterable[Param],
+    given: Mapping[str, object],
+    node_names: Callable[[Mapping[str, object]], list[str]],
+) -> dict:
     """Give the effective params: defaults overlaid with `given`, every value checked.
 
     `node_names(params)` names the nodes a fault schedule may mention.
@@ -142,6 +192,7 @@ def resolve(specs: Iterable[Param], given: Mapping[str, object],
         params[spec.name] = spec.coerce(raw)
     for spec in by_name.values():
         if spec.kind == "schedule":
-            parse_schedule(params[spec.name], node_names(params), params["duration"],
-                           param=spec.name)
+            parse_schedule(
+                params[spec.name], node_names(params), params["duration"], param=spec.name
+            )
     return params

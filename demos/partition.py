@@ -61,14 +61,25 @@ SETTLE = 1000.0  # ms at the end with no client ops, so the replicas can go quie
 LATENCY = (5.0, 15.0)  # ms, one way, between replicas
 
 PARAMS = common_params(duration=6000, faults="partition n1|n2,n3@1500-4500") + (
-    Param("mode", "choice", "cp", "Mode",
-          "cp: majority quorums, linearizable, unavailable on a minority side; "
-          "ap: every replica answers alone, always available, stale reads.",
-          choices=("cp", "ap")),
-    Param("replicas", "int", 3, "Replicas", "Replicas n1..nR holding every key.",
-          min=3, max=7),
-    Param("clients", "int", 3, "Clients",
-          "Clients c1..cK; client i talks to replica n((i-1) mod R + 1).", min=1, max=8),
+    Param(
+        "mode",
+        "choice",
+        "cp",
+        "Mode",
+        "cp: majority quorums, linearizable, unavailable on a minority side; "
+        "ap: every replica answers alone, always available, stale reads.",
+        choices=("cp", "ap"),
+    ),
+    Param("replicas", "int", 3, "Replicas", "Replicas n1..nR holding every key.", min=3, max=7),
+    Param(
+        "clients",
+        "int",
+        3,
+        "Clients",
+        "Clients c1..cK; client i talks to replica n((i-1) mod R + 1).",
+        min=1,
+        max=8,
+    ),
     Param("keys", "text", "x,y", "Keys", "One to four key names, separated by commas."),
 )
 
@@ -133,8 +144,9 @@ def parse_keys(text: str) -> list[str]:
         raise ParamError(f"keys: give one to four key names, got {text!r}")
     for k in keys:
         if not _KEY.match(k):
-            raise ParamError(f"keys: {k!r} is not a short name (a letter, then up to 7 "
-                             "letters, digits or _)")
+            raise ParamError(
+                f"keys: {k!r} is not a short name (a letter, then up to 7 letters, digits or _)"
+            )
     if len(set(keys)) != len(keys):
         raise ParamError(f"keys: a key is named twice in {text!r}")
     return keys
@@ -159,8 +171,9 @@ class Coordination:
 class Replica(Node):
     """A replica: its store of every key, anti-entropy, and the rules of its mode."""
 
-    def __init__(self, name: str, sim: Simulation, number: int, peers: list[str],
-                 mode: str, keys: list[str]) -> None:
+    def __init__(
+        self, name: str, sim: Simulation, number: int, peers: list[str], mode: str, keys: list[str]
+    ) -> None:
         super().__init__(name, sim)
         self.number = number
         self.peers = peers
@@ -207,8 +220,7 @@ class Replica(Node):
             self.adopt(key, stamp, value, src)
 
     # A client's op arrives by a local call: the client runs beside this replica.
-    def request(self, client: Client, token: int, f: str, key: str,
-                value: int | None) -> None:
+    def request(self, client: Client, token: int, f: str, key: str, value: int | None) -> None:
         """Take a client's op: answer it at once (ap) or start coordinating it (cp)."""
         if not self.up:
             client.answer(token, "fail", None, "replica down")
@@ -227,8 +239,16 @@ class Replica(Node):
             self.set_timer(RESEND, self.resend, c.op)
             self.set_timer(GIVE_UP, self.give_up, c.op)
 
-    def reply(self, client: Client, token: int, f: str, key: str, kind: str,
-              value: int | None, error: str | None = None) -> None:
+    def reply(
+        self,
+        client: Client,
+        token: int,
+        f: str,
+        key: str,
+        kind: str,
+        value: int | None,
+        error: str | None = None,
+    ) -> None:
         self.record("reply", process=client.name, f=f, key=key, type=kind, value=value)
         self.sim.after(CLIENT_LINK, client.answer, token, kind, value, error)
 
@@ -243,8 +263,9 @@ class Replica(Node):
             if c.phase == "query":
                 self.send(peer, Query(c.op, c.key), label=f"query {c.key}")
             else:
-                self.send(peer, Store(c.op, c.key, c.stamp, c.value),
-                          label=f"store {c.key}={c.value}")
+                self.send(
+                    peer, Store(c.op, c.key, c.stamp, c.value), label=f"store {c.key}={c.value}"
+                )
 
     def on_Query(self, msg: Query, src: str, msg_id: int) -> None:
         stamp, value = self.store[msg.key]
@@ -306,8 +327,15 @@ class Replica(Node):
         if c.phase == "query":  # nothing stored anywhere: the op certainly did not happen
             self.reply(c.client, c.token, c.f, c.key, "fail", None, "no majority")
         else:  # a store may have landed somewhere: the outcome is unknown
-            self.reply(c.client, c.token, c.f, c.key, "info", c.value if c.f == "write"
-                       else None, "no majority acked")
+            self.reply(
+                c.client,
+                c.token,
+                c.f,
+                c.key,
+                "info",
+                c.value if c.f == "write" else None,
+                "no majority acked",
+            )
 
 
 class Workload:
@@ -327,8 +355,7 @@ class Workload:
 class Client:
     """A process issuing one op at a time to its home replica."""
 
-    def __init__(self, name: str, sim: Simulation, replica: Replica,
-                 work: Workload) -> None:
+    def __init__(self, name: str, sim: Simulation, replica: Replica, work: Workload) -> None:
         self.name = name
         self.sim = sim
         self.replica = replica
@@ -340,10 +367,16 @@ class Client:
     def start(self) -> None:
         self.sim.after(self.sim.rng.uniform(0.0, THINK[1]), self.issue)
 
-    def log(self, kind: str, f: str, key: str, value: int | None,
-            error: str | None = None) -> None:
-        entry = {"process": self.name, "type": kind, "f": f, "key": key, "value": value,
-                 "t": round(self.sim.now, 3), "node": self.replica.name}
+    def log(self, kind: str, f: str, key: str, value: int | None, error: str | None = None) -> None:
+        entry = {
+            "process": self.name,
+            "type": kind,
+            "f": f,
+            "key": key,
+            "value": value,
+            "t": round(self.sim.now, 3),
+            "node": self.replica.name,
+        }
         if error:
             entry["error"] = error
         self.work.history.append(entry)
@@ -358,12 +391,12 @@ class Client:
         self.token += 1
         self.current = {"f": f, "key": key, "value": value}
         self.log("invoke", f, key, value)
-        self.timeout = self.sim.after(CLIENT_TIMEOUT, self.answer, self.token, "info",
-                                      None, "timeout")
+        self.timeout = self.sim.after(
+            CLIENT_TIMEOUT, self.answer, self.token, "info", None, "timeout"
+        )
         self.sim.after(CLIENT_LINK, self.replica.request, self, self.token, f, key, value)
 
-    def answer(self, token: int, kind: str, value: int | None,
-               error: str | None = None) -> None:
+    def answer(self, token: int, kind: str, value: int | None, error: str | None = None) -> None:
         if token != self.token or self.current is None:
             return  # an answer to an op this client already gave up on
         op, self.current = self.current, None
@@ -380,9 +413,12 @@ def run_cluster(params: Mapping[str, object], keys: list[str]) -> tuple[Simulati
     faults = parse_schedule(str(params["faults"]), node_names(params), duration)
     sim = Simulation.from_params(params, latency=LATENCY)
     names = node_names(params)
-    replicas = [sim.add(Replica(name, sim, i + 1, [p for p in names if p != name],
-                                str(params["mode"]), keys))
-                for i, name in enumerate(names)]
+    replicas = [
+        sim.add(
+            Replica(name, sim, i + 1, [p for p in names if p != name], str(params["mode"]), keys)
+        )
+        for i, name in enumerate(names)
+    ]
     work = Workload(keys, stop=max(0.0, duration - min(SETTLE, duration / 4)))
     for i, name in enumerate(client_names(params), start=1):
         Client(name, sim, replicas[(i - 1) % len(replicas)], work).start()
@@ -400,10 +436,19 @@ def simulate(params: Mapping[str, object]) -> dict:
     keys = parse_keys(str(params["keys"]))
     sim, work = run_cluster(params, keys)
     final = {name: {k: node.store[k][1] for k in keys} for name, node in sim.nodes.items()}
-    timing = {"latency": list(LATENCY), "give_up": GIVE_UP, "gossip": GOSSIP_INTERVAL,
-              "client_link": CLIENT_LINK}
-    return sim.trace_doc(node_names(params), history=work.history, final_state=final,
-                         clients=client_names(params), timing=timing)
+    timing = {
+        "latency": list(LATENCY),
+        "give_up": GIVE_UP,
+        "gossip": GOSSIP_INTERVAL,
+        "client_link": CLIENT_LINK,
+    }
+    return sim.trace_doc(
+        node_names(params),
+        history=work.history,
+        final_state=final,
+        clients=client_names(params),
+        timing=timing,
+    )
 
 
 def summarize(trace: dict, results: list[Check]) -> str:
@@ -413,15 +458,19 @@ def summarize(trace: dict, results: list[Check]) -> str:
     good = sum(1 for op in ops if op["type"] == "ok")
     stale = len(lin.stale_reads(trace["history"]))
     if trace["params"]["mode"] == "cp":
-        return (f"CP (majority quorums): {good} of {len(ops)} ops succeeded; the history is "
-                f"{'' if ok['Linearizable'] else 'NOT '}linearizable. Linearizability is the "
-                "safety promise here; availability gives way on a minority side, and "
-                "convergence follows once the partition heals.")
-    return (f"AP (local answers, last writer wins): {good} of {len(ops)} ops succeeded, "
-            f"{stale} stale read{'s' if stale != 1 else ''}; the history is "
-            f"{'' if ok['Linearizable'] else 'not '}linearizable. Availability and "
-            "convergence after the heal are the promises here; linearizability is what "
-            "gives way.")
+        return (
+            f"CP (majority quorums): {good} of {len(ops)} ops succeeded; the history is "
+            f"{'' if ok['Linearizable'] else 'NOT '}linearizable. Linearizability is the "
+            "safety promise here; availability gives way on a minority side, and "
+            "convergence follows once the partition heals."
+        )
+    return (
+        f"AP (local answers, last writer wins): {good} of {len(ops)} ops succeeded, "
+        f"{stale} stale read{'s' if stale != 1 else ''}; the history is "
+        f"{'' if ok['Linearizable'] else 'not '}linearizable. Availability and "
+        "convergence after the heal are the promises here; linearizability is what "
+        "gives way."
+    )
 
 
 CHECKS = (check_linearizable, check_availability, check_convergence)

@@ -24,8 +24,9 @@ from .result import Check, Result
 SCHEMA = 1
 
 
-def assemble(module: ModuleType, given: Mapping[str, object],
-             protocol: ModuleType | None = None) -> Result:
+def assemble(
+    module: ModuleType, given: Mapping[str, object], protocol: ModuleType | None = None
+) -> Result:
     """Give the result of running demo `module` with `given` params (strings or typed).
 
     `protocol`, when given, supplies `simulate` in place of the module's own (a reader's
@@ -33,9 +34,15 @@ def assemble(module: ModuleType, given: Mapping[str, object],
     """
     params = resolve(module.PARAMS, given, module.node_names)
     raw = (protocol or module).simulate(params)
-    trace = {"schema": SCHEMA, "demo": module.NAME, "params": params,
-             "nodes": list(raw["nodes"]), "duration": float(params["duration"]),
-             "events": raw["events"], "messages": raw["messages"]}
+    trace = {
+        "schema": SCHEMA,
+        "demo": module.NAME,
+        "params": params,
+        "nodes": list(raw["nodes"]),
+        "duration": float(params["duration"]),
+        "events": raw["events"],
+        "messages": raw["messages"],
+    }
     trace.update({k: v for k, v in raw.items() if k not in trace})
     checks = tuple(run_checks(module, trace))
     summary = module.summarize(trace, list(checks))

@@ -28,8 +28,15 @@ NAME = "raft"
 TITLE = "Raft: leader election and log replication"
 PARAMS = common_params(duration=10000) + (
     Param("nodes", "int", 5, "Nodes", "How many servers form the cluster.", min=3, max=7),
-    Param("requests", "int", 4, "Client commands",
-          "How many commands a client submits, spread over the run.", min=0, max=20),
+    Param(
+        "requests",
+        "int",
+        4,
+        "Client commands",
+        "How many commands a client submits, spread over the run.",
+        min=0,
+        max=20,
+    ),
 )
 
 LATENCY_MS = (5.0, 15.0)
@@ -82,8 +89,13 @@ class AppendEntriesReply:
 class RaftServer(Node):
     """One Raft server. Persistent state survives a crash; the rest is rebuilt on restart."""
 
-    def __init__(self, name: str, sim: Simulation, peers: list[str],
-                 on_applied: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        sim: Simulation,
+        peers: list[str],
+        on_applied: Callable[[str], None] | None = None,
+    ) -> None:
         super().__init__(name, sim)
         self.peers = peers
         self.majority = (len(peers) + 1) // 2 + 1
@@ -164,16 +176,18 @@ class RaftServer(Node):
         lo, hi = ELECTION_TIMEOUT_MS
         self.election_deadline = self.sim.now + self.sim.rng.uniform(lo, hi)
         if self.election_timer is None:
-            self.election_timer = self.set_timer(self.election_deadline - self.sim.now,
-                                                 self._on_election_timer)
+            self.election_timer = self.set_timer(
+                self.election_deadline - self.sim.now, self._on_election_timer
+            )
 
     def _on_election_timer(self) -> None:
         self.election_timer = None
         if self.role == LEADER:
             return
         if self.sim.now < self.election_deadline:
-            self.election_timer = self.set_timer(self.election_deadline - self.sim.now,
-                                                 self._on_election_timer)
+            self.election_timer = self.set_timer(
+                self.election_deadline - self.sim.now, self._on_election_timer
+            )
             return
         self.start_election()
 
@@ -187,8 +201,9 @@ class RaftServer(Node):
         self.leader_id = None
         self._show_role()
         self._reset_election_timer()
-        request = RequestVote(self.current_term, self.name, len(self.log),
-                              self.term_at(len(self.log)))
+        request = RequestVote(
+            self.current_term, self.name, len(self.log), self.term_at(len(self.log))
+        )
         label = f"vote? t{self.current_term}"
         for peer in self.peers:
             self.send(peer, request, label=label)
@@ -199,14 +214,19 @@ class RaftServer(Node):
         if granted:
             self.voted_for = msg.candidate
             self._reset_election_timer()
-        self.send(src, RequestVoteReply(self.current_term, granted),
-                  label=f"vote {'yes' if granted else 'no'} t{self.current_term}")
+        self.send(
+            src,
+            RequestVoteReply(self.current_term, granted),
+            label=f"vote {'yes' if granted else 'no'} t{self.current_term}",
+        )
 
     def can_grant_vote(self, msg: RequestVote) -> bool:
         """Give whether `msg` gets our vote: current term, not promised elsewhere, log current."""
-        return (msg.term == self.current_term
-                and self.voted_for in (None, msg.candidate)
-                and self.log_is_up_to_date(msg.last_log_term, msg.last_log_index))
+        return (
+            msg.term == self.current_term
+            and self.voted_for in (None, msg.candidate)
+            and self.log_is_up_to_date(msg.last_log_term, msg.last_log_index)
+        )
 
     def on_RequestVoteReply(self, msg: RequestVoteReply, src: str, msg_id: int) -> None:
         self._observe_term(msg.term)
@@ -246,8 +266,11 @@ class RaftServer(Node):
         t = self.current_term
         span = f"append {prev + 1}-{prev + len(entries)}" if entries else "heartbeat"
         label = f"{span} t{t}"
-        self.send(peer, AppendEntries(t, self.name, prev, self.term_at(prev), entries,
-                                      self.commit_index), label=label)
+        self.send(
+            peer,
+            AppendEntries(t, self.name, prev, self.term_at(prev), entries, self.commit_index),
+            label=label,
+        )
 
     def on_AppendEntriesReply(self, msg: AppendEntriesReply, src: str, msg_id: int) -> None:
         self._observe_term(msg.term)
@@ -340,17 +363,20 @@ class RaftServer(Node):
         while self.last_applied < self.commit_index:
             self.last_applied += 1
             entry = self.log[self.last_applied - 1]
-            self.record("commit", index=self.last_applied, term=entry.term,
-                        command=entry.command)
+            self.record("commit", index=self.last_applied, term=entry.term, command=entry.command)
             if self.role == LEADER and self.on_applied is not None:
                 self.on_applied(entry.command)
 
     def snapshot(self) -> dict:
         """Give the server's state for the trace: role, term, commit point and log."""
-        return {"up": self.up, "role": self.role if self.up else "down",
-                "term": self.current_term, "voted_for": self.voted_for,
-                "commit_index": self.commit_index,
-                "log": [{"term": e.term, "command": e.command} for e in self.log]}
+        return {
+            "up": self.up,
+            "role": self.role if self.up else "down",
+            "term": self.current_term,
+            "voted_for": self.voted_for,
+            "commit_index": self.commit_index,
+            "log": [{"term": e.term, "command": e.command} for e in self.log],
+        }
 
 
 class Client:
@@ -397,8 +423,10 @@ class Client:
             self.applied_at[command] = round(self.sim.now, 3)
 
     def report(self) -> list[dict]:
-        return [{"command": c, "submitted": t, "applied": self.applied_at.get(c)}
-                for t, c in self.commands]
+        return [
+            {"command": c, "submitted": t, "applied": self.applied_at.get(c)}
+            for t, c in self.commands
+        ]
 
 
 def node_names(params: Mapping[str, object]) -> list[str]:
@@ -409,16 +437,21 @@ def node_names(params: Mapping[str, object]) -> list[str]:
 def client_commands(count: int, duration: float) -> list[tuple[float, str]]:
     """Give (time, command) pairs spread over the first four fifths of the run."""
     names = "xyz"
-    return [(round(duration * 0.8 * (i + 1) / (count + 1), 3), f"{names[i % 3]}={i + 1}")
-            for i in range(count)]
+    return [
+        (round(duration * 0.8 * (i + 1) / (count + 1), 3), f"{names[i % 3]}={i + 1}")
+        for i in range(count)
+    ]
 
 
 def simulate(params: Mapping[str, object]) -> dict:
     """Give the trace document of a run with effective `params`."""
     sim, client = run_cluster(params)
     names = node_names(params)
-    return sim.trace_doc(names, requests=client.report(),
-                         cluster={name: sim.nodes[name].snapshot() for name in names})
+    return sim.trace_doc(
+        names,
+        requests=client.report(),
+        cluster={name: sim.nodes[name].snapshot() for name in names},
+    )
 
 
 def run_cluster(params: Mapping[str, object]) -> tuple[Simulation, Client]:
@@ -445,9 +478,14 @@ def check_election_safety(trace: dict) -> Check:
             continue
         first = first_leader.setdefault(e["term"], e)
         if first["node"] != e["node"]:
-            return Check(name, False, f"term {e['term']} has two leaders: {first['node']} "
-                         f"(at {first['t']:g} ms) and {e['node']} (at {e['t']:g} ms)",
-                         t=e["t"], node=e["node"])
+            return Check(
+                name,
+                False,
+                f"term {e['term']} has two leaders: {first['node']} "
+                f"(at {first['t']:g} ms) and {e['node']} (at {e['t']:g} ms)",
+                t=e["t"],
+                node=e["node"],
+            )
     return Check(name, True, f"{len(first_leader)} terms had a leader, none had two")
 
 
@@ -458,27 +496,42 @@ def check_log_matching(trace: dict) -> Check:
     for e in _commits(trace):
         first = seen.setdefault((e["index"], e["term"]), e)
         if first["command"] != e["command"]:
-            return Check(name, False, f"index {e['index']} term {e['term']}: {first['node']} "
-                         f"applied {first['command']!r}, {e['node']} applied {e['command']!r}",
-                         t=e["t"], node=e["node"])
+            return Check(
+                name,
+                False,
+                f"index {e['index']} term {e['term']}: {first['node']} "
+                f"applied {first['command']!r}, {e['node']} applied {e['command']!r}",
+                t=e["t"],
+                node=e["node"],
+            )
     logs = {node: state["log"] for node, state in trace.get("cluster", {}).items()}
     names = sorted(logs)
     for i, a in enumerate(names):
-        for b in names[i + 1:]:
+        for b in names[i + 1 :]:
             index = _first_prefix_mismatch(logs[a], logs[b])
             if index:
-                return Check(name, False, f"final logs of {a} and {b} share an entry of the "
-                             f"same index and term, yet differ at index {index}",
-                             t=float(trace["duration"]), node=b)
-    return Check(name, True, f"{len(seen)} applied (index, term) pairs agree; the final logs "
-                 f"of {len(names)} servers agree up to every entry they share")
+                return Check(
+                    name,
+                    False,
+                    f"final logs of {a} and {b} share an entry of the "
+                    f"same index and term, yet differ at index {index}",
+                    t=float(trace["duration"]),
+                    node=b,
+                )
+    return Check(
+        name,
+        True,
+        f"{len(seen)} applied (index, term) pairs agree; the final logs "
+        f"of {len(names)} servers agree up to every entry they share",
+    )
 
 
 def _first_prefix_mismatch(a: list[dict], b: list[dict]) -> int:
     """Give the first index (1-based) where two logs differ before their last common
     (index, term) entry; 0 if the prefixes up to it are equal."""
-    last_shared = max((i for i in range(min(len(a), len(b))) if a[i]["term"] == b[i]["term"]),
-                      default=-1)
+    last_shared = max(
+        (i for i in range(min(len(a), len(b))) if a[i]["term"] == b[i]["term"]), default=-1
+    )
     for i in range(last_shared + 1):
         if a[i] != b[i]:
             return i + 1
@@ -492,9 +545,15 @@ def check_state_machine_safety(trace: dict) -> Check:
     for e in _commits(trace):
         first = first_at.setdefault(e["index"], e)
         if first["command"] != e["command"]:
-            return Check(name, False, f"index {e['index']}: {first['node']} applied "
-                         f"{first['command']!r} (term {first['term']}), {e['node']} applied "
-                         f"{e['command']!r} (term {e['term']})", t=e["t"], node=e["node"])
+            return Check(
+                name,
+                False,
+                f"index {e['index']}: {first['node']} applied "
+                f"{first['command']!r} (term {first['term']}), {e['node']} applied "
+                f"{e['command']!r} (term {e['term']})",
+                t=e["t"],
+                node=e["node"],
+            )
     return Check(name, True, f"{len(first_at)} log indexes applied, one command each")
 
 
@@ -515,10 +574,17 @@ def check_liveness(trace: dict) -> Check:
     for r in requests:
         for node in trace["nodes"]:
             if r["command"] not in applied[node]:
-                return Check(name, False, f"{r['command']!r} (submitted at {r['submitted']:g} "
-                             f"ms) was never applied on {node}", t=r["submitted"], node=node)
-    return Check(name, True, f"all {len(requests)} commands applied on all "
-                 f"{len(trace['nodes'])} servers")
+                return Check(
+                    name,
+                    False,
+                    f"{r['command']!r} (submitted at {r['submitted']:g} "
+                    f"ms) was never applied on {node}",
+                    t=r["submitted"],
+                    node=node,
+                )
+    return Check(
+        name, True, f"all {len(requests)} commands applied on all {len(trace['nodes'])} servers"
+    )
 
 
 def _commits(trace: dict) -> list[dict]:
@@ -534,11 +600,12 @@ def summarize(trace: dict, checks: list[Check]) -> str:
     who = ", ".join(f"{node} (term {term})" for term, node in leaders[-3:]) or "none"
     failed = [c.name for c in checks if not c.ok]
     verdict = f"FAILED: {', '.join(failed)}" if failed else "all checks hold"
-    return (f"{len(trace['nodes'])} servers, {elections} election(s), leaders: {who}; "
-            f"{applied}/{len(trace['requests'])} commands applied; {verdict}")
+    return (
+        f"{len(trace['nodes'])} servers, {elections} election(s), leaders: {who}; "
+        f"{applied}/{len(trace['requests'])} commands applied; {verdict}"
+    )
 
 
-CHECKS = (check_election_safety, check_log_matching, check_state_machine_safety,
-          check_liveness)
+CHECKS = (check_election_safety, check_log_matching, check_state_machine_safety, check_liveness)
 # Progress needs a quiet network: a counterexample search looks for safety failures only.
 NOT_GUARANTEED = ("check_liveness",)

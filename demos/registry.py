@@ -12,8 +12,20 @@ from .pipeline import assemble
 from .result import Result
 
 # Order is the order `python -m demos list` prints; a name whose module is absent is skipped.
-NAMES = ("clocks", "raft", "partition", "failure", "delivery", "paxos", "pbft", "nakamoto",
-         "quorum", "hlc", "kafka", "resilience")
+NAMES = (
+    "clocks",
+    "raft",
+    "partition",
+    "failure",
+    "delivery",
+    "paxos",
+    "pbft",
+    "nakamoto",
+    "quorum",
+    "hlc",
+    "kafka",
+    "resilience",
+)
 
 
 def names() -> list[str]:
@@ -28,8 +40,9 @@ def get(name: str) -> ModuleType:
     return importlib.import_module(f"demos.{name}")
 
 
-def run(name: str, params: Mapping[str, object] | None = None,
-        protocol: ModuleType | None = None) -> Result:
+def run(
+    name: str, params: Mapping[str, object] | None = None, protocol: ModuleType | None = None
+) -> Result:
     """Give the result of demo `name` run with `params` (strings or typed values).
 
     `protocol` replaces the demo's `simulate` (see `pipeline.assemble`).

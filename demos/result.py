@@ -79,5 +79,9 @@ class Result:
 
     def for_browser(self) -> dict:
         """Give what the browser runner shows: SVG, summary, checks."""
-        return {"svg": self.svg, "summary": self.summary,
-                "checks": [c.to_json() for c in self.checks], "params": self.params}
+        return {
+            "svg": self.svg,
+            "summary": self.summary,
+            "checks": [c.to_json() for c in self.checks],
+            "params": self.params,
+        }

@@ -51,8 +51,14 @@ class Counterexample:
     result: Result = field(repr=False, compare=False)
 
     def to_json(self) -> dict:
-        return {"params": self.params, "check": self.check, "detail": self.detail,
-                "runs": self.runs, "shrink_runs": self.shrink_runs, "first": self.first}
+        return {
+            "params": self.params,
+            "check": self.check,
+            "detail": self.detail,
+            "runs": self.runs,
+            "shrink_runs": self.shrink_runs,
+            "first": self.first,
+        }
 
 
 def guarantees(module: ModuleType, params: Mapping[str, object]) -> list[str]:
@@ -68,8 +74,9 @@ def guarantees(module: ModuleType, params: Mapping[str, object]) -> list[str]:
     return [check.__name__ for check in module.CHECKS if check.__name__ not in set(skipped)]
 
 
-def violation(module: ModuleType, params: Mapping[str, object],
-              protocol: ModuleType | None = None) -> tuple[Result, object | None]:
+def violation(
+    module: ModuleType, params: Mapping[str, object], protocol: ModuleType | None = None
+) -> tuple[Result, object | None]:
     """Give the run of `params` and the first guaranteed check that failed in it, or None."""
     result = assemble(module, params, protocol)
     watched = set(guarantees(module, result.params))
@@ -119,9 +126,15 @@ def case(module: ModuleType, base: Mapping[str, object], search_seed: int, index
     return params
 
 
-def search(name: str, *, base: Mapping[str, object] | None = None, runs: int = 1000,
-           seed: int = 1, shard: tuple[int, int] = (0, 1), protocol: ModuleType | None = None
-           ) -> Iterator[Progress | Counterexample | None]:
+def search(
+    name: str,
+    *,
+    base: Mapping[str, object] | None = None,
+    runs: int = 1000,
+    seed: int = 1,
+    shard: tuple[int, int] = (0, 1),
+    protocol: ModuleType | None = None,
+) -> Iterator[Progress | Counterexample | None]:
     """Yield Progress after every run; end with the shrunken Counterexample, or None.
 
     `base` holds params the search keeps (a figure's own); `shard` (k, n) runs the cases
@@ -142,8 +155,7 @@ def search(name: str, *, base: Mapping[str, object] | None = None, runs: int = 1
             shrunk = yield from shrink(module, params, failed.name, protocol)
             small, small_result, steps = shrunk
             check = next(c for c in small_result.checks if c.name == failed.name)
-            yield Counterexample(small, check.name, check.detail, done, steps, params,
-                                 small_result)
+            yield Counterexample(small, check.name, check.detail, done, steps, params, small_result)
             return
     yield None
 
@@ -155,8 +167,9 @@ def assemble_params(module: ModuleType, given: Mapping[str, object]) -> dict:
     return resolve(module.PARAMS, given, module.node_names)
 
 
-def shrink(module: ModuleType, params: dict, check: str, protocol: ModuleType | None
-           ) -> Iterator[Progress]:
+def shrink(
+    module: ModuleType, params: dict, check: str, protocol: ModuleType | None
+) -> Iterator[Progress]:
     """Yield Progress per try; return (smallest params, its result, tries) that still fail
     `check`. Greedy: take the first smaller case that still fails, until none does."""
     tries = 0
@@ -192,7 +205,7 @@ def candidates(module: ModuleType, params: dict) -> Iterator[dict]:
     for i, f in enumerate(faults):  # a partition half as long
         if isinstance(f, Partition) and f.end - f.start >= 100:
             shorter = Partition(f.groups, f.start, round(f.start + (f.end - f.start) / 2))
-            yield params | {"faults": format_schedule([*faults[:i], shorter, *faults[i + 1:]])}
+            yield params | {"faults": format_schedule([*faults[:i], shorter, *faults[i + 1 :]])}
     for key in ("drop", "duplicate", "reorder"):
         if float(params.get(key, 0.0)) > 0:
             yield params | {key: 0.0}
@@ -215,16 +228,25 @@ def candidates(module: ModuleType, params: dict) -> Iterator[dict]:
 def drop_fault(faults: list[Fault], i: int) -> list[Fault]:
     """Give `faults` without item i; a dropped crash takes the node's next restart along."""
     gone = faults[i]
-    rest = faults[:i] + faults[i + 1:]
+    rest = faults[:i] + faults[i + 1 :]
     if isinstance(gone, Crash):
-        j = next((j for j, f in enumerate(rest) if j >= i and isinstance(f, Restart)
-                  and f.node == gone.node), None)
+        j = next(
+            (
+                j
+                for j, f in enumerate(rest)
+                if j >= i and isinstance(f, Restart) and f.node == gone.node
+            ),
+            None,
+        )
         if j is not None:
-            rest = rest[:j] + rest[j + 1:]
+            rest = rest[:j] + rest[j + 1 :]
     elif isinstance(gone, Restart):
         # Without its restart the node stays down: later crash/restart pairs go too.
-        rest = [f for j, f in enumerate(rest)
-                if not (j >= i and isinstance(f, Crash | Restart) and f.node == gone.node)]
+        rest = [
+            f
+            for j, f in enumerate(rest)
+            if not (j >= i and isinstance(f, Crash | Restart) and f.node == gone.node)
+        ]
     return rest
 
 

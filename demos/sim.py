@@ -18,8 +18,7 @@ from .faults import Crash, Fault, Partition, Restart
 # the event loop calls it every COOPERATE_EVERY events, and it may pause or raise to stop the
 # run. Read once when a Simulation is made; the value lives in the caller's context, so
 # nothing at module level changes and runs without a hook pay nothing.
-COOPERATE: ContextVar[Callable[[], None] | None] = ContextVar("demos_sim_cooperate",
-                                                               default=None)
+COOPERATE: ContextVar[Callable[[], None] | None] = ContextVar("demos_sim_cooperate", default=None)
 COOPERATE_EVERY = 64
 
 
@@ -55,12 +54,18 @@ class MessageRecord:
     kind: str = ""
     copy_of: int | None = None  # a duplicate names the message it repeats
 
-
     def to_json(self) -> dict:
-        data = {"id": self.id, "src": self.src, "dst": self.dst, "sent": _t(self.sent),
-                "recv": None if self.recv is None else _t(self.recv), "status": self.status,
-                "label": self.label, "send_event": self.send_event,
-                "recv_event": self.recv_event}
+        data = {
+            "id": self.id,
+            "src": self.src,
+            "dst": self.dst,
+            "sent": _t(self.sent),
+            "recv": None if self.recv is None else _t(self.recv),
+            "status": self.status,
+            "label": self.label,
+            "send_event": self.send_event,
+            "recv_event": self.recv_event,
+        }
         if self.kind:
             data["kind"] = self.kind
         if self.copy_of is not None:
@@ -119,8 +124,9 @@ class Node:
         self._timers: list[Timer] = []
 
     # -- what subclasses call -------------------------------------------------
-    def send(self, dst: str, msg: object, *, label: str | None = None,
-             event: int | None = None) -> int:
+    def send(
+        self, dst: str, msg: object, *, label: str | None = None, event: int | None = None
+    ) -> int:
         """Send `msg` to `dst`; give the message id."""
         return self.sim.network.send(self.name, dst, msg, label=label, send_event=event)
 
@@ -178,8 +184,14 @@ class Network:
     are on, so runs without them are unchanged.
     """
 
-    def __init__(self, sim: Simulation, latency: tuple[float, float], drop: float,
-                 duplicate: float = 0.0, reorder: float = 0.0) -> None:
+    def __init__(
+        self,
+        sim: Simulation,
+        latency: tuple[float, float],
+        drop: float,
+        duplicate: float = 0.0,
+        reorder: float = 0.0,
+    ) -> None:
         self.sim = sim
         self.latency = latency
         self.drop = drop
@@ -196,12 +208,25 @@ class Network:
     def heal(self) -> None:
         self.side = {}
 
-    def send(self, src: str, dst: str, msg: object, *, label: str | None = None,
-             send_event: int | None = None) -> int:
+    def send(
+        self,
+        src: str,
+        dst: str,
+        msg: object,
+        *,
+        label: str | None = None,
+        send_event: int | None = None,
+    ) -> int:
         sim = self.sim
-        record = MessageRecord(id=len(sim.trace.messages), src=src, dst=dst, sent=sim.now,
-                               label=label if label is not None else payload_label(msg),
-                               send_event=send_event, kind=type(msg).__name__)
+        record = MessageRecord(
+            id=len(sim.trace.messages),
+            src=src,
+            dst=dst,
+            sent=sim.now,
+            label=label if label is not None else payload_label(msg),
+            send_event=send_event,
+            kind=type(msg).__name__,
+        )
         sim.trace.messages.append(record)
         delay = self._delay()
         if self.drop > 0.0 and sim.rng.random() < self.drop:
@@ -212,9 +237,16 @@ class Network:
             return record.id
         sim.after(delay, self._arrive, record, msg)
         if self.duplicate > 0.0 and sim.rng.random() < self.duplicate:
-            copy = MessageRecord(id=len(sim.trace.messages), src=src, dst=dst, sent=sim.now,
-                                 label=record.label, send_event=send_event, kind=record.kind,
-                                 copy_of=record.id)
+            copy = MessageRecord(
+                id=len(sim.trace.messages),
+                src=src,
+                dst=dst,
+                sent=sim.now,
+                label=record.label,
+                send_event=send_event,
+                kind=record.kind,
+                copy_of=record.id,
+            )
             sim.trace.messages.append(copy)
             sim.after(delay + self._delay(), self._arrive, copy, msg)
         return record.id
@@ -250,8 +282,15 @@ class Network:
 class Simulation:
     """Virtual time, an event heap with a per-run tie-break counter, nodes, network, trace."""
 
-    def __init__(self, seed: int, *, latency: tuple[float, float] = (5.0, 15.0),
-                 drop: float = 0.0, duplicate: float = 0.0, reorder: float = 0.0) -> None:
+    def __init__(
+        self,
+        seed: int,
+        *,
+        latency: tuple[float, float] = (5.0, 15.0),
+        drop: float = 0.0,
+        duplicate: float = 0.0,
+        reorder: float = 0.0,
+    ) -> None:
         self.rng = random.Random(seed)
         self.now = 0.0
         self._heap: list[tuple[float, int, Timer]] = []
@@ -263,12 +302,17 @@ class Simulation:
         self._cooperate = COOPERATE.get()
 
     @classmethod
-    def from_params(cls, params: Mapping[str, object], *,
-                    latency: tuple[float, float] = (5.0, 15.0)) -> Simulation:
+    def from_params(
+        cls, params: Mapping[str, object], *, latency: tuple[float, float] = (5.0, 15.0)
+    ) -> Simulation:
         """Give a simulation set up by the common params: seed, drop, duplicate, reorder."""
-        return cls(int(params["seed"]), latency=latency, drop=float(params.get("drop", 0.0)),
-                   duplicate=float(params.get("duplicate", 0.0)),
-                   reorder=float(params.get("reorder", 0.0)))
+        return cls(
+            int(params["seed"]),
+            latency=latency,
+            drop=float(params.get("drop", 0.0)),
+            duplicate=float(params.get("duplicate", 0.0)),
+            reorder=float(params.get("reorder", 0.0)),
+        )
 
     def add(self, node: Node) -> Node:
         self.nodes[node.name] = node
@@ -309,8 +353,9 @@ class Simulation:
 
     def partition(self, groups: tuple[tuple[str, ...], ...], end: float) -> None:
         self.network.partition(groups)
-        self.partitions.append({"start": _t(self.now), "end": _t(end),
-                                "groups": [list(g) for g in groups]})
+        self.partitions.append(
+            {"start": _t(self.now), "end": _t(end), "groups": [list(g) for g in groups]}
+        )
 
     def heal(self) -> None:
         self.network.heal()
@@ -341,7 +386,11 @@ class Simulation:
 
     def trace_doc(self, nodes: list[str], **extra: object) -> dict:
         """Give the run as a trace document: nodes, events, messages, partitions, `extra`."""
-        doc = {"nodes": list(nodes), "events": self.trace.events_json(),
-               "messages": self.messages_json(), "partitions": self.partitions}
+        doc = {
+            "nodes": list(nodes),
+            "events": self.trace.events_json(),
+            "messages": self.messages_json(),
+            "partitions": self.partitions,
+        }
         doc.update(extra)
         return doc

@@ -70,21 +70,39 @@ def el(tag: str, text: str | None = None, **kw: object) -> str:
     return f"<{tag}{attrs(**kw)}>{esc(text)}</{tag}>"
 
 
-def document(*, width: float, height: float, title: str, desc: str, body: list[str],
-             style: str = "", duration: float | None = None,
-             time_x: tuple[float, float] | None = None, demo: str = "") -> str:
+def document(
+    *,
+    width: float,
+    height: float,
+    title: str,
+    desc: str,
+    body: list[str],
+    style: str = "",
+    duration: float | None = None,
+    time_x: tuple[float, float] | None = None,
+    demo: str = "",
+) -> str:
     """Give a whole SVG document.
 
     `time_x` is the x range (in viewBox units) that maps 0..duration: the browser uses it
     to turn a click into a time, and the playback cursor into a position.
     """
-    root = attrs(xmlns="http://www.w3.org/2000/svg", viewBox=f"0 0 {num(width)} {num(height)}",
-                 width=num(width), height=num(height), role="img",
-                 class_=f"demo-svg demo-svg-{demo}" if demo else "demo-svg",
-                 data_duration=None if duration is None else num(duration),
-                 data_time_x0=None if time_x is None else num(time_x[0]),
-                 data_time_x1=None if time_x is None else num(time_x[1]))
-    head = [f"<svg{root}>", el("title", title), el("desc", desc),
-            f"<style>{BASE_STYLE}{style}</style>",
-            el("rect", class_="dm-bg", x=0, y=0, width=num(width), height=num(height))]
+    root = attrs(
+        xmlns="http://www.w3.org/2000/svg",
+        viewBox=f"0 0 {num(width)} {num(height)}",
+        width=num(width),
+        height=num(height),
+        role="img",
+        class_=f"demo-svg demo-svg-{demo}" if demo else "demo-svg",
+        data_duration=None if duration is None else num(duration),
+        data_time_x0=None if time_x is None else num(time_x[0]),
+        data_time_x1=None if time_x is None else num(time_x[1]),
+    )
+    head = [
+        f"<svg{root}>",
+        el("title", title),
+        el("desc", desc),
+        f"<style>{BASE_STYLE}{style}</style>",
+        el("rect", class_="dm-bg", x=0, y=0, width=num(width), height=num(height)),
+    ]
     return "".join(head + body + ["</svg>"])

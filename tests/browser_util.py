@@ -77,14 +77,21 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), handler).serve_
 """
 
 # Headers that make pages crossOriginIsolated, so SharedArrayBuffer (an interrupt buffer) exists.
-ISOLATION_HEADERS = {"Cross-Origin-Opener-Policy": "same-origin",
-                     "Cross-Origin-Embedder-Policy": "require-corp"}
+ISOLATION_HEADERS = {
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Embedder-Policy": "require-corp",
+}
 
 
 @contextmanager
-def serve(directory: Path | str, port: int, prefix: str = "blog",
-          extra: dict[str, Path] | None = None,
-          headers: dict[str, str] | None = None, headers_under: str = "/") -> Iterator[str]:
+def serve(
+    directory: Path | str,
+    port: int,
+    prefix: str = "blog",
+    extra: dict[str, Path] | None = None,
+    headers: dict[str, str] | None = None,
+    headers_under: str = "/",
+) -> Iterator[str]:
     """Serve `directory` at http://127.0.0.1:PORT/PREFIX/ and give that base URL.
 
     A sub-path is the harder case for relative URLs, so tests always use one. `extra` maps
@@ -97,11 +104,26 @@ def serve(directory: Path | str, port: int, prefix: str = "blog",
         for name, folder in mounts.items():
             (Path(root) / name).symlink_to(folder.resolve(), target_is_directory=True)
         if headers:
-            command = [sys.executable, "-c", _SERVER_WITH_HEADERS, str(port), root,
-                       json.dumps(headers), headers_under]
+            command = [
+                sys.executable,
+                "-c",
+                _SERVER_WITH_HEADERS,
+                str(port),
+                root,
+                json.dumps(headers),
+                headers_under,
+            ]
         else:
-            command = [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port),
-                       "--directory", root]
+            command = [
+                sys.executable,
+                "-m",
+                "http.server",
+                "--bind",
+                "127.0.0.1",
+                str(port),
+                "--directory",
+                root,
+            ]
         proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             _wait_for_port(port, proc)
@@ -119,8 +141,9 @@ def demo_pages(output: Path) -> dict[str, list[str]]:
     """Give each built page that has demo figures ("slug/") with its figures' demo names."""
     pages = {}
     for page in sorted(output.glob("*/index.html")):
-        names = re.findall(r'<figure class="demo"[^>]*\sdata-demo="([a-z0-9_]+)"',
-                           page.read_text(encoding="utf-8"))
+        names = re.findall(
+            r'<figure class="demo"[^>]*\sdata-demo="([a-z0-9_]+)"', page.read_text(encoding="utf-8")
+        )
         if names:
             pages[f"{page.parent.name}/"] = names
     return pages
@@ -129,11 +152,16 @@ def demo_pages(output: Path) -> dict[str, list[str]]:
 def find_article_with_demos(output: Path, min_figures: int = 1, demo: str | None = None) -> str:
     """Give the page ("slug/") with the most demo figures, at least `min_figures`, and a
     figure of `demo` when one is named."""
-    pages = {path: names for path, names in demo_pages(output).items()
-             if len(names) >= min_figures and (demo is None or demo in names)}
+    pages = {
+        path: names
+        for path, names in demo_pages(output).items()
+        if len(names) >= min_figures and (demo is None or demo in names)
+    }
     if not pages:
-        raise LookupError(f"no page in {output} has {min_figures} demo figure(s)"
-                          + (f" including {demo}" if demo else ""))
+        raise LookupError(
+            f"no page in {output} has {min_figures} demo figure(s)"
+            + (f" including {demo}" if demo else "")
+        )
     return max(pages, key=lambda path: len(pages[path]))
 
 
@@ -145,6 +173,10 @@ def manifest(output: Path) -> dict:
 def heaviest_params(output: Path, demo: str) -> dict[str, str]:
     """Give form values that make `demo` run longest: every count and the duration at max."""
     specs = manifest(output)["demos"][demo]["params"]
-    return {spec["name"]: str(int(spec["max"])) for spec in specs
-            if spec["name"] != "seed" and "max" in spec
-            and (spec["kind"] == "int" or spec["name"] == "duration")}
+    return {
+        spec["name"]: str(int(spec["max"]))
+        for spec in specs
+        if spec["name"] != "seed"
+        and "max" in spec
+        and (spec["kind"] == "int" or spec["name"] == "duration")
+    }

@@ -22,25 +22,50 @@ if str(ROOT / "plugins") not in sys.path:
 PELICAN = Path(sys.executable).with_name("pelican")
 FAKE_DEMOS = Path(__file__).parent / "fixtures" / "fakedemos"
 # The core of the real package the fixture demos stand on.
-CORE = ("__init__.py", "__main__.py", "errors.py", "faults.py", "params.py", "pipeline.py",
-        "queries.py", "result.py", "svg.py", "sim.py")
+CORE = (
+    "__init__.py",
+    "__main__.py",
+    "errors.py",
+    "faults.py",
+    "params.py",
+    "pipeline.py",
+    "queries.py",
+    "result.py",
+    "svg.py",
+    "sim.py",
+)
 
 
-def run_pelican(content: Path, output: Path, *, cwd: Path = ROOT,
-                settings: Path = ROOT / "pelicanconf.py", **overrides: object
-                ) -> subprocess.CompletedProcess:
+def run_pelican(
+    content: Path,
+    output: Path,
+    *,
+    cwd: Path = ROOT,
+    settings: Path = ROOT / "pelicanconf.py",
+    **overrides: object,
+) -> subprocess.CompletedProcess:
     """Give the finished `pelican content -s settings -o output` run (plain log lines).
 
     `overrides` become `-e KEY=<json>` settings; CACHE_PATH defaults to beside `output`,
     so a test never touches the repository's caches.
     """
     overrides.setdefault("CACHE_PATH", str(output.parent / "cache" / "pelican"))
-    command = [str(PELICAN), str(content), "-s", str(settings), "-o", str(output),
-               "--log-handler", "plain", "-e",
-               *(f"{key}={json.dumps(value)}" for key, value in overrides.items())]
+    command = [
+        str(PELICAN),
+        str(content),
+        "-s",
+        str(settings),
+        "-o",
+        str(output),
+        "--log-handler",
+        "plain",
+        "-e",
+        *(f"{key}={json.dumps(value)}" for key, value in overrides.items()),
+    ]
     env = {**os.environ, "COLUMNS": "250"}
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env,
-                          timeout=600, check=False)
+    return subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, env=env, timeout=600, check=False
+    )
 
 
 @pytest.fixture(scope="session")
@@ -67,8 +92,9 @@ def fake_demos_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     package.mkdir()
     for name in CORE:
         shutil.copyfile(ROOT / "demos" / name, package / name)
-    shutil.copytree(ROOT / "demos" / "kit", package / "kit",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "demos" / "kit", package / "kit", ignore=shutil.ignore_patterns("__pycache__")
+    )
     for path in FAKE_DEMOS.glob("*.py"):
         shutil.copyfile(path, package / path.name)
     return root

@@ -15,8 +15,15 @@ class FakeNetwork:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, object]] = []
 
-    def send(self, src: str, dst: str, msg: object, *, label: str | None = None,
-             send_event: int | None = None) -> int:
+    def send(
+        self,
+        src: str,
+        dst: str,
+        msg: object,
+        *,
+        label: str | None = None,
+        send_event: int | None = None,
+    ) -> int:
         self.sent.append((src, dst, msg))
         return len(self.sent) - 1
 

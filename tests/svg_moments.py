@@ -17,8 +17,11 @@ def shown_at(element: ElementTree.Element, t: float) -> bool:
 def stretches_at(svg: str, t: float) -> list[ElementTree.Element]:
     """Give the state-panel stretches (`<g class="dm-state ...">`) that show at time `t`."""
     root = ElementTree.fromstring(svg)
-    return [g for g in root.iter(f"{SVG}g")
-            if "dm-state" in g.get("class", "").split() and shown_at(g, t)]
+    return [
+        g
+        for g in root.iter(f"{SVG}g")
+        if "dm-state" in g.get("class", "").split() and shown_at(g, t)
+    ]
 
 
 def roles_at(svg: str, t: float) -> dict[str, list[str]]:

@@ -50,6 +50,7 @@ UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 
 # -- reading the guide's source ------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Block:
     """A top-level fenced block of the guide: its fence, info string, and inner lines."""
@@ -78,11 +79,15 @@ def blocks(text: str) -> list[Block]:
         fence, end = m["fence"], i + 1
         while end < len(lines):
             close = OPENING.match(lines[end])
-            if (close and not close["info"] and close["fence"][0] == fence[0]
-                    and len(close["fence"]) >= len(fence)):
+            if (
+                close
+                and not close["info"]
+                and close["fence"][0] == fence[0]
+                and len(close["fence"]) >= len(fence)
+            ):
                 break
             end += 1
-        found.append(Block(fence, m["info"], tuple(lines[i + 1:end])))
+        found.append(Block(fence, m["info"], tuple(lines[i + 1 : end])))
         i = end + 1
     return found
 
@@ -97,12 +102,12 @@ def demo_fences(text: str) -> list[tuple[str, dict[str, str]]]:
     for block in blocks(text):
         if block.info.split()[:1] == ["demo"]:
             entries = dict(line.split(":", 1) for line in block.body if line.strip())
-            out.append((block.info.split()[1], {k.strip(): v.strip()
-                                                 for k, v in entries.items()}))
+            out.append((block.info.split()[1], {k.strip(): v.strip() for k, v in entries.items()}))
     return out
 
 
 # -- the key tables: generated from PARAMS, parsed back from the guide ---------------------
+
 
 def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
@@ -136,11 +141,16 @@ def key_tables() -> str:
     parts = []
     for name in demos.names():
         module = demos.get(name)
-        parts += [f"#### `{name}`: {module.TITLE}", "",
-                  "| Key | Type | Default | Range or choices | What it sets |",
-                  "| --- | --- | --- | --- | --- |"]
-        parts += [f"| `{p.name}` | {p.kind} | {default_cell(p)} | {range_cell(p)} | "
-                  f"{_escape(p.help)} |" for p in module.PARAMS]
+        parts += [
+            f"#### `{name}`: {module.TITLE}",
+            "",
+            "| Key | Type | Default | Range or choices | What it sets |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        parts += [
+            f"| `{p.name}` | {p.kind} | {default_cell(p)} | {range_cell(p)} | {_escape(p.help)} |"
+            for p in module.PARAMS
+        ]
         parts.append("")
     return "\n".join(parts)
 
@@ -151,7 +161,7 @@ def cells(row: str) -> list[str]:
     while i < len(row):
         ch = row[i]
         if ch == "\\" and not code:
-            cell += row[i:i + 2]
+            cell += row[i : i + 2]
             i += 2
             continue
         if ch == "`":
@@ -216,6 +226,7 @@ def test_the_table_parser_reads_back_what_the_generator_writes() -> None:
 
 # -- the built page ------------------------------------------------------------------------
 
+
 class Links(HTMLParser):
     """The ids, fetched or followed URLs, title and figures of one HTML page."""
 
@@ -266,12 +277,15 @@ def test_every_link_on_the_guide_resolves(built_site: Path) -> None:
         if not parts.path.startswith("/sub/"):
             problems.append(f"{url} climbs above the site root")
             continue
-        target = built_site / unquote(parts.path[len("/sub/"):])
+        target = built_site / unquote(parts.path[len("/sub/") :])
         target = target / "index.html" if target.is_dir() else target
         if not target.is_file():
             problems.append(f"{url} leads nowhere")
-        elif parts.fragment and target.suffix == ".html" and \
-                parts.fragment not in read_page(target).ids:
+        elif (
+            parts.fragment
+            and target.suffix == ".html"
+            and parts.fragment not in read_page(target).ids
+        ):
             problems.append(f"{url}: no element with that id")
     assert not problems, "\n".join(problems)
 
@@ -302,20 +316,22 @@ def test_each_live_figure_shows_its_source_first() -> None:
 
 # -- the examples, through the real fence and the real demos -------------------------------
 
+
 @pytest.fixture(scope="module")
 def extension() -> DemoFenceExtension:
     return DemoFenceExtension(Catalog("demos", ROOT).load(), Prerenderer(None))
 
 
 def convert(extension: DemoFenceExtension, text: str) -> str:
-    md = Markdown(extensions=["markdown.extensions.extra", "markdown.extensions.meta",
-                              extension], output_format="html5")
+    md = Markdown(
+        extensions=["markdown.extensions.extra", "markdown.extensions.meta", extension],
+        output_format="html5",
+    )
     return md.convert(text)
 
 
 def test_markdown_examples_render(extension: DemoFenceExtension) -> None:
-    examples = [b for b in guide_blocks()
-                if b.info == "markdown" and demo_fences(b.text)]
+    examples = [b for b in guide_blocks() if b.info == "markdown" and demo_fences(b.text)]
     assert examples, "the guide has no ````markdown example of a fence"
     for block in examples:
         out = convert(extension, block.text)
@@ -357,6 +373,7 @@ def test_error_examples_give_the_errors_the_guide_shows(extension: DemoFenceExte
 
 # -- the worked example is a demo that passes the contract ---------------------------------
 
+
 def python_block(marker: str) -> str:
     found = [b.text for b in guide_blocks() if b.info == "python" and marker in b.text]
     assert len(found) == 1, f"expected one python block holding {marker!r}"
@@ -364,24 +381,33 @@ def python_block(marker: str) -> str:
 
 
 def run_in(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], cwd=root, capture_output=True, text=True,
-                          timeout=300, env={**os.environ, "PYTHONPATH": str(root), **env})
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(root), **env},
+    )
 
 
 def test_the_worked_example_is_a_working_demo(tmp_path: Path) -> None:
-    shutil.copytree(ROOT / "demos", tmp_path / "demos",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "demos", tmp_path / "demos", ignore=shutil.ignore_patterns("__pycache__")
+    )
     (tmp_path / "demos" / "ping.py").write_text(python_block('NAME = "ping"'))
     (tmp_path / "demos" / "ping_draw.py").write_text(python_block('"""The ping figure'))
     registry = tmp_path / "demos" / "registry.py"
     source = registry.read_text()
-    patched = re.sub(r'^NAMES = \(([^)]*?),?\s*\)$', r'NAMES = (\1, "ping")', source, count=1,
-                     flags=re.M | re.S)
+    patched = re.sub(
+        r"^NAMES = \(([^)]*?),?\s*\)$", r'NAMES = (\1, "ping")', source, count=1, flags=re.M | re.S
+    )
     assert patched != source, "registry.py no longer has a NAMES tuple"
     registry.write_text(patched)
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_ping.py").write_text(
-        python_block("from demos import ParamError, ping"))
+        python_block("from demos import ParamError, ping")
+    )
     shutil.copyfile(ROOT / "tests" / "test_contract.py", tmp_path / "tests" / "test_contract.py")
     shutil.copyfile(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
 
@@ -405,9 +431,15 @@ def test_the_worked_example_is_a_working_demo(tmp_path: Path) -> None:
 def test_the_worked_example_says_how_many_lines_it_took() -> None:
     protocol = python_block('NAME = "ping"').rstrip("\n").splitlines()
     figure = python_block('"""The ping figure').rstrip("\n").splitlines()
-    said = re.search(r"It took (\d+) lines: (\d+) of protocol,\s+check and summary, and "
-                     r"(\d+) of figure", GUIDE.read_text())
+    said = re.search(
+        r"It took (\d+) lines: (\d+) of protocol,\s+check and summary, and "
+        r"(\d+) of figure",
+        GUIDE.read_text(),
+    )
     assert said, "the worked example should say how many lines it took"
     assert [int(n) for n in said.groups()] == [
-        len(protocol) + len(figure), len(protocol), len(figure)]
+        len(protocol) + len(figure),
+        len(protocol),
+        len(figure),
+    ]
     assert len(protocol) + len(figure) < 250 and len(figure) < 80

@@ -32,8 +32,13 @@ STATUS = ".demo-status"
 def site(built_site: Path) -> Iterator[tuple[str, Path]]:
     """Give (base URL of the site under /blog/, its output folder)."""
     # The same site again under /isolated/ with COOP/COEP: there Stop uses an interrupt buffer.
-    with serve(built_site, PORT, extra={"isolated": built_site}, headers=ISOLATION_HEADERS,
-               headers_under="/isolated/") as base:
+    with serve(
+        built_site,
+        PORT,
+        extra={"isolated": built_site},
+        headers=ISOLATION_HEADERS,
+        headers_under="/isolated/",
+    ) as base:
         yield base, built_site
 
 
@@ -50,8 +55,9 @@ class Page:
         self.page.on("console", lambda m: m.type == "error" and self.problems.append(m.text))
         self.page.on("pageerror", lambda e: self.problems.append(f"uncaught: {e}"))
         self.page.on("request", lambda r: self.requests.append(r.url))
-        self.page.on("response", lambda r: r.status >= 400
-                     and self.problems.append(f"{r.status} {r.url}"))
+        self.page.on(
+            "response", lambda r: r.status >= 400 and self.problems.append(f"{r.status} {r.url}")
+        )
 
     def open(self, fragment: str = "", demo: str | None = None, enhance: bool = True) -> None:
         """Open the article; with `enhance`, point at a figure so the runner comes in."""
@@ -64,8 +70,7 @@ class Page:
     def enhance(self) -> None:
         """Point at the first figure, as a reader would, and wait for the runner."""
         self.page.dispatch_event("figure.demo", "pointerenter")
-        self.page.wait_for_function(
-            "document.documentElement.classList.contains('demos-enhanced')")
+        self.page.wait_for_function("document.documentElement.classList.contains('demos-enhanced')")
 
     def figures(self) -> list[str]:
         return self.page.eval_on_selector_all("figure.demo", "els => els.map(e => e.id)")
@@ -84,7 +89,9 @@ class Page:
         self.page.wait_for_function(
             "([id, states]) => states.includes("
             "document.querySelector(`#${id} .demo-status`).dataset.state)",
-            arg=[fig_id, list(states)], timeout=timeout)
+            arg=[fig_id, list(states)],
+            timeout=timeout,
+        )
         return self.state(fig)
 
     def finish(self, fig) -> str:
@@ -154,7 +161,9 @@ def test_run_with_new_seed_then_warm_rerun(page: Page) -> None:
     page.page.wait_for_function(
         "([id, seed]) => location.hash.includes(`seed=${seed}`) &&"
         " document.querySelector(`#${id} .demo-status`).dataset.state === 'done'",
-        arg=[fig.get_attribute("id"), seed + 1], timeout=10_000)
+        arg=[fig.get_attribute("id"), seed + 1],
+        timeout=10_000,
+    )
     warm_ms = page.page.evaluate("performance.now()") - started
     assert warm_ms < 3000, f"a warm rerun took {warm_ms:.0f} ms"
 
@@ -269,7 +278,8 @@ def _host_svg_in_browser(page: Page, demo: str, params: dict) -> str:
     svg = demos.run(demo, params).svg
     return page.page.evaluate(
         "text => new DOMParser().parseFromString(text, 'image/svg+xml').documentElement.outerHTML",
-        svg)
+        svg,
+    )
 
 
 def test_share_link_restores_the_same_run(page: Page) -> None:
@@ -441,9 +451,11 @@ def test_nodes_work_by_keyboard(page: Page) -> None:
     page.enhance()
     targets = fig.locator(".demo-output [tabindex='0'][role=button]")
     names = targets.evaluate_all(
-        "els => els.map((el) => el.closest('[data-node]').getAttribute('data-node'))")
+        "els => els.map((el) => el.closest('[data-node]').getAttribute('data-node'))"
+    )
     every = fig.locator(".demo-output [data-node]").evaluate_all(
-        "els => [...new Set(els.map((el) => el.getAttribute('data-node')))]")
+        "els => [...new Set(els.map((el) => el.getAttribute('data-node')))]"
+    )
     assert sorted(names) == sorted(every) and len(names) == len(set(names))  # one stop per node
 
     faults = fig.locator("input[name=faults]")
@@ -529,8 +541,10 @@ def test_the_runner_arrives_without_moving_the_text(browser, site, width: int) -
         assert tab.evaluate(SHIFT_SINCE, since) == 0
         # The measure can see a shift: push the figure down and it reports one.
         since = tab.evaluate("performance.now()")
-        tab.evaluate("document.querySelector('figure.demo').before(Object.assign("
-                     "document.createElement('div'), { style: 'height: 50px' }))")
+        tab.evaluate(
+            "document.querySelector('figure.demo').before(Object.assign("
+            "document.createElement('div'), { style: 'height: 50px' }))"
+        )
         tab.wait_for_timeout(300)
         assert tab.evaluate(SHIFT_SINCE, since) > 0
     finally:

@@ -35,8 +35,11 @@ class Reader:
 
     def __init__(self, browser, site: tuple[str, Path], demo: str | None = None) -> None:
         self.base, self.output = site
-        self.path = (find_article_with_demos(self.output, demo=demo) if demo
-                     else find_article_with_demos(self.output, min_figures=2))
+        self.path = (
+            find_article_with_demos(self.output, demo=demo)
+            if demo
+            else find_article_with_demos(self.output, min_figures=2)
+        )
         self.context = browser.new_context()
         self.page = self.context.new_page()
         self.errors: list[str] = []
@@ -49,12 +52,13 @@ class Reader:
     def open(self) -> None:
         self.page.goto(self.base + self.path)
         self.page.evaluate(f"document.documentElement.dataset.demoStallMs = '{STALL_MS}'")
-        self.page.evaluate("document.addEventListener('demo-python-ready',"
-                           " (e) => { (window.readyEvents ??= []).push(e.detail); })")
+        self.page.evaluate(
+            "document.addEventListener('demo-python-ready',"
+            " (e) => { (window.readyEvents ??= []).push(e.detail); })"
+        )
         # Point at a figure, as a reader would: the runner arrives (Python does not start).
         self.page.dispatch_event("figure.demo", "pointerenter")
-        self.page.wait_for_function(
-            "document.documentElement.classList.contains('demos-enhanced')")
+        self.page.wait_for_function("document.documentElement.classList.contains('demos-enhanced')")
 
     def fig(self, index: int = 0, demo: str | None = None):
         selector = f"figure.demo[data-demo={demo}]" if demo else "figure.demo"
@@ -82,7 +86,9 @@ class Reader:
         handle = fig.element_handle()
         self.page.wait_for_function(
             "([el, states]) => states.includes(el.querySelector('.demo-status').dataset.state)",
-            arg=[handle, list(states)], timeout=timeout)
+            arg=[handle, list(states)],
+            timeout=timeout,
+        )
         return self.state(fig)
 
     def boots(self) -> list[dict]:
@@ -108,16 +114,19 @@ FAILURES = {
     "aborted": (lambda route: route.abort("connectionreset"), "cut off"),
     "stalled": (_stall, "stalled: nothing arrived"),
     "html instead of wasm": (
-        lambda route: route.fulfill(status=200, content_type="text/html",
-                                    body="<!doctype html><p>Not here</p>"),
-        "not WebAssembly: the server sent text/html"),
+        lambda route: route.fulfill(
+            status=200, content_type="text/html", body="<!doctype html><p>Not here</p>"
+        ),
+        "not WebAssembly: the server sent text/html",
+    ),
 }
 
 
 @browser_test
 @pytest.mark.parametrize("failure", list(FAILURES))
 def test_a_broken_runtime_file_ends_loading_with_its_name_and_retry_recovers(
-        reader: Reader, failure: str) -> None:
+    reader: Reader, failure: str
+) -> None:
     handler, said = FAILURES[failure]
     reader.page.route(WASM, handler)
     reader.open()
@@ -141,8 +150,9 @@ def test_a_broken_runtime_file_ends_loading_with_its_name_and_retry_recovers(
 
     reader.page.unroute(WASM)
     retry.click()
-    assert reader.wait_state(fig, "done", "error") == "done", (
-        fig.locator(".demo-error").text_content())
+    assert reader.wait_state(fig, "done", "error") == "done", fig.locator(
+        ".demo-error"
+    ).text_content()
     assert fig.locator(".demo-status").text_content().startswith("Done")
     assert not retry.is_visible()
     # The other figure runs on the Python that Retry brought up.
@@ -154,8 +164,10 @@ def test_a_broken_runtime_file_ends_loading_with_its_name_and_retry_recovers(
 def test_wasm_with_the_wrong_mime_type_still_starts(reader: Reader) -> None:
     def octet_stream(route) -> None:
         response = route.fetch()
-        route.fulfill(response=response, headers={**response.headers,
-                                                  "content-type": "application/octet-stream"})
+        route.fulfill(
+            response=response,
+            headers={**response.headers, "content-type": "application/octet-stream"},
+        )
 
     reader.page.route(WASM, octet_stream)
     reader.open()
@@ -188,21 +200,23 @@ BROKEN_SNAPSHOTS = {
     "404": lambda route: route.fulfill(status=404, body="missing"),
     # Gzip of bytes that are no snapshot: the runtime refuses its magic number.
     "not a snapshot": lambda route: route.fulfill(
-        status=200, content_type="application/gzip",
-        body=gzip.compress(b"not a snapshot" * 64)),
+        status=200, content_type="application/gzip", body=gzip.compress(b"not a snapshot" * 64)
+    ),
 }
 
 
 @browser_test
 @pytest.mark.parametrize("broken", list(BROKEN_SNAPSHOTS))
-def test_a_snapshot_that_does_not_load_falls_back_to_a_normal_boot(reader: Reader,
-                                                                    broken: str) -> None:
+def test_a_snapshot_that_does_not_load_falls_back_to_a_normal_boot(
+    reader: Reader, broken: str
+) -> None:
     reader.page.route(SNAPSHOT, BROKEN_SNAPSHOTS[broken])
     reader.open()
     fig = reader.fig(0)
     fig.locator("[data-action=run]").click()
-    assert reader.wait_state(fig, "done", "error") == "done", (
-        fig.locator(".demo-error").text_content())
+    assert reader.wait_state(fig, "done", "error") == "done", fig.locator(
+        ".demo-error"
+    ).text_content()
     (boot,) = reader.boots()
     assert boot["snapshot"] is False
     assert any("snapshot did not load" in w for w in reader.warnings), reader.warnings
@@ -299,20 +313,33 @@ CACHED = """async () => {
     }
     return out;
 }"""
-KEPT = ("pyodide.asm.wasm", "pyodide.asm.js", "pyodide.mjs", "python_stdlib.zip",
-        "pyodide-lock.json", ".whl", ".snapshot.gz", "/manifest-")
+KEPT = (
+    "pyodide.asm.wasm",
+    "pyodide.asm.js",
+    "pyodide.mjs",
+    "python_stdlib.zip",
+    "pyodide-lock.json",
+    ".whl",
+    ".snapshot.gz",
+    "/manifest-",
+)
 
 
 def _run_first_figure(tab) -> dict:
     """Click Run on the first figure; give the boot's account once its new diagram is in."""
-    tab.evaluate("document.addEventListener('demo-python-ready',"
-                 " (e) => { window.boot = e.detail; })")
+    tab.evaluate(
+        "document.addEventListener('demo-python-ready', (e) => { window.boot = e.detail; })"
+    )
     tab.locator("figure.demo [data-action=run]").first.click()
-    tab.wait_for_function("['done', 'error'].includes(document.querySelector("
-                          "'figure.demo .demo-status').dataset.state)", timeout=BOOT_MS)
+    tab.wait_for_function(
+        "['done', 'error'].includes(document.querySelector("
+        "'figure.demo .demo-status').dataset.state)",
+        timeout=BOOT_MS,
+    )
     fig = tab.locator("figure.demo").first
-    assert fig.locator(".demo-status").get_attribute("data-state") == "done", (
-        fig.locator(".demo-error").text_content())
+    assert fig.locator(".demo-status").get_attribute("data-state") == "done", fig.locator(
+        ".demo-error"
+    ).text_content()
     return tab.evaluate("window.boot")
 
 
@@ -325,8 +352,10 @@ def test_a_second_visit_starts_python_from_the_cache_and_runs_offline(browser, s
         first = context.new_page()
         first.goto(url)
         # A cache an older build left behind: this build's service worker drops it.
-        first.evaluate("caches.open('pyodide-demos-0000000000000000')"
-                       ".then((c) => c.put('stale.whl', new Response('old')))")
+        first.evaluate(
+            "caches.open('pyodide-demos-0000000000000000')"
+            ".then((c) => c.put('stale.whl', new Response('old')))"
+        )
         assert _run_first_figure(first)["snapshot"] is True
         first.wait_for_function(
             "([kept]) => caches.keys().then(async (names) => {"
@@ -334,7 +363,10 @@ def test_a_second_visit_starts_python_from_the_cache_and_runs_offline(browser, s
             "  for (const n of names) urls.push(...(await (await caches.open(n)).keys())"
             "    .map((r) => r.url));"
             "  return kept.every((part) => urls.some((u) => u.includes(part)));"
-            "})", arg=[list(KEPT)], timeout=30_000)
+            "})",
+            arg=[list(KEPT)],
+            timeout=30_000,
+        )
         first.close()
 
         second = context.new_page()

@@ -51,8 +51,13 @@ class _FigureFinder(HTMLParser):
             self.has_runner = True
         classes = (values.get("class") or "").split()
         if tag == "figure" and "demo" in classes and values.get("data-demo"):
-            self.figures.append(Figure(values.get("id") or "", values["data-demo"] or "",
-                                       json.loads(values.get("data-defaults") or "{}")))
+            self.figures.append(
+                Figure(
+                    values.get("id") or "",
+                    values["data-demo"] or "",
+                    json.loads(values.get("data-defaults") or "{}"),
+                )
+            )
 
 
 def series_pages(output: Path) -> list[SeriesPage]:
@@ -112,7 +117,9 @@ def _run_figure(page, figure: Figure, seed: int) -> tuple[dict, str, float]:
     page.wait_for_function(
         "id => ['done', 'error', 'stopped'].includes("
         "document.querySelector(`#${id} .demo-status`).dataset.state)",
-        arg=figure.id, timeout=RUN_MS)
+        arg=figure.id,
+        timeout=RUN_MS,
+    )
     return fig.evaluate(AFTER), before, (time.perf_counter() - started) * 1000
 
 
@@ -124,8 +131,10 @@ def _problems(figure: Figure, seed: int, after: dict, before: str) -> list[str]:
     if after["svgs"] != 1 or not after["replaced"] or after["svg"] == before:
         problems.append(f"{where}: the diagram was not replaced by a new one")
     if after["checks"] == 0 or after["oldChecks"]:
-        problems.append(f"{where}: the checks panel was not rebuilt "
-                        f"({after['checks']} items, {after['oldChecks']} old)")
+        problems.append(
+            f"{where}: the checks panel was not rebuilt "
+            f"({after['checks']} items, {after['oldChecks']} old)"
+        )
     if not after["summary"]:
         problems.append(f"{where}: no summary")
     if f"{figure.id}:" not in after["hash"] or f"seed={seed}" not in after["hash"]:
@@ -150,8 +159,9 @@ def _run_with_a_new_seed(page, figure: Figure, notes: list[str]) -> tuple[list[s
     return [f"{figure.id}: refused seeds {first}..{first + 2}"], ms
 
 
-def test_every_figure_of_the_series_runs_in_the_browser(browser, site: str,
-                                                        built_site: Path) -> None:
+def test_every_figure_of_the_series_runs_in_the_browser(
+    browser, site: str, built_site: Path
+) -> None:
     pages = series_pages(built_site)
     assert pages, "the built site has no page with demo figures"
     # One context for the whole pass: the HTTP cache keeps the runtime between pages, as it
@@ -166,14 +176,15 @@ def test_every_figure_of_the_series_runs_in_the_browser(browser, site: str,
             logged: list[str] = []
             page.on("console", lambda m, out=logged: m.type == "error" and out.append(m.text))
             page.on("pageerror", lambda e, out=logged: out.append(f"uncaught: {e}"))
-            page.on("response", lambda r, out=logged: r.status >= 400
-                    and out.append(f"{r.status} {r.url}"))
+            page.on(
+                "response",
+                lambda r, out=logged: r.status >= 400 and out.append(f"{r.status} {r.url}"),
+            )
             page.goto(site + series_page.path)
             found = page.eval_on_selector_all("figure.demo[data-demo]", "els => els.map(e => e.id)")
             assert found == [f.id for f in series_page.figures], series_page.path
             page.dispatch_event(f"#{series_page.figures[0].id}", "pointerenter")
-            page.wait_for_function(
-                "document.documentElement.classList.contains('demos-enhanced')")
+            page.wait_for_function("document.documentElement.classList.contains('demos-enhanced')")
             runs = []
             for figure in series_page.figures:
                 found_problems, ms = _run_with_a_new_seed(page, figure, notes)

@@ -12,8 +12,9 @@ REQUIRED = ("clocks", "raft", "partition")
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "demos", *args], capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "demos", *args], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_list_prints_one_name_per_line_including_the_required_demos():
@@ -52,16 +53,19 @@ def test_svg_and_text_formats(name):
     assert text.returncode == 0 and text.stdout.startswith(f"{name}: ")
 
 
-@pytest.mark.parametrize(("args", "culprit"), [
-    (("run", "nosuch"), "'nosuch'"),
-    (("run", "raft", "--set", "colour=red"), "'colour'"),
-    (("run", "raft", "--set", "nodes=99"), "nodes: 99"),
-    (("run", "raft", "--set", "seed=abc"), "'abc'"),
-    (("run", "raft", "--set", "faults=crash n9@100"), "'n9'"),
-    (("run", "raft", "--set", "novalue"), "'novalue'"),
-    (("run", "raft", "--format", "pdf"), "pdf"),
-    (("frobnicate",), "frobnicate"),
-])
+@pytest.mark.parametrize(
+    ("args", "culprit"),
+    [
+        (("run", "nosuch"), "'nosuch'"),
+        (("run", "raft", "--set", "colour=red"), "'colour'"),
+        (("run", "raft", "--set", "nodes=99"), "nodes: 99"),
+        (("run", "raft", "--set", "seed=abc"), "'abc'"),
+        (("run", "raft", "--set", "faults=crash n9@100"), "'n9'"),
+        (("run", "raft", "--set", "novalue"), "'novalue'"),
+        (("run", "raft", "--format", "pdf"), "pdf"),
+        (("frobnicate",), "frobnicate"),
+    ],
+)
 def test_bad_input_exits_2_with_one_line(args, culprit):
     out = cli(*args)
     assert out.returncode == 2

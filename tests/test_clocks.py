@@ -40,6 +40,7 @@ def checks(trace: dict) -> list[Check]:
 
 # -- a fake simulation: the test looks at every message a process sends ------------------
 
+
 @dataclass
 class Sent:
     id: int
@@ -56,8 +57,15 @@ class FakeNetwork:
         self.sent: list[Sent] = []
         self.taken = 0
 
-    def send(self, src: str, dst: str, msg: object, *, label: str | None = None,
-             send_event: int | None = None) -> int:
+    def send(
+        self,
+        src: str,
+        dst: str,
+        msg: object,
+        *,
+        label: str | None = None,
+        send_event: int | None = None,
+    ) -> int:
         self.sent.append(Sent(len(self.sent), src, dst, msg, send_event))
         return len(self.sent) - 1
 
@@ -69,7 +77,7 @@ class FakeNetwork:
         return sent
 
     def unseen(self) -> list[Sent]:
-        return self.sent[self.taken:]
+        return self.sent[self.taken :]
 
 
 class FakeSim(fakes.FakeSim):
@@ -107,6 +115,7 @@ def last_event(sim: FakeSim) -> dict:
 
 # -- the clock rules ---------------------------------------------------------------------
 
+
 def test_lamport_receive_is_one_past_the_larger_clock():
     assert lamport_receive(3, 7) == 8
     assert lamport_receive(9, 2) == 10
@@ -138,8 +147,12 @@ def test_send_ticks_then_carries_the_new_clocks(sim):
     assert sent.msg == Stamp(2, (2, 0, 0))
     assert sent.id == msg_id
     event = sim.trace.events[sent.send_event]
-    assert (event["kind"], event["msg"], event["peer"], event["lamport"]) == ("send", msg_id,
-                                                                              "n3", 2)
+    assert (event["kind"], event["msg"], event["peer"], event["lamport"]) == (
+        "send",
+        msg_id,
+        "n3",
+        2,
+    )
 
 
 def test_a_hand_made_exchange_gives_the_textbook_clocks(sim):
@@ -198,6 +211,7 @@ def test_crash_stops_acting_and_keeps_clocks_for_the_restart(sim):
 
 # -- whole runs: both checks hold, runs are deterministic ---------------------------------
 
+
 def random_faults(rng: random.Random, names: list[str], duration: float) -> str:
     items = []
     for name in names:
@@ -211,8 +225,9 @@ def random_faults(rng: random.Random, names: list[str], duration: float) -> str:
         cut = rng.randint(1, len(names) - 1)
         start = rng.uniform(0, duration * 0.7)
         end = rng.uniform(start + 1, duration * 1.2)
-        items.append(f"partition {','.join(shuffled[:cut])}|{','.join(shuffled[cut:])}"
-                     f"@{start:.0f}-{end:.0f}")
+        items.append(
+            f"partition {','.join(shuffled[:cut])}|{','.join(shuffled[cut:])}@{start:.0f}-{end:.0f}"
+        )
     return "; ".join(items)
 
 
@@ -221,12 +236,17 @@ def random_params(seed: int) -> dict:
     processes = rng.randint(2, 8)
     duration = rng.choice((500.0, 1500.0, 3000.0, 6000.0))
     names = [f"n{i}" for i in range(1, processes + 1)]
-    return {"seed": seed, "processes": processes, "duration": duration,
-            "rate": round(rng.uniform(0.5, 6.0), 1), "sends": round(rng.random(), 2),
-            "drop": rng.choice((0.0, 0.0, 0.1, 0.4)),
-            "duplicate": rng.choice((0.0, 0.2, 0.5, 1.0)),
-            "reorder": rng.choice((0.0, 300.0, 2000.0)),
-            "faults": random_faults(rng, names, duration)}
+    return {
+        "seed": seed,
+        "processes": processes,
+        "duration": duration,
+        "rate": round(rng.uniform(0.5, 6.0), 1),
+        "sends": round(rng.random(), 2),
+        "drop": rng.choice((0.0, 0.0, 0.1, 0.4)),
+        "duplicate": rng.choice((0.0, 0.2, 0.5, 1.0)),
+        "reorder": rng.choice((0.0, 300.0, 2000.0)),
+        "faults": random_faults(rng, names, duration),
+    }
 
 
 def assert_contract(trace: dict) -> None:
@@ -297,8 +317,12 @@ def test_reordering_lets_later_messages_overtake_and_the_clocks_still_hold():
     result = run({"reorder": 3000, "processes": 2, "sends": 1.0, "rate": 6, "seed": 3})
     assert result.ok, result.text()
     delivered = [m for m in result.messages if m["status"] == "delivered"]
-    overtaken = [(a, b) for a in delivered for b in delivered
-                 if a["src"] == b["src"] and a["sent"] < b["sent"] and a["recv"] > b["recv"]]
+    overtaken = [
+        (a, b)
+        for a in delivered
+        for b in delivered
+        if a["src"] == b["src"] and a["sent"] < b["sent"] and a["recv"] > b["recv"]
+    ]
     assert overtaken, "a 3 s extra delay must let some message overtake another"
 
 
@@ -322,6 +346,7 @@ def test_faults_show_in_the_trace():
 
 # -- each check can fail, and names the events ---------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def real_trace() -> dict:
     trace = run({"processes": 4, "seed": 5}).trace()
@@ -332,8 +357,9 @@ def real_trace() -> dict:
 def with_successor(trace: dict) -> dict:
     """Give an event that has a later event on the same process."""
     events = trace["events"]
-    return next(e for e in events
-                if any(f["node"] == e["node"] and f["id"] > e["id"] for f in events))
+    return next(
+        e for e in events if any(f["node"] == e["node"] and f["id"] > e["id"] for f in events)
+    )
 
 
 def name(event: dict) -> str:
@@ -342,8 +368,7 @@ def name(event: dict) -> str:
 
 def test_each_check_is_a_function_of_the_trace_alone(real_trace):
     assert [c.to_json() for c in checks(copy.deepcopy(real_trace))] == real_trace["checks"]
-    assert [c.__name__ for c in clocks.CHECKS] == ["check_lamport_clocks",
-                                                   "check_vector_clocks"]
+    assert [c.__name__ for c in clocks.CHECKS] == ["check_lamport_clocks", "check_vector_clocks"]
 
 
 def test_lamport_check_fails_on_a_clock_that_runs_ahead(real_trace):
@@ -375,15 +400,39 @@ def test_vector_check_fails_on_a_missing_entry(real_trace):
 
 def tiny_trace(send_vector: list[int], recv_vector: list[int], lamports=(1, 2)) -> dict:
     """Give a hand-made trace: n1 sends message 0, n2 receives it."""
+
     def event(i, t, node, kind, lamport, vector):
-        return {"id": i, "t": t, "node": node, "kind": kind, "seq": 1, "msg": 0,
-                "lamport": lamport, "vector": dict(zip(["n1", "n2"], vector, strict=True))}
-    return {"nodes": ["n1", "n2"],
-            "events": [event(0, 1.0, "n1", "send", lamports[0], send_vector),
-                       event(1, 9.0, "n2", "recv", lamports[1], recv_vector)],
-            "messages": [{"id": 0, "src": "n1", "dst": "n2", "sent": 1.0, "recv": 9.0,
-                          "status": "delivered", "label": "", "send_event": 0,
-                          "recv_event": 1}]}
+        return {
+            "id": i,
+            "t": t,
+            "node": node,
+            "kind": kind,
+            "seq": 1,
+            "msg": 0,
+            "lamport": lamport,
+            "vector": dict(zip(["n1", "n2"], vector, strict=True)),
+        }
+
+    return {
+        "nodes": ["n1", "n2"],
+        "events": [
+            event(0, 1.0, "n1", "send", lamports[0], send_vector),
+            event(1, 9.0, "n2", "recv", lamports[1], recv_vector),
+        ],
+        "messages": [
+            {
+                "id": 0,
+                "src": "n1",
+                "dst": "n2",
+                "sent": 1.0,
+                "recv": 9.0,
+                "status": "delivered",
+                "label": "",
+                "send_event": 0,
+                "recv_event": 1,
+            }
+        ],
+    }
 
 
 def test_checks_on_a_hand_made_trace_name_the_pair():
@@ -402,8 +451,18 @@ def test_a_duplicate_orders_its_second_receive_after_the_send_too():
     trace = tiny_trace([1, 0], [1, 1])
     copy_of_0 = trace["messages"][0] | {"id": 1, "recv": 12.0, "recv_event": 2, "copy_of": 0}
     trace["messages"].append(copy_of_0)
-    trace["events"].append({"id": 2, "t": 12.0, "node": "n2", "kind": "recv", "seq": 2,
-                            "msg": 1, "lamport": 3, "vector": {"n1": 1, "n2": 2}})
+    trace["events"].append(
+        {
+            "id": 2,
+            "t": 12.0,
+            "node": "n2",
+            "kind": "recv",
+            "seq": 2,
+            "msg": 1,
+            "lamport": 3,
+            "vector": {"n1": 1, "n2": 2},
+        }
+    )
     assert [c.ok for c in checks(trace)] == [True, True]
     trace["events"][2]["vector"]["n1"] = 0  # as if the copy's send were not in its past
     assert [c.ok for c in checks(trace)] == [True, False]
@@ -414,8 +473,11 @@ def test_vector_check_fails_when_concurrent_events_look_ordered(real_trace):
     cause = clocks.causality(trace)
     everyone = (1 << len(cause.events)) - 1
     # An event with nothing before it and something concurrent with it.
-    first = next(i for i in range(len(cause.events))
-                 if not cause.past[i] and cause.future(i) | (1 << i) != everyone)
+    first = next(
+        i
+        for i in range(len(cause.events))
+        if not cause.past[i] and cause.future(i) | (1 << i) != everyone
+    )
     victim = trace["events"][first]
     for node in victim["vector"]:
         victim["vector"][node] = 0
@@ -444,23 +506,28 @@ def test_a_failing_check_is_marked_in_the_svg(real_trace):
     svg = draw(real_trace, [Check(clocks.LAMPORT, False, "bad", t=1000.0, node="n2")], "s")
     marks = [e for e in ET.fromstring(svg).iter() if e.get("data-check") == clocks.LAMPORT]
     assert [(m.get("class"), m.get("data-node"), m.get("data-t")) for m in marks] == [
-        ("dm-violation", "n2", "1000")]
+        ("dm-violation", "n2", "1000")
+    ]
 
 
 # -- params, focus, CLI ---------------------------------------------------------------------
 
-@pytest.mark.parametrize(("given", "culprit"), [
-    ({"processes": 9}, "9"),
-    ({"processes": 1}, "processes"),
-    ({"focus": "n9:1"}, "n9"),
-    ({"focus": "banana"}, "banana"),
-    ({"focus": "n2:0"}, "n2:0"),
-    ({"focus": "n2:x"}, "n2:x"),
-    ({"rate": 0}, "rate"),
-    ({"faults": "crash n4@100"}, "n4"),
-    ({"duplicate": 1.5}, "duplicate"),
-    ({"reorder": -1}, "reorder"),
-])
+
+@pytest.mark.parametrize(
+    ("given", "culprit"),
+    [
+        ({"processes": 9}, "9"),
+        ({"processes": 1}, "processes"),
+        ({"focus": "n9:1"}, "n9"),
+        ({"focus": "banana"}, "banana"),
+        ({"focus": "n2:0"}, "n2:0"),
+        ({"focus": "n2:x"}, "n2:x"),
+        ({"rate": 0}, "rate"),
+        ({"faults": "crash n4@100"}, "n4"),
+        ({"duplicate": 1.5}, "duplicate"),
+        ({"reorder": -1}, "reorder"),
+    ],
+)
 def test_bad_params_name_the_culprit(given, culprit):
     with pytest.raises(ParamError, match=culprit):
         run(given)
@@ -493,20 +560,35 @@ def test_focus_picks_the_event_and_splits_the_rest():
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "demos", "run", "clocks", *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "demos", "run", "clocks", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_cli_json_follows_the_trace_contract():
     done = run_cli("--format", "json")
     assert done.returncode == 0, done.stderr
     trace = json.loads(done.stdout)
-    assert {"schema", "demo", "params", "nodes", "duration", "events", "messages",
-            "checks"} <= set(trace)
+    assert {"schema", "demo", "params", "nodes", "duration", "events", "messages", "checks"} <= set(
+        trace
+    )
     assert (trace["schema"], trace["demo"], trace["nodes"]) == (1, "clocks", NAMES)
     assert {"id", "t", "node", "kind", "lamport", "vector"} <= set(trace["events"][0])
-    assert {"id", "src", "dst", "sent", "recv", "status", "label", "send_event",
-            "recv_event"} <= set(trace["messages"][0])
+    assert {
+        "id",
+        "src",
+        "dst",
+        "sent",
+        "recv",
+        "status",
+        "label",
+        "send_event",
+        "recv_event",
+    } <= set(trace["messages"][0])
     assert_contract(trace)
     assert all(c["ok"] for c in trace["checks"])
 
@@ -519,6 +601,7 @@ def test_cli_rejects_a_bad_value_in_one_line():
 
 # -- the SVG ----------------------------------------------------------------------------------
 
+
 def test_svg_is_safe_small_and_annotated():
     result = run({})
     root = ET.fromstring(result.svg)
@@ -530,7 +613,8 @@ def test_svg_is_safe_small_and_annotated():
     assert lanes == NAMES
     dots = [a for tag, a in tags if "ck-ev" in a.get("class", "").split()]
     assert [(a["data-node"], float(a["data-t"])) for a in dots] == [
-        (e["node"], e["t"]) for e in result.events]
+        (e["node"], e["t"]) for e in result.events
+    ]
     arrows = [a for tag, a in tags if "data-sent" in a]
     assert len(arrows) == sum(m["status"] == "delivered" for m in result.messages)
     assert root.attrib["data-time-x0"] and root.attrib["data-duration"] == "3000"
@@ -552,22 +636,32 @@ CHAR = {"ck-n": 10.2, "ck-v": 6.9}
 def labels_by_lane(result: demos.Result) -> dict[tuple[str, str], list[tuple]]:
     """Give each (lane, label class)'s labels as (event id, text, left, right), in x order."""
     out: dict[tuple[str, str], list[tuple]] = {}
-    dots = [g for g in ET.fromstring(result.svg).iter(f"{SVG}g")
-            if "ck-ev" in g.get("class", "").split()]
+    dots = [
+        g
+        for g in ET.fromstring(result.svg).iter(f"{SVG}g")
+        if "ck-ev" in g.get("class", "").split()
+    ]
     for event, g in zip(result.events, dots, strict=True):
         for text in g.iter(f"{SVG}text"):
             cls = text.get("class").split()[-1]
             x, half = float(text.get("x")), CHAR[cls] * len(text.text) / 2
             out.setdefault((event["node"], cls), []).append(
-                (event["id"], text.text, x - half, x + half))
+                (event["id"], text.text, x - half, x + half)
+            )
     return out
 
 
-@pytest.mark.parametrize("params", [
-    {"seed": 1, "rate": 5}, {"seed": 2, "rate": 5}, {"seed": 11, "rate": 5},
-    {"seed": 1, "rate": 10, "processes": 8}, {"seed": 6, "rate": 10, "processes": 8},
-    {"seed": 3, "rate": 10, "processes": 4},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"seed": 1, "rate": 5},
+        {"seed": 2, "rate": 5},
+        {"seed": 11, "rate": 5},
+        {"seed": 1, "rate": 10, "processes": 8},
+        {"seed": 6, "rate": 10, "processes": 8},
+        {"seed": 3, "rate": 10, "processes": 4},
+    ],
+)
 def test_labels_never_overlap_and_the_focus_is_always_labelled(params):
     result = run(params)
     shown = labels_by_lane(result)
@@ -586,15 +680,24 @@ def test_labels_never_overlap_and_the_focus_is_always_labelled(params):
         assert focus in [label[0] for label in shown[(by_id[focus]["node"], cls)]]
 
 
-@pytest.mark.parametrize("params", [{}, {"seed": 6}, {"seed": 4, "processes": 4, "rate": 6},
-                                    {"seed": 1, "rate": 10, "processes": 8}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"seed": 6},
+        {"seed": 4, "processes": 4, "rate": 6},
+        {"seed": 1, "rate": 10, "processes": 8},
+    ],
+)
 def test_a_label_is_left_out_only_where_a_kept_one_is_in_its_way(params):
     result = run(params)
     shown = labels_by_lane(result)
     root = ET.fromstring(result.svg)
     x0, x1 = float(root.get("data-time-x0")), float(root.get("data-time-x1"))
-    rows = [("ck-n", lambda e: str(e["lamport"])),
-            ("ck-v", lambda e: str(list(e["vector"].values())))]
+    rows = [
+        ("ck-n", lambda e: str(e["lamport"])),
+        ("ck-v", lambda e: str(list(e["vector"].values()))),
+    ]
     rows = rows if len(result.nodes) <= 4 else rows[:1]
     for k, (cls, text_of) in enumerate(rows):
         kept = {label[0] for (_, c), labels in shown.items() if c == cls for label in labels}
@@ -604,8 +707,11 @@ def test_a_label_is_left_out_only_where_a_kept_one_is_in_its_way(params):
             x = x0 + (x1 - x0) * e["t"] / result.params["duration"]
             size = len(text_of(e).replace(" ", ""))
             _, width, gap, _ = ROWS[k]  # the room the figure gives a label
-            in_way = [text for _, text, left, right in shown.get((e["node"], cls), [])
-                      if abs(x - (left + right) / 2) < width * (size + len(text)) / 2 + gap]
+            in_way = [
+                text
+                for _, text, left, right in shown.get((e["node"], cls), [])
+                if abs(x - (left + right) / 2) < width * (size + len(text)) / 2 + gap
+            ]
             assert in_way or x + (width * size + gap) / 2 > x1 + 16, (cls, e)  # past the edge
 
 
@@ -622,10 +728,13 @@ def test_a_crowded_figure_keeps_fewer_labels():
 
 # -- the state panel shows the trace's clocks at any moment -----------------------------------
 
+
 def expected_clocks(trace: dict, node: str, t: float) -> tuple[str, str, str]:
     """Give (role, L text, V text) of `node` at `t`, replayed from the trace by hand."""
-    down = any(d["node"] == node and d["start"] <= t and (d["end"] is None or t < d["end"])
-               for d in trace["downtime"])
+    down = any(
+        d["node"] == node and d["start"] <= t and (d["end"] is None or t < d["end"])
+        for d in trace["downtime"]
+    )
     lamport, vector = 0, [0] * len(trace["nodes"])
     for e in trace["events"]:
         if e["node"] == node and e["t"] <= t:
@@ -636,8 +745,15 @@ def expected_clocks(trace: dict, node: str, t: float) -> tuple[str, str, str]:
 PANEL_RUNS = [
     {"seed": 1},
     {"seed": 4, "duration": 2000, "faults": "crash n2@600; restart n2@1400"},
-    {"seed": 9, "processes": 5, "rate": 4, "drop": 0.2, "duplicate": 0.3, "reorder": 800,
-     "faults": "crash n1@500; crash n4@1000; restart n4@2200; partition n2|n3,n5@700-1900"},
+    {
+        "seed": 9,
+        "processes": 5,
+        "rate": 4,
+        "drop": 0.2,
+        "duplicate": 0.3,
+        "reorder": 800,
+        "faults": "crash n1@500; crash n4@1000; restart n4@2200; partition n2|n3,n5@700-1900",
+    },
     {"seed": 12, "processes": 8, "rate": 10},
 ]
 
@@ -651,7 +767,8 @@ def test_the_panel_shows_each_process_clocks_at_20_random_moments(params):
     moments += [d["start"] + 1 for d in trace["downtime"]]  # inside every downtime too
     for t in moments:
         assert roles_at(result.svg, t) == {
-            n: [expected_clocks(trace, n, t)[0]] for n in trace["nodes"]}, t
+            n: [expected_clocks(trace, n, t)[0]] for n in trace["nodes"]
+        }, t
         shown = {g.get("data-node"): tuple(texts(g)[:2]) for g in stretches_at(result.svg, t)}
         assert shown == {n: expected_clocks(trace, n, t)[1:] for n in trace["nodes"]}, t
 
@@ -661,21 +778,29 @@ def test_without_a_player_the_panel_shows_the_end_of_the_run():
     root = ET.fromstring(result.svg)
     static = [g for g in root.iter(f"{SVG}g") if g.get("class") == "dm-state"]
     trace = result.trace()
-    assert [(g.get("data-node"), g.find(f".//{SVG}rect").get("data-role"), *texts(g)[:2])
-            for g in static] == [(n, *expected_clocks(trace, n, 2000.0)) for n in NAMES]
+    assert [
+        (g.get("data-node"), g.find(f".//{SVG}rect").get("data-role"), *texts(g)[:2])
+        for g in static
+    ] == [(n, *expected_clocks(trace, n, 2000.0)) for n in NAMES]
     assert [g.get("data-role") for g in root.iter() if g.get("data-role")].count("down") >= 1
 
 
 def test_each_change_of_clocks_says_what_happened():
     result = run({"seed": 4, "duration": 2000, "faults": "crash n2@600; restart n2@1400"})
-    said = {(g.get("data-node"), g.get("data-t")): g.get("data-say")
-            for g in ET.fromstring(result.svg).iter(f"{SVG}g")
-            if "dm-state" in g.get("class", "").split()}
+    said = {
+        (g.get("data-node"), g.get("data-t")): g.get("data-say")
+        for g in ET.fromstring(result.svg).iter(f"{SVG}g")
+        if "dm-state" in g.get("class", "").split()
+    }
     for e in result.events:
         vector = "[" + ",".join(str(e["vector"][n]) for n in NAMES) + "]"
-        what = {"local": "has a local event", "send": f"sends to {e.get('peer')}",
-                "recv": f"receives from {e.get('peer')}"}[e["kind"]]
-        assert said[(e["node"], tnum(e["t"]))] == \
-            f"{e['node']} {what}: L={e['lamport']}, V={vector}"
+        what = {
+            "local": "has a local event",
+            "send": f"sends to {e.get('peer')}",
+            "recv": f"receives from {e.get('peer')}",
+        }[e["kind"]]
+        assert (
+            said[(e["node"], tnum(e["t"]))] == f"{e['node']} {what}: L={e['lamport']}, V={vector}"
+        )
     assert said[("n2", "600")].startswith("n2 is down; its clocks are kept: L=")
     assert said[("n2", "1400")].startswith("n2 restarts: L=")

@@ -36,7 +36,8 @@ def test_module_shape(default_run):
     assert name == module.NAME and module.TITLE
     assert all(isinstance(p, Param) for p in module.PARAMS)
     assert {"seed", "duration", "drop", "faults", "duplicate", "reorder"} <= {
-        p.name for p in module.PARAMS}
+        p.name for p in module.PARAMS
+    }
     assert callable(module.node_names) and callable(module.simulate)
     assert callable(module.summarize) and module.CHECKS and all(map(callable, module.CHECKS))
     assert callable(pipeline.drawer(module).draw)
@@ -77,8 +78,9 @@ def test_svg_is_safe_titled_and_timed(default_run):
         href = el.get("href", "") + el.get("{http://www.w3.org/1999/xlink}href", "")
         assert not href.lower().startswith("javascript:")
     timed = [el for el in root.iter() if el.get("data-t") is not None]
-    assert timed and all(0 <= float(el.get("data-t")) <= result.params["duration"] + 1e-6
-                         for el in timed)
+    assert timed and all(
+        0 <= float(el.get("data-t")) <= result.params["duration"] + 1e-6 for el in timed
+    )
     node_elements = {el.get("data-node") for el in root.iter() if el.get("data-node")}
     assert set(demos.get(name).node_names(result.params)) <= node_elements
     assert not re.search(r'(?:fill|stroke|color)="#', result.svg), "colours belong in CSS"
@@ -96,7 +98,8 @@ def test_same_params_same_bytes(default_run):
 def _python(version):
     env = {**os.environ, "PYENV_VERSION": version}
     found = shutil.which("pyenv") and subprocess.run(
-        ["pyenv", "which", f"python{version}"], capture_output=True, text=True, env=env)
+        ["pyenv", "which", f"python{version}"], capture_output=True, text=True, env=env
+    )
     if found and found.returncode == 0:
         return found.stdout.strip()
     return shutil.which(f"python{version}")
@@ -110,8 +113,15 @@ def test_byte_identical_across_python_312_and_313(name):
     args = ["-m", "demos", "run", name, "--set", "seed=11", "--set", "drop=0.1", "--format"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for fmt in ("json", "svg"):
-        here = subprocess.run([sys.executable, *args, fmt], capture_output=True, text=True,
-                              cwd=ROOT, env=env, check=True).stdout
-        there = subprocess.run([other, *args, fmt], capture_output=True, text=True,
-                               cwd=ROOT, env=env, check=True).stdout
+        here = subprocess.run(
+            [sys.executable, *args, fmt],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            check=True,
+        ).stdout
+        there = subprocess.run(
+            [other, *args, fmt], capture_output=True, text=True, cwd=ROOT, env=env, check=True
+        ).stdout
         assert here == there, f"{name} --format {fmt} differs between Python versions"

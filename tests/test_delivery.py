@@ -30,6 +30,7 @@ def config(mode: str, messages: int = 1) -> delivery.Config:
 
 # -- node rules ------------------------------------------------------------------------
 
+
 def test_producer_retries_until_the_broker_acks(sim):
     producer = delivery.Producer("n1", sim, config("at-least-once"))
     producer.on_start()
@@ -160,6 +161,7 @@ def test_a_copy_the_network_repeated_is_ignored_a_retry_is_not(sim):
 
 # -- the guarantees, over many seeds ---------------------------------------------------
 
+
 def trace_of(given: dict) -> dict:
     """Give the trace of a run as the pipeline makes it, without drawing it."""
     params = resolve(delivery.PARAMS, given, delivery.node_names)
@@ -181,11 +183,17 @@ def _random_params(rng: random.Random, mode: str, settle: bool) -> dict:
         start = rng.uniform(0.0, 3000.0)
         group = rng.choice(["n1|n2,n3", "n1,n2|n3", "n1,n3|n2"])
         faults.append(f"partition {group}@{start:.0f}-{start + rng.uniform(10, 1000):.0f}")
-    return {"seed": rng.randrange(2**31), "mode": mode, "duration": duration,
-            "messages": rng.randint(1, 20), "ack_timeout": rng.choice([100, 200, 400]),
-            "drop": rng.choice([0.0, 0.1, 0.2, 0.3]), "faults": "; ".join(faults),
-            "duplicate": rng.choice([0.0, 0.0, 0.2, 0.5]),
-            "reorder": rng.choice([0.0, 0.0, 100.0, 500.0])}
+    return {
+        "seed": rng.randrange(2**31),
+        "mode": mode,
+        "duration": duration,
+        "messages": rng.randint(1, 20),
+        "ack_timeout": rng.choice([100, 200, 400]),
+        "drop": rng.choice([0.0, 0.1, 0.2, 0.3]),
+        "faults": "; ".join(faults),
+        "duplicate": rng.choice([0.0, 0.0, 0.2, 0.5]),
+        "reorder": rng.choice([0.0, 0.0, 100.0, 500.0]),
+    }
 
 
 def _guarantees_hold(count: int, seed: int) -> None:
@@ -215,8 +223,10 @@ def test_guarantees_over_3000_seeds():
 
 def test_each_mode_shows_its_weakness_somewhere():
     """The properties above are not vacuous: the weaker modes do lose and duplicate."""
-    losses = sum(not delivery.check_no_loss(trace_of({"seed": s, "mode": "at-most-once"})).ok
-                 for s in range(10))
+    losses = sum(
+        not delivery.check_no_loss(trace_of({"seed": s, "mode": "at-most-once"})).ok
+        for s in range(10)
+    )
     dups = sum(not delivery.check_no_duplicates(trace_of({"seed": s})).ok for s in range(10))
     assert losses >= 5 and dups >= 2
 
@@ -228,11 +238,13 @@ def test_same_params_same_bytes():
     b = demos.run("delivery", dict(reversed(list(given.items()))))
     assert a.to_json() == b.to_json()
     assert a.svg == b.svg
-    assert (demos.run("delivery", {"seed": 1}).to_json()
-            != demos.run("delivery", {"seed": 2}).to_json())
+    assert (
+        demos.run("delivery", {"seed": 1}).to_json() != demos.run("delivery", {"seed": 2}).to_json()
+    )
 
 
 # -- the checks can fail ---------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def clean_trace() -> dict:
@@ -246,8 +258,9 @@ def test_no_loss_fails_when_a_message_never_took_effect(clean_trace):
     trace["effects"]["m4"] = 0
     check = delivery.check_no_loss(trace)
     assert not check.ok and "(m4)" in check.detail and check.node == "n1"
-    assert check.t == next(e["t"] for e in trace["events"]
-                           if e["kind"] == "produce" and e["msg"] == "m4")
+    assert check.t == next(
+        e["t"] for e in trace["events"] if e["kind"] == "produce" and e["msg"] == "m4"
+    )
 
 
 def test_no_duplicates_fails_when_an_effect_repeats(clean_trace):
@@ -259,31 +272,66 @@ def test_no_duplicates_fails_when_an_effect_repeats(clean_trace):
 
 # -- contracts -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("given, culprit", [
-    ({"mode": "exactly-once"}, "mode"), ({"messages": 0}, "messages"),
-    ({"messages": 51}, "messages"), ({"ack_timeout": "x"}, "ack_timeout"),
-    ({"drop": 1.5}, "drop"), ({"faults": "crash n4@100"}, "n4"),
-    ({"faults": "restart n3@100"}, "restart n3@100"), ({"consumers": 2}, "consumers"),
-])
+
+@pytest.mark.parametrize(
+    "given, culprit",
+    [
+        ({"mode": "exactly-once"}, "mode"),
+        ({"messages": 0}, "messages"),
+        ({"messages": 51}, "messages"),
+        ({"ack_timeout": "x"}, "ack_timeout"),
+        ({"drop": 1.5}, "drop"),
+        ({"faults": "crash n4@100"}, "n4"),
+        ({"faults": "restart n3@100"}, "restart n3@100"),
+        ({"consumers": 2}, "consumers"),
+    ],
+)
 def test_bad_params_name_the_culprit(given, culprit):
     with pytest.raises(ParamError, match=re.escape(culprit)):
         demos.run("delivery", given)
 
 
 def test_cli_json_has_the_contract_keys():
-    out = subprocess.run([sys.executable, "-m", "demos", "run", "delivery", "--format",
-                          "json"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "demos", "run", "delivery", "--format", "json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     doc = json.loads(out)
-    assert {"schema", "demo", "params", "nodes", "duration", "events", "messages", "checks",
-            "effects"} <= doc.keys()
+    assert {
+        "schema",
+        "demo",
+        "params",
+        "nodes",
+        "duration",
+        "events",
+        "messages",
+        "checks",
+        "effects",
+    } <= doc.keys()
     assert doc["nodes"] == ["n1", "n2", "n3"] and doc["params"]["mode"] == "at-least-once"
     kinds = {e["kind"] for e in doc["events"]}
     assert {"produce", "enqueue", "deliver", "process", "ack", "crash", "restart"} <= kinds
     processed = [e["msg"] for e in doc["events"] if e["kind"] == "process"]
     assert doc["effects"] == {m: processed.count(m) for m in doc["effects"]}
-    bad = subprocess.run([sys.executable, "-m", "demos", "run", "delivery", "--set",
-                          "mode=twice", "--format", "json"], cwd=ROOT, capture_output=True,
-                         text=True)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "demos",
+            "run",
+            "delivery",
+            "--set",
+            "mode=twice",
+            "--format",
+            "json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "mode" in bad.stderr
 
 
@@ -390,13 +438,21 @@ def panel_at(svg: str, t: float) -> tuple[dict[str, list[str]], dict[str, dict[s
     return roles, cells
 
 
-@pytest.mark.parametrize("given", [
-    {"seed": 1}, {"seed": 2, "mode": "at-most-once"},
-    {"seed": 1, "mode": "at-most-once", "faults": "crash n3@950; restart n3@2000"},  # mid-work
-    {"seed": 3, "mode": "idempotent", "drop": 0.3, "duplicate": 0.3, "reorder": 200},
-    {"seed": 4, "faults": "crash n3@500; restart n3@900; crash n2@1500; restart n2@2500; "
-                "partition n1|n2,n3@2600-3000", "messages": 15},
-])
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"seed": 1},
+        {"seed": 2, "mode": "at-most-once"},
+        {"seed": 1, "mode": "at-most-once", "faults": "crash n3@950; restart n3@2000"},  # mid-work
+        {"seed": 3, "mode": "idempotent", "drop": 0.3, "duplicate": 0.3, "reorder": 200},
+        {
+            "seed": 4,
+            "faults": "crash n3@500; restart n3@900; crash n2@1500; restart n2@2500; "
+            "partition n1|n2,n3@2600-3000",
+            "messages": 15,
+        },
+    ],
+)
 def test_the_panel_shows_what_each_node_holds_at_any_moment(given):
     result = demos.run("delivery", given)
     trace = result.trace()
@@ -405,23 +461,32 @@ def test_the_panel_shows_what_each_node_holds_at_any_moment(given):
     crashes = [e["t"] for e in trace["events"] if e["kind"] == "crash"]
     for t in exact + crashes + [rng.uniform(0, trace["duration"]) for _ in range(10)]:
         roles, cells = panel_at(result.svg, t)
-        down = {n for n, spans in demos.queries.down_intervals(trace).items()
-                if any(a <= t < b for a, b in spans)}
-        assert roles == {n: ["down" if n in down else trace["roles"][n]]
-                         for n in ("n1", "n2", "n3")}, t
+        down = {
+            n
+            for n, spans in demos.queries.down_intervals(trace).items()
+            if any(a <= t < b for a, b in spans)
+        }
+        assert roles == {
+            n: ["down" if n in down else trace["roles"][n]] for n in ("n1", "n2", "n3")
+        }, t
         expected = holdings_at(trace, t)
         for node in ("n1", "n2"):
-            assert cells[node] == {m: ([f], n if n > 1 else None)
-                                   for m, (f, n) in expected[node].items()}, (t, node)
+            assert cells[node] == {
+                m: ([f], n if n > 1 else None) for m, (f, n) in expected[node].items()
+            }, (t, node)
         assert cells["n3"] == {
             m: ([c for c in (f, o) if c], n if n > 1 else None)
-            for m, (f, o, n) in expected["n3"].items()}, t
+            for m, (f, o, n) in expected["n3"].items()
+        }, t
 
 
 def test_the_panel_says_what_changed():
     result = demos.run("delivery", {"mode": "at-least-once", "seed": 1})
-    says = [g.get("data-say") for g in ElementTree.fromstring(result.svg).iter(f"{SVG}g")
-            if g.get("data-say")]
+    says = [
+        g.get("data-say")
+        for g in ElementTree.fromstring(result.svg).iter(f"{SVG}g")
+        if g.get("data-say")
+    ]
     assert "n1 keeps m1 until it is acked" in says and "n1 is done with m1" in says
     assert "n2 keeps m1 until it is acked" in says and "n3 starts applying m1" in says
     assert "n3 applies m1" in says and "n3 crashes" in says and "n3 restarts" in says
@@ -429,8 +494,11 @@ def test_the_panel_says_what_changed():
     assert f"n3 applies {dup}, effect number 2" in says
     assert say("n2", "m4", None, ("dv-done", "", 1, 0)) == "n2 sends m4, keeps nothing"
     assert say("n3", "m2", ("dm-ok", "dv-work", 1, 1), ("dm-ok", "", 1, 0)) == (
-        "n3 skips m2: already applied")
+        "n3 skips m2: already applied"
+    )
     assert say("n3", "m2", ("", "dv-work", 0, 1), ("", "dv-gone", 0, 0)) == (
-        "n3 crashes: its work on m2 is lost")
+        "n3 crashes: its work on m2 is lost"
+    )
     assert say("n2", "m2", ("dv-wait", "", 1, 0), ("dv-wait", "", 2, 0)) == (
-        "n2 keeps m2 until it is acked (2 copies)")
+        "n2 keeps m2 until it is acked (2 copies)"
+    )

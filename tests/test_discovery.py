@@ -245,8 +245,10 @@ def test_reading_time_counts_prose_not_figures(built_site: Path, articles) -> No
             # Counting the raw HTML, as pelican-readtime does, would count the SVG markup.
             assert len(prose_html.split()) > 2 * words, slug
     # The index runs over pages (index.html, index2.html, ...): every article once.
-    listed = sum(len(re.findall(r'class="reading-time"', page.read_text(encoding="utf-8")))
-                 for page in built_site.glob("index*.html"))
+    listed = sum(
+        len(re.findall(r'class="reading-time"', page.read_text(encoding="utf-8")))
+        for page in built_site.glob("index*.html")
+    )
     assert listed == len(articles)
 
 

@@ -35,6 +35,7 @@ def monitor(sim: FakeSim, detector: str = "timeout", **kw) -> failure.Monitor:
 
 # -- node rules ------------------------------------------------------------------------
 
+
 def test_heartbeats_every_peer_each_interval(sim):
     monitor(sim)
     sim.advance(100.0)  # the first beat comes within one interval (random phase)
@@ -122,6 +123,7 @@ def test_a_repeated_or_overtaken_heartbeat_is_ignored(sim):
 
 # -- runs and properties ---------------------------------------------------------------
 
+
 def trace_of(given: dict) -> dict:
     """Give the trace of a run as the pipeline makes it, without drawing it."""
     params = resolve(failure.PARAMS, given, failure.node_names)
@@ -148,18 +150,27 @@ def _random_params(rng: random.Random) -> tuple[dict, float | None]:
         stop = start + rng.uniform(100.0, 1500.0)
         faults += [f"crash {blink}@{start:.0f}", f"restart {blink}@{stop:.0f}"]
         settled = max(settled, stop)
-    params = {"seed": rng.randrange(2**31), "nodes": nodes, "duration": duration,
-              "drop": rng.choice([0.0, 0.05, 0.1, 0.2]), "faults": "; ".join(faults),
-              "detector": rng.choice(["phi", "timeout"]), "interval": interval,
-              "timeout": timeout, "threshold": rng.choice([1.0, 4.0, 8.0, 12.0]),
-              "window": rng.choice([2, 10, 50]), "jitter": jitter,
-              "duplicate": rng.choice([0.0, 0.0, 0.2, 0.5]),
-              "reorder": rng.choice([0.0, 0.0, 100.0, 400.0])}
+    params = {
+        "seed": rng.randrange(2**31),
+        "nodes": nodes,
+        "duration": duration,
+        "drop": rng.choice([0.0, 0.05, 0.1, 0.2]),
+        "faults": "; ".join(faults),
+        "detector": rng.choice(["phi", "timeout"]),
+        "interval": interval,
+        "timeout": timeout,
+        "threshold": rng.choice([1.0, 4.0, 8.0, 12.0]),
+        "window": rng.choice([2, 10, 50]),
+        "jitter": jitter,
+        "duplicate": rng.choice([0.0, 0.0, 0.2, 0.5]),
+        "reorder": rng.choice([0.0, 0.0, 100.0, 400.0]),
+    }
     # Heartbeats still in flight at the crash land up to 10 + jitter + reorder ms later
     # (a duplicate up to twice that); phi's threshold can sit several fitted deviations out,
     # hence the wider margin there.
-    margin = (5 * interval + timeout if params["detector"] == "timeout"
-              else 20 * interval) + 2 * (10.0 + jitter + params["reorder"])
+    margin = (5 * interval + timeout if params["detector"] == "timeout" else 20 * interval) + 2 * (
+        10.0 + jitter + params["reorder"]
+    )
     return params, (None if duration - settled <= margin else settled + margin)
 
 
@@ -212,11 +223,13 @@ def test_same_params_same_bytes():
     b = demos.run("failure", dict(reversed(list(given.items()))))
     assert a.to_json() == b.to_json()
     assert a.svg == b.svg
-    assert (demos.run("failure", {"seed": 12}).to_json()
-            != demos.run("failure", {"seed": 13}).to_json())
+    assert (
+        demos.run("failure", {"seed": 12}).to_json() != demos.run("failure", {"seed": 13}).to_json()
+    )
 
 
 # -- the checks can fail ---------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def default_trace() -> dict:
@@ -226,21 +239,28 @@ def default_trace() -> dict:
 def test_completeness_fails_when_an_observer_never_suspects(default_trace):
     trace = json.loads(json.dumps(default_trace))
     assert failure.check_completeness(trace).ok
-    trace["events"] = [e for e in trace["events"]
-                       if not (e["kind"] == "suspect" and e["node"] == "n2" and e["peer"] == "n3"
-                               and e["t"] >= 4000)]
+    trace["events"] = [
+        e
+        for e in trace["events"]
+        if not (
+            e["kind"] == "suspect" and e["node"] == "n2" and e["peer"] == "n3" and e["t"] >= 4000
+        )
+    ]
     check = failure.check_completeness(trace)
     assert not check.ok and "n2 still trusts n3" in check.detail and check.node == "n2"
 
 
 def test_false_suspicions_fail_on_a_suspicion_of_a_live_node(default_trace):
     trace = json.loads(json.dumps(default_trace))
-    trace["events"] = [e for e in trace["events"]
-                       if e["kind"] not in ("suspect", "trust") or e["peer"] == "n3"
-                       and e["t"] >= 4000]
+    trace["events"] = [
+        e
+        for e in trace["events"]
+        if e["kind"] not in ("suspect", "trust") or e["peer"] == "n3" and e["t"] >= 4000
+    ]
     assert failure.check_false_suspicions(trace).ok
-    trace["events"].append({"id": 10**6, "t": 1000.0, "node": "n1", "kind": "suspect",
-                            "peer": "n2"})
+    trace["events"].append(
+        {"id": 10**6, "t": 1000.0, "node": "n1", "kind": "suspect", "peer": "n2"}
+    )
     trace["events"].sort(key=lambda e: (e["t"], e["id"]))
     check = failure.check_false_suspicions(trace)
     assert not check.ok and check.t == 1000.0 and "1 of" in check.detail
@@ -255,8 +275,12 @@ def test_completeness_reports_the_detection_latencies(default_trace):
     found = [check(trace) for check in failure.CHECKS]
     assert [c.name for c in found] == ["Completeness", "False suspicions"]
     assert found[0].ok and "mean 500 ms, max 900 ms over 3" in found[0].detail
-    assert failure.detection(trace) == {"mean": 500.0, "max": 900.0, "observations": 3,
-                                        "unnoticed": 0}
+    assert failure.detection(trace) == {
+        "mean": 500.0,
+        "max": 900.0,
+        "observations": 3,
+        "unnoticed": 0,
+    }
 
 
 def test_the_run_reports_detection_figures_at_the_top_of_the_trace():
@@ -274,70 +298,135 @@ def hand_trace(nodes: list[str], duration: float, events: list[tuple]) -> dict:
     """Give a trace made by hand: `events` are (t, node, kind) or (t, node, kind, peer)."""
     made = []
     for i, (t, node, kind, *peer) in enumerate(events):
-        made.append({"id": i, "t": t, "node": node, "kind": kind} |
-                    ({"peer": peer[0], "silence": 400.0} if peer else {}))
-    return {"params": {}, "nodes": nodes, "duration": duration, "events": made,
-            "messages": [], "checks": []}
+        made.append(
+            {"id": i, "t": t, "node": node, "kind": kind}
+            | ({"peer": peer[0], "silence": 400.0} if peer else {})
+        )
+    return {
+        "params": {},
+        "nodes": nodes,
+        "duration": duration,
+        "events": made,
+        "messages": [],
+        "checks": [],
+    }
 
 
 def test_an_observers_crash_clears_its_suspicions_before_timing_detection():
     # n1 wrongly suspects n2, then crashes and restarts: it forgot the suspicion, so when n2
     # really crashes at 1000 and n1 suspects it at 1800, detection took 800 ms, not 0.
-    trace = hand_trace(["n1", "n2"], 5000.0, [
-        (500.0, "n1", "suspect", "n2"), (600.0, "n1", "crash"), (700.0, "n1", "restart"),
-        (1000.0, "n2", "crash"), (1800.0, "n1", "suspect", "n2")])
+    trace = hand_trace(
+        ["n1", "n2"],
+        5000.0,
+        [
+            (500.0, "n1", "suspect", "n2"),
+            (600.0, "n1", "crash"),
+            (700.0, "n1", "restart"),
+            (1000.0, "n2", "crash"),
+            (1800.0, "n1", "suspect", "n2"),
+        ],
+    )
     # (the 1 unseen is n1's own blink, which n2 never noticed)
     assert failure.detection_latencies(trace) == ([800.0], 1)
     # had n2 come back before n1 suspected it again, the outage went unnoticed
-    blink = hand_trace(["n1", "n2"], 5000.0, [
-        (500.0, "n1", "suspect", "n2"), (600.0, "n1", "crash"), (700.0, "n1", "restart"),
-        (1000.0, "n2", "crash"), (1200.0, "n2", "restart")])
+    blink = hand_trace(
+        ["n1", "n2"],
+        5000.0,
+        [
+            (500.0, "n1", "suspect", "n2"),
+            (600.0, "n1", "crash"),
+            (700.0, "n1", "restart"),
+            (1000.0, "n2", "crash"),
+            (1200.0, "n2", "restart"),
+        ],
+    )
     assert failure.detection_latencies(blink) == ([], 2)
 
 
 def test_completeness_fails_when_a_restarted_observer_never_suspects_again():
-    trace = hand_trace(["n1", "n2", "n3"], 5000.0, [
-        (1000.0, "n3", "crash"), (1500.0, "n1", "suspect", "n3"),
-        (1600.0, "n2", "suspect", "n3"), (2000.0, "n2", "crash"), (2500.0, "n2", "restart")])
+    trace = hand_trace(
+        ["n1", "n2", "n3"],
+        5000.0,
+        [
+            (1000.0, "n3", "crash"),
+            (1500.0, "n1", "suspect", "n3"),
+            (1600.0, "n2", "suspect", "n3"),
+            (2000.0, "n2", "crash"),
+            (2500.0, "n2", "restart"),
+        ],
+    )
     check = failure.check_completeness(trace)
     assert not check.ok and "n2 still trusts n3" in check.detail and check.node == "n2"
     assert "n1 still trusts" not in check.detail
-    trace = hand_trace(["n1", "n2", "n3"], 5000.0, [
-        (1000.0, "n3", "crash"), (1500.0, "n1", "suspect", "n3"),
-        (1600.0, "n2", "suspect", "n3"), (2000.0, "n2", "crash"), (2500.0, "n2", "restart"),
-        (3300.0, "n2", "suspect", "n3")])
+    trace = hand_trace(
+        ["n1", "n2", "n3"],
+        5000.0,
+        [
+            (1000.0, "n3", "crash"),
+            (1500.0, "n1", "suspect", "n3"),
+            (1600.0, "n2", "suspect", "n3"),
+            (2000.0, "n2", "crash"),
+            (2500.0, "n2", "restart"),
+            (3300.0, "n2", "suspect", "n3"),
+        ],
+    )
     check = failure.check_completeness(trace)
     assert check.ok, check.detail
 
 
 # -- contracts -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("given, culprit", [
-    ({"nodes": 9}, "nodes"), ({"nodes": 1}, "nodes"), ({"detector": "oracle"}, "detector"),
-    ({"interval": "soon"}, "interval"), ({"threshold": 17}, "threshold"),
-    ({"window": 1}, "window"), ({"faults": "crash n5@100"}, "n5"),
-    ({"faults": "crash n2@99999"}, "crash n2@99999"), ({"speed": 1}, "speed"),
-])
+
+@pytest.mark.parametrize(
+    "given, culprit",
+    [
+        ({"nodes": 9}, "nodes"),
+        ({"nodes": 1}, "nodes"),
+        ({"detector": "oracle"}, "detector"),
+        ({"interval": "soon"}, "interval"),
+        ({"threshold": 17}, "threshold"),
+        ({"window": 1}, "window"),
+        ({"faults": "crash n5@100"}, "n5"),
+        ({"faults": "crash n2@99999"}, "crash n2@99999"),
+        ({"speed": 1}, "speed"),
+    ],
+)
 def test_bad_params_name_the_culprit(given, culprit):
     with pytest.raises(ParamError, match=re.escape(culprit)):
         demos.run("failure", given)
 
 
 def test_cli_json_has_the_contract_keys():
-    out = subprocess.run([sys.executable, "-m", "demos", "run", "failure", "--format", "json"],
-                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "demos", "run", "failure", "--format", "json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     doc = json.loads(out)
-    assert {"schema", "demo", "params", "nodes", "duration", "events", "messages",
-            "checks"} <= doc.keys()
+    assert {
+        "schema",
+        "demo",
+        "params",
+        "nodes",
+        "duration",
+        "events",
+        "messages",
+        "checks",
+    } <= doc.keys()
     assert doc["schema"] == 1 and doc["demo"] == "failure" and doc["nodes"][0] == "n1"
     assert [c["name"] for c in doc["checks"]] == ["Completeness", "False suspicions"]
     assert doc["detection"].keys() == {"mean", "max", "observations", "unnoticed"}
     assert [e["t"] for e in doc["events"]] == sorted(e["t"] for e in doc["events"])
     suspect = next(e for e in doc["events"] if e["kind"] == "suspect")
     assert {"peer", "phi", "silence"} <= suspect.keys()
-    bad = subprocess.run([sys.executable, "-m", "demos", "run", "failure", "--set",
-                          "nodes=99", "--format", "json"], cwd=ROOT, capture_output=True,
-                         text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "demos", "run", "failure", "--set", "nodes=99", "--format", "json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "nodes" in bad.stderr
 
 
@@ -375,8 +464,12 @@ SVG = "{http://www.w3.org/2000/svg}"
 def visible_stretches(svg: str, t: float) -> list:
     """Give the panel's stretches (<g class="dm-state">) the player shows at moment `t`."""
     root = ElementTree.fromstring(svg)
-    return [g for g in root.iter(f"{SVG}g") if "dm-state" in g.get("class", "").split()
-            and float(g.get("data-t")) <= t < float(g.get("data-until", "inf"))]
+    return [
+        g
+        for g in root.iter(f"{SVG}g")
+        if "dm-state" in g.get("class", "").split()
+        and float(g.get("data-t")) <= t < float(g.get("data-until", "inf"))
+    ]
 
 
 def views_at(trace: dict, t: float) -> dict[str, tuple[str, list[str]]]:
@@ -397,12 +490,22 @@ def views_at(trace: dict, t: float) -> dict[str, tuple[str, list[str]]]:
     return {n: (role, sorted(suspects)) for n, (role, suspects) in views.items()}
 
 
-@pytest.mark.parametrize("given", [
-    {"seed": 1}, {"seed": 2, "detector": "timeout", "timeout": 250, "nodes": 5},
-    {"seed": 3, "faults": "crash n1@2000; restart n1@5000; crash n2@3000", "drop": 0.2,
-     "threshold": 2, "duplicate": 0.3, "reorder": 200},
-    {"seed": 4, "nodes": 3, "faults": "partition n1|n2,n3@1000-4000", "detector": "timeout"},
-])
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"seed": 1},
+        {"seed": 2, "detector": "timeout", "timeout": 250, "nodes": 5},
+        {
+            "seed": 3,
+            "faults": "crash n1@2000; restart n1@5000; crash n2@3000",
+            "drop": 0.2,
+            "threshold": 2,
+            "duplicate": 0.3,
+            "reorder": 200,
+        },
+        {"seed": 4, "nodes": 3, "faults": "partition n1|n2,n3@1000-4000", "detector": "timeout"},
+    ],
+)
 def test_the_panel_shows_whom_each_node_suspects_at_any_moment(given):
     result = demos.run("failure", given)
     trace = result.trace()
@@ -422,8 +525,11 @@ def test_the_panel_shows_whom_each_node_suspects_at_any_moment(given):
 
 def test_the_panel_says_what_changed():
     result = demos.run("failure", {"seed": 3, "faults": "crash n2@3000; restart n2@6000"})
-    says = [g.get("data-say") for g in ElementTree.fromstring(result.svg).iter(f"{SVG}g")
-            if g.get("data-say")]
+    says = [
+        g.get("data-say")
+        for g in ElementTree.fromstring(result.svg).iter(f"{SVG}g")
+        if g.get("data-say")
+    ]
     assert "n2 crashes, forgetting its suspicions" in says
     assert "n2 restarts, trusting every peer" in says
     suspect = next(e for e in result.events if e["kind"] == "suspect" and e["peer"] == "n2")

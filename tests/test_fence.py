@@ -30,10 +30,16 @@ def extension(fake_demos_root: Path) -> DemoFenceExtension:
 
 def convert(extension: DemoFenceExtension, text: str) -> str:
     """Give the HTML Pelican's Markdown settings would make of `text`."""
-    md = Markdown(extensions=["markdown.extensions.extra", "markdown.extensions.meta",
-                              "markdown.extensions.codehilite", extension],
-                  extension_configs={"markdown.extensions.codehilite": {"guess_lang": False}},
-                  output_format="html5")
+    md = Markdown(
+        extensions=[
+            "markdown.extensions.extra",
+            "markdown.extensions.meta",
+            "markdown.extensions.codehilite",
+            extension,
+        ],
+        extension_configs={"markdown.extensions.codehilite": {"guess_lang": False}},
+        output_format="html5",
+    )
     return md.convert(text) + "\n"
 
 
@@ -47,12 +53,33 @@ def outcome(extension: DemoFenceExtension, case: Path) -> tuple[Path, str]:
 
 def test_there_is_a_golden_case_per_behaviour() -> None:
     names = {c.stem for c in CASES}
-    for needed in ("params", "defaults", "same_demo_twice", "tildes", "code_block_untouched",
-                   "escaping", "no_demo", "err_unknown_demo", "err_no_name", "err_unknown_key",
-                   "err_wrong_type", "err_out_of_bounds", "err_bad_choice", "err_bad_schedule",
-                   "err_schedule_node", "err_no_colon", "err_duplicate_key", "err_unclosed",
-                   "figure_id", "at", "err_id_not_slug", "err_duplicate_id", "err_id_taken",
-                   "err_at_not_number", "err_at_outside_run"):
+    for needed in (
+        "params",
+        "defaults",
+        "same_demo_twice",
+        "tildes",
+        "code_block_untouched",
+        "escaping",
+        "no_demo",
+        "err_unknown_demo",
+        "err_no_name",
+        "err_unknown_key",
+        "err_wrong_type",
+        "err_out_of_bounds",
+        "err_bad_choice",
+        "err_bad_schedule",
+        "err_schedule_node",
+        "err_no_colon",
+        "err_duplicate_key",
+        "err_unclosed",
+        "figure_id",
+        "at",
+        "err_id_not_slug",
+        "err_duplicate_id",
+        "err_id_taken",
+        "err_at_not_number",
+        "err_at_outside_run",
+    ):
         assert needed in names
 
 
@@ -68,10 +95,12 @@ def test_golden(case: Path, extension: DemoFenceExtension) -> None:
     assert case.stem.startswith("err_") == (expected.suffix == ".err")
 
 
-@pytest.mark.parametrize("header", [[], ["Title: T"], ["Title: T", "Date: 2024-01-01",
-                                                        "Tags: a, b", "Slug: t"]])
-def test_error_line_counts_the_metadata_header(extension: DemoFenceExtension,
-                                               header: list[str]) -> None:
+@pytest.mark.parametrize(
+    "header", [[], ["Title: T"], ["Title: T", "Date: 2024-01-01", "Tags: a, b", "Slug: t"]]
+)
+def test_error_line_counts_the_metadata_header(
+    extension: DemoFenceExtension, header: list[str]
+) -> None:
     body = ["Intro.", "", "```demo tiny", "seed: 3", "", "nodes: 9", "```", ""]
     lines = [*header, *([""] if header else []), *body]
     with pytest.raises(FenceError) as caught:

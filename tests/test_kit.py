@@ -20,12 +20,13 @@ from demos.queries import (
 from demos.result import Check
 from demos.svg import document
 
-HOSTILE = '<script>alert("x")</script> & \'q\''
+HOSTILE = "<script>alert(\"x\")</script> & 'q'"
 
 
 def parse(parts: list[str]) -> ElementTree.Element:
-    svg = document(width=720, height=200, title="t", desc="d", body=parts, duration=1000,
-                   time_x=(44, 704))
+    svg = document(
+        width=720, height=200, title="t", desc="d", body=parts, duration=1000, time_x=(44, 704)
+    )
     return ElementTree.fromstring(svg)
 
 
@@ -37,10 +38,19 @@ def test_scale_maps_the_domain_onto_the_range_and_clamps():
     assert scale.px(1_000) == pytest.approx(66)
 
 
-@pytest.mark.parametrize(("span", "most", "step"), [
-    (10_000, 11, 1_000), (10_000, 4, 5_000), (3_000, 11, 500), (30_000, 11, 5_000),
-    (1_000, 11, 100), (6_000, 8, 1_000), (7, 10, 1), (250, 2, 200),
-])
+@pytest.mark.parametrize(
+    ("span", "most", "step"),
+    [
+        (10_000, 11, 1_000),
+        (10_000, 4, 5_000),
+        (3_000, 11, 500),
+        (30_000, 11, 5_000),
+        (1_000, 11, 100),
+        (6_000, 8, 1_000),
+        (7, 10, 1),
+        (250, 2, 200),
+    ],
+)
 def test_nice_steps_are_one_two_five(span, most, step):
     assert kit.nice_step(span, most) == pytest.approx(step)
     assert span / kit.nice_step(span, most) <= most + 1e-9
@@ -64,13 +74,23 @@ def test_time_labels_switch_to_seconds():
 def test_marks_escape_every_text():
     scale = kit.TimeScale(1000, 44, 704)
     lanes = kit.Lanes(("n1", HOSTILE), 20, 26)
-    message = {"src": "n1", "dst": HOSTILE, "sent": 10.0, "recv": None, "status": "lost",
-               "label": HOSTILE, "reason": HOSTILE}
-    parts = [*kit.lane_lines(scale, lanes), kit.message(scale, lanes, message),
-             *kit.bands(scale, [{"start": 1, "end": 9, "groups": [["n1"], [HOSTILE]]}], 0, 80),
-             *kit.violations(scale, lanes, [Check(HOSTILE, False, HOSTILE, t=5.0, node="n1")]),
-             *kit.legend([("box", "dm-down", HOSTILE)], x=8, y=100, width=600)[0],
-             *kit.text_block(HOSTILE, x=8, y=10, width=300)[0]]
+    message = {
+        "src": "n1",
+        "dst": HOSTILE,
+        "sent": 10.0,
+        "recv": None,
+        "status": "lost",
+        "label": HOSTILE,
+        "reason": HOSTILE,
+    }
+    parts = [
+        *kit.lane_lines(scale, lanes),
+        kit.message(scale, lanes, message),
+        *kit.bands(scale, [{"start": 1, "end": 9, "groups": [["n1"], [HOSTILE]]}], 0, 80),
+        *kit.violations(scale, lanes, [Check(HOSTILE, False, HOSTILE, t=5.0, node="n1")]),
+        *kit.legend([("box", "dm-down", HOSTILE)], x=8, y=100, width=600)[0],
+        *kit.text_block(HOSTILE, x=8, y=10, width=300)[0],
+    ]
     root = parse(parts)  # well-formed: nothing broke out of its element
     assert not [e for e in root.iter() if e.tag.endswith("script")]
     text = ElementTree.tostring(root, encoding="unicode")
@@ -80,13 +100,25 @@ def test_marks_escape_every_text():
 def test_a_delivered_message_carries_its_flight_and_an_undelivered_one_its_reason():
     scale = kit.TimeScale(1000, 44, 704)
     lanes = kit.Lanes(("n1", "n2"), 20, 26)
-    ok = {"src": "n1", "dst": "n2", "sent": 100.0, "recv": 112.5, "status": "delivered",
-          "label": "ping"}
+    ok = {
+        "src": "n1",
+        "dst": "n2",
+        "sent": 100.0,
+        "recv": 112.5,
+        "status": "delivered",
+        "label": "ping",
+    }
     lost = ok | {"recv": None, "status": "dropped", "reason": "random loss"}
-    arrow = ElementTree.fromstring(kit.message(scale, lanes, ok).replace(
-        "<path", '<path xmlns="http://www.w3.org/2000/svg"', 1))
+    arrow = ElementTree.fromstring(
+        kit.message(scale, lanes, ok).replace(
+            "<path", '<path xmlns="http://www.w3.org/2000/svg"', 1
+        )
+    )
     assert (arrow.get("data-sent"), arrow.get("data-recv"), arrow.get("data-t")) == (
-        "100", "112.5", "100")
+        "100",
+        "112.5",
+        "100",
+    )
     stub = kit.message(scale, lanes, lost)
     assert "data-recv" not in stub and "random loss" in stub and "ping to n2" in stub
 
@@ -94,10 +126,20 @@ def test_a_delivered_message_carries_its_flight_and_an_undelivered_one_its_reaso
 def test_messages_leave_out_what_the_style_skips_and_say_how_many_were_cut():
     scale = kit.TimeScale(1000, 44, 704)
     lanes = kit.Lanes(("n1", "n2"), 20, 26)
-    msgs = [{"src": "n1", "dst": "n2", "sent": float(i), "recv": i + 5.0,
-             "status": "delivered", "label": f"m{i}"} for i in range(30)]
-    parts = kit.messages(scale, lanes, msgs, lambda m: None if m["sent"] % 2 else "dm-msg",
-                         limit=10)
+    msgs = [
+        {
+            "src": "n1",
+            "dst": "n2",
+            "sent": float(i),
+            "recv": i + 5.0,
+            "status": "delivered",
+            "label": f"m{i}",
+        }
+        for i in range(30)
+    ]
+    parts = kit.messages(
+        scale, lanes, msgs, lambda m: None if m["sent"] % 2 else "dm-msg", limit=10
+    )
     assert sum(p.startswith("<path") for p in parts) == 10
     assert "5 later messages not drawn" in "".join(parts)
 
@@ -111,14 +153,18 @@ def test_legend_wraps_to_its_width():
     assert max(xs) < 8 + 300
 
 
-TRACE = {"nodes": ["n1", "n2"], "duration": 1000.0, "events": [
-    {"t": 0.0, "node": "n1", "kind": "role", "role": "leader"},
-    {"t": 100.0, "node": "n2", "kind": "crash"},
-    {"t": 300.0, "node": "n2", "kind": "restart"},
-    {"t": 300.0, "node": "n2", "kind": "role", "role": "follower"},
-    {"t": 400.0, "node": "n1", "kind": "role", "role": "leader"},
-    {"t": 500.0, "node": "n1", "kind": "crash"},
-]}
+TRACE = {
+    "nodes": ["n1", "n2"],
+    "duration": 1000.0,
+    "events": [
+        {"t": 0.0, "node": "n1", "kind": "role", "role": "leader"},
+        {"t": 100.0, "node": "n2", "kind": "crash"},
+        {"t": 300.0, "node": "n2", "kind": "restart"},
+        {"t": 300.0, "node": "n2", "kind": "role", "role": "follower"},
+        {"t": 400.0, "node": "n1", "kind": "role", "role": "leader"},
+        {"t": 500.0, "node": "n1", "kind": "crash"},
+    ],
+}
 
 
 def role_step(state: str, e: dict) -> str:
@@ -134,39 +180,65 @@ def test_timeline_merges_repeats_and_keeps_the_last_change_of_an_instant():
 
 def test_down_intervals_from_events_and_from_a_downtime_list():
     assert down_intervals(TRACE) == {"n1": [(500.0, 1000.0)], "n2": [(100.0, 300.0)]}
-    listed = {"nodes": ["n1"], "duration": 50.0, "events": [],
-              "downtime": [{"node": "n1", "start": 10.0, "end": None}]}
+    listed = {
+        "nodes": ["n1"],
+        "duration": 50.0,
+        "events": [],
+        "downtime": [{"node": "n1", "start": 10.0, "end": None}],
+    }
     assert down_intervals(listed) == {"n1": [(10.0, 50.0)]}
 
 
 def test_panel_shows_one_role_per_node_at_any_moment_and_the_end_without_a_player():
     changes = timeline(TRACE, "follower", role_step)
-    panel = kit.StatePanel(10.0, role=lambda s: s, say=lambda n, b, a: f"{n} is {a}",
-                           draw=lambda n, s, y: [], roles={"leader": "dm-role-leader"})
-    svg = document(width=720, height=100, title="t", desc="d", body=panel.render(changes),
-                   duration=1000, time_x=(44, 704))
+    panel = kit.StatePanel(
+        10.0,
+        role=lambda s: s,
+        say=lambda n, b, a: f"{n} is {a}",
+        draw=lambda n, s, y: [],
+        roles={"leader": "dm-role-leader"},
+    )
+    svg = document(
+        width=720,
+        height=100,
+        title="t",
+        desc="d",
+        body=panel.render(changes),
+        duration=1000,
+        time_x=(44, 704),
+    )
     for t in (0, 99, 100, 250, 300, 499, 500, 999):
         roles = roles_at(svg, t)
-        assert roles == {"n1": [state_at(changes["n1"], t)],
-                         "n2": [state_at(changes["n2"], t)]}, t
-    static = [g for g in stretches_at(svg, 0) + stretches_at(svg, 999)
-              if "dm-off" not in g.get("class")]
-    assert {(g.get("data-node"), g.get("data-t")) for g in static} == {
-        ("n1", "500"), ("n2", "300")}
+        assert roles == {"n1": [state_at(changes["n1"], t)], "n2": [state_at(changes["n2"], t)]}, t
+    static = [
+        g for g in stretches_at(svg, 0) + stretches_at(svg, 999) if "dm-off" not in g.get("class")
+    ]
+    assert {(g.get("data-node"), g.get("data-t")) for g in static} == {("n1", "500"), ("n2", "300")}
     says = re.findall(r'data-say="([^"]+)"', svg)
     assert says == ["n1 is down", "n2 is down", "n2 is follower"]
 
 
 def test_events_with_downtime_merges_crashes_and_restarts_in_time_order():
-    trace = {"nodes": ["n1", "n2"], "duration": 1000.0,
-             "events": [{"t": 100.0, "node": "n1", "kind": "send"},
-                        {"t": 300.0, "node": "n2", "kind": "recv"}],
-             "downtime": [{"node": "n2", "start": 100.0, "end": 300.0},
-                          {"node": "n1", "start": 900.0, "end": None}]}
+    trace = {
+        "nodes": ["n1", "n2"],
+        "duration": 1000.0,
+        "events": [
+            {"t": 100.0, "node": "n1", "kind": "send"},
+            {"t": 300.0, "node": "n2", "kind": "recv"},
+        ],
+        "downtime": [
+            {"node": "n2", "start": 100.0, "end": 300.0},
+            {"node": "n1", "start": 900.0, "end": None},
+        ],
+    }
     merged = events_with_downtime(trace)
     assert [(e["t"], e["node"], e["kind"]) for e in merged] == [
-        (100.0, "n1", "send"), (100.0, "n2", "crash"), (300.0, "n2", "recv"),
-        (300.0, "n2", "restart"), (900.0, "n1", "crash")]  # no restart past the end
+        (100.0, "n1", "send"),
+        (100.0, "n2", "crash"),
+        (300.0, "n2", "recv"),
+        (300.0, "n2", "restart"),
+        (900.0, "n1", "crash"),
+    ]  # no restart past the end
     assert trace["events"][0]["kind"] == "send" and len(trace["events"]) == 2  # not mutated
     with pytest.raises(KeyError):  # a downtime span must say its node
         events_with_downtime(trace | {"downtime": [{"start": 1.0, "end": 2.0}]})
@@ -231,10 +303,14 @@ def test_dots_and_ticks_carry_their_moment_node_sentence_and_tooltip_escaped():
     root = parse(dots + ticks)
     marks = [e for e in root.iter() if e.get("data-t")]
     assert [(m.get("data-t"), m.get("data-node")) for m in marks] == [
-        ("250.5", HOSTILE), ("500", "n1")] * 2
+        ("250.5", HOSTILE),
+        ("500", "n1"),
+    ] * 2
     assert {m.get("data-say") for m in marks} == {f"{HOSTILE} says {HOSTILE}", "n1 says hi"}
     assert [t.text for t in root.iter() if t.tag.endswith("title")][1:] == [
-        f"{HOSTILE} says {HOSTILE}", "n1 says hi"]  # after the document's own title
+        f"{HOSTILE} says {HOSTILE}",
+        "n1 says hi",
+    ]  # after the document's own title
     assert ticks[2].startswith('<path d="M374 25v16"')  # n1's lane at y=33, 16 tall
     plain = kit.dots(scale, lanes, events[1:], "raft-k")
     assert "data-say" not in "".join(plain) and "<title>" not in "".join(plain)
@@ -246,14 +322,18 @@ def test_columns_put_a_rows_texts_at_their_columns_and_leave_out_empty_ones():
     root = parse(parts)
     texts = [e for e in root.iter() if e.tag.endswith("text")]
     assert [(t.text, t.get("x"), t.get("y")) for t in texts] == [
-        (HOSTILE, "44", "51"), ("view 2", "184", "51")]
+        (HOSTILE, "44", "51"),
+        ("view 2", "184", "51"),
+    ]
     with pytest.raises(ValueError):  # a text without a column is a mistake, not a silent cut
         kit.columns("n1", ("a", "b"), 0.0, xs=(44,))
 
 
 def test_liveness_and_times_by_node():
-    assert liveness(TRACE) == {"n1": [(0.0, "up"), (500.0, "down")],
-                               "n2": [(0.0, "up"), (100.0, "down"), (300.0, "up")]}
+    assert liveness(TRACE) == {
+        "n1": [(0.0, "up"), (500.0, "down")],
+        "n2": [(0.0, "up"), (100.0, "down"), (300.0, "up")],
+    }
     named = liveness(TRACE, {"n1": "producer", "n2": "broker"})
     assert named["n2"] == [(0.0, "broker"), (100.0, "down"), (300.0, "broker")]
     with pytest.raises(KeyError):  # every node needs its name when names are given
@@ -267,12 +347,12 @@ def test_labels_stand_beside_their_events_escaped_and_timed():
     scale = kit.TimeScale(1000, 44, 704)
     lanes = kit.Lanes(("n1", "n2"), 20, 26)
     events = [{"t": 100.0, "node": "n2", "value": HOSTILE}, {"t": 900.25, "node": "n1"}]
-    parts = kit.labels(scale, lanes, events, lambda e: e.get("value", "v2"), "dm-text", dx=-4,
-                       dy=22)
+    parts = kit.labels(
+        scale, lanes, events, lambda e: e.get("value", "v2"), "dm-text", dx=-4, dy=22
+    )
     texts = [e for e in parse(parts).iter() if e.tag.endswith("text")]
     seen = [(t.text, t.get("x"), t.get("y"), t.get("data-t"), t.get("data-node")) for t in texts]
-    assert seen == [
-        (HOSTILE, "106", "81", "100", "n2"), ("v2", "634.16", "55", "900.25", "n1")]
+    assert seen == [(HOSTILE, "106", "81", "100", "n2"), ("v2", "634.16", "55", "900.25", "n1")]
     with pytest.raises(ValueError):  # an event on a node without a lane
         kit.labels(scale, lanes, [{"t": 1.0, "node": "n9"}], str, "dm-text")
 
@@ -280,22 +360,32 @@ def test_labels_stand_beside_their_events_escaped_and_timed():
 def test_slot_stretches_give_each_slot_its_own_stretches_and_sentences():
     history = [(0.0, (None, None)), (10.0, ("a", None)), (20.0, ("a", "b")), (30.0, ("c", "b"))]
     drawn = kit.slot_stretches(
-        history, ["m1", HOSTILE], lambda slot, value: [el_text(f"{slot}={value}")], node="n1",
-        say=lambda slot, before, after: f"{slot}: {before} -> {after}")
+        history,
+        ["m1", HOSTILE],
+        lambda slot, value: [el_text(f"{slot}={value}")],
+        node="n1",
+        say=lambda slot, before, after: f"{slot}: {before} -> {after}",
+    )
     root = parse(drawn)
     groups = [g for g in root.iter() if g.tag.endswith("}g")]
     assert [(g.get("data-t"), g.get("data-until"), g.get("data-say")) for g in groups] == [
-        ("10", "30", "m1: None -> a"), ("30", None, "m1: a -> c"),
-        ("20", None, f"{HOSTILE}: None -> b")]
+        ("10", "30", "m1: None -> a"),
+        ("30", None, "m1: a -> c"),
+        ("20", None, f"{HOSTILE}: None -> b"),
+    ]
     assert "".join(root.itertext()).endswith(f"{HOSTILE}=b")
     assert kit.slot_stretches(history, [], lambda slot, value: []) == []
 
 
 def test_role_label_and_the_figure_panel_and_timeline_sections():
     assert kit.role_label("n1", HOSTILE, 10.0)[0].count("<script>") == 0
-    trace = {"demo": "t", "duration": 1000.0, "nodes": ["n1", "n2"],
-             "events": [{"t": 100.0, "node": "n2", "kind": "crash"}],
-             "partitions": [{"start": 200.0, "end": 300.0, "groups": [["n1"], ["n2"]]}]}
+    trace = {
+        "demo": "t",
+        "duration": 1000.0,
+        "nodes": ["n1", "n2"],
+        "events": [{"t": 100.0, "node": "n2", "kind": "crash"}],
+        "partitions": [{"start": 200.0, "end": 300.0, "groups": [["n1"], ["n2"]]}],
+    }
     fig = kit.Figure(trace, title="t")
     panel = kit.StatePanel(fig.y, str, kit.role_label, lambda n, b, a: None)
     fig.panel(panel, liveness(trace), gap=10)
@@ -317,8 +407,9 @@ def el_text(text: str) -> str:
 def test_series_as_an_area_closes_down_to_zero():
     scale = kit.TimeScale(1000, 0, 1000)
     levels = kit.Levels(top=0.0, height=100.0, most=10.0)
-    queue = kit.series(scale, levels, [(0.0, 0.0), (500.0, 5.0), (1000.0, 10.0)], "rz-queue",
-                       area=True)
+    queue = kit.series(
+        scale, levels, [(0.0, 0.0), (500.0, 5.0), (1000.0, 10.0)], "rz-queue", area=True
+    )
     assert 'd="M0 100L0 100L500 50L1000 0L1000 100Z"' in queue[0]
     line = kit.series(scale, levels, [(0.0, 0.0), (500.0, 5.0), (1000.0, 10.0)], "rz-good")
     assert 'd="M0 100L500 50L1000 0"' in line[0]

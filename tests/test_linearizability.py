@@ -17,11 +17,35 @@ def h(*ops) -> list[dict]:
     """
     entries = []
     for process, f, value, call, ret, kind in ops:
-        entries.append((call, 0, {"process": process, "type": "invoke", "f": f, "key": "x",
-                                  "value": value if f == "write" else None, "t": call}))
+        entries.append(
+            (
+                call,
+                0,
+                {
+                    "process": process,
+                    "type": "invoke",
+                    "f": f,
+                    "key": "x",
+                    "value": value if f == "write" else None,
+                    "t": call,
+                },
+            )
+        )
         if ret is not None:
-            entries.append((ret, 1, {"process": process, "type": kind, "f": f, "key": "x",
-                                     "value": value, "t": ret}))
+            entries.append(
+                (
+                    ret,
+                    1,
+                    {
+                        "process": process,
+                        "type": kind,
+                        "f": f,
+                        "key": "x",
+                        "value": value,
+                        "t": ret,
+                    },
+                )
+            )
     return [e for _, _, e in sorted(entries, key=lambda item: (item[0], item[1]))]
 
 
@@ -43,8 +67,11 @@ def test_read_of_initial_value():
 
 
 def test_stale_read_after_a_completed_write():
-    history = h(("a", "write", 1, 0, 10, "ok"), ("a", "write", 2, 20, 30, "ok"),
-                ("b", "read", 1, 40, 50, "ok"))
+    history = h(
+        ("a", "write", 1, 0, 10, "ok"),
+        ("a", "write", 2, 20, 30, "ok"),
+        ("b", "read", 1, 40, 50, "ok"),
+    )
     verdict = lin.check(history)
     assert verdict.valid is False
     assert verdict.op.process == "b" and verdict.op.value == 1
@@ -60,17 +87,28 @@ def test_read_concurrent_with_a_write_may_see_either_value():
 
 def test_reads_cannot_go_back_in_time():
     # the classic: a write is in progress; one read sees it, a later read does not
-    history = h(("a", "write", 1, 0, 100, "ok"), ("b", "read", 1, 10, 20, "ok"),
-                ("c", "read", None, 30, 40, "ok"))
+    history = h(
+        ("a", "write", 1, 0, 100, "ok"),
+        ("b", "read", 1, 10, 20, "ok"),
+        ("c", "read", None, 30, 40, "ok"),
+    )
     assert valid(history) is False
 
 
 def test_concurrent_writes_order_chosen_by_reads():
-    history = h(("a", "write", 1, 0, 50, "ok"), ("b", "write", 2, 0, 50, "ok"),
-                ("c", "read", 1, 60, 70, "ok"), ("c", "read", 1, 80, 90, "ok"))
+    history = h(
+        ("a", "write", 1, 0, 50, "ok"),
+        ("b", "write", 2, 0, 50, "ok"),
+        ("c", "read", 1, 60, 70, "ok"),
+        ("c", "read", 1, 80, 90, "ok"),
+    )
     assert valid(history) is True
-    flip = h(("a", "write", 1, 0, 50, "ok"), ("b", "write", 2, 0, 50, "ok"),
-             ("c", "read", 1, 60, 70, "ok"), ("d", "read", 2, 80, 90, "ok"))
+    flip = h(
+        ("a", "write", 1, 0, 50, "ok"),
+        ("b", "write", 2, 0, 50, "ok"),
+        ("c", "read", 1, 60, 70, "ok"),
+        ("d", "read", 2, 80, 90, "ok"),
+    )
     assert valid(flip) is False  # both writes were done before either read began
 
 
@@ -89,8 +127,11 @@ def test_failed_write_never_happened():
 
 
 def test_info_write_may_take_effect_late_or_never():
-    late = h(("a", "write", 1, 0, 10, "info"), ("b", "read", None, 20, 30, "ok"),
-             ("b", "read", 1, 1000, 1010, "ok"))
+    late = h(
+        ("a", "write", 1, 0, 10, "info"),
+        ("b", "read", None, 20, 30, "ok"),
+        ("b", "read", 1, 1000, 1010, "ok"),
+    )
     assert valid(late) is True
     never = h(("a", "write", 1, 0, 10, "info"), ("b", "read", None, 20, 30, "ok"))
     assert valid(never) is True
@@ -102,28 +143,41 @@ def test_info_write_cannot_take_effect_before_it_was_invoked():
 
 
 def test_info_write_takes_effect_once():
-    history = h(("a", "write", 1, 0, 10, "info"), ("c", "read", 1, 20, 30, "ok"),
-                ("b", "write", 2, 40, 50, "ok"), ("c", "read", 2, 60, 70, "ok"),
-                ("c", "read", 1, 80, 90, "ok"))
+    history = h(
+        ("a", "write", 1, 0, 10, "info"),
+        ("c", "read", 1, 20, 30, "ok"),
+        ("b", "write", 2, 40, 50, "ok"),
+        ("c", "read", 2, 60, 70, "ok"),
+        ("c", "read", 1, 80, 90, "ok"),
+    )
     assert valid(history) is False  # 1 again after 2 would need the write a second time
     assert valid(history[:-2]) is True
 
 
 def test_writes_that_touch_are_concurrent():
     # the second write began the moment the first ended: either order is legal
-    history = h(("a", "write", 1, 0, 10, "ok"), ("b", "write", 2, 10, 20, "ok"),
-                ("c", "read", 1, 30, 40, "ok"))
+    history = h(
+        ("a", "write", 1, 0, 10, "ok"),
+        ("b", "write", 2, 10, 20, "ok"),
+        ("c", "read", 1, 30, 40, "ok"),
+    )
     assert valid(history) is True
     assert lin.stale_reads(history) == []
-    later = h(("a", "write", 1, 0, 10, "ok"), ("b", "write", 2, 11, 12, "ok"),
-              ("c", "read", 1, 30, 40, "ok"))
+    later = h(
+        ("a", "write", 1, 0, 10, "ok"),
+        ("b", "write", 2, 11, 12, "ok"),
+        ("c", "read", 1, 30, 40, "ok"),
+    )
     assert valid(later) is False
     assert [(r.process, w.value) for r, w in lin.stale_reads(later)] == [("c", 2)]
 
 
 def test_info_write_cannot_be_undone():
-    history = h(("a", "write", 1, 0, 10, "info"), ("b", "read", 1, 20, 30, "ok"),
-                ("b", "read", None, 40, 50, "ok"))
+    history = h(
+        ("a", "write", 1, 0, 10, "info"),
+        ("b", "read", 1, 20, 30, "ok"),
+        ("b", "read", None, 40, 50, "ok"),
+    )
     assert valid(history) is False
 
 
@@ -151,8 +205,7 @@ def test_keys_are_independent():
 
 def test_malformed_histories_are_rejected():
     with pytest.raises(lin.HistoryError):
-        lin.check([{"process": "a", "type": "ok", "f": "read", "key": "x", "value": 1,
-                    "t": 0}])
+        lin.check([{"process": "a", "type": "ok", "f": "read", "key": "x", "value": 1, "t": 0}])
     twice = h(("a", "write", 1, 0, None, "ok")) + h(("a", "write", 2, 5, None, "ok"))
     with pytest.raises(lin.HistoryError):
         lin.check(twice)
@@ -211,7 +264,7 @@ def brute_force(history: list[dict]) -> bool:
 def _legal(order) -> bool:
     value = lin.INITIAL
     for i, op in enumerate(order):
-        if any(later.ret < op.call for later in order[i + 1:]):
+        if any(later.ret < op.call for later in order[i + 1 :]):
             return False  # an op placed after this one had finished before it began
         if op.f == "write":
             value = op.value
@@ -235,8 +288,9 @@ def random_history(rng: random.Random) -> list[dict]:
     for process, f, value, call, ret, kind in ops:
         if f == "read":
             value = rng.choice([None] + written + [99])
-        fixed.append((process, f, value, call, None if kind == "info" and rng.random() < 0.3
-                      else ret, kind))
+        fixed.append(
+            (process, f, value, call, None if kind == "info" and rng.random() < 0.3 else ret, kind)
+        )
     return h(*fixed)
 
 
@@ -261,16 +315,22 @@ def corrupt_one_read(history: list[dict]) -> tuple[list[dict], lin.Op]:
     ops, _ = lin.pair(history)
     writes = [op for op in ops if op.f == "write" and op.status == "ok"]
     reads = [op for op in ops if op.f == "read" and op.status == "ok"]
-    for read in reads[len(reads) // 2:]:
+    for read in reads[len(reads) // 2 :]:
         for old in writes:
-            if old.key == read.key and any(w.key == read.key and old.ret < w.call
-                                           and w.ret < read.call for w in writes):
+            if old.key == read.key and any(
+                w.key == read.key and old.ret < w.call and w.ret < read.call for w in writes
+            ):
                 break
         else:
             continue
         copy = [dict(entry) for entry in history]
-        done = next(i for i, entry in enumerate(copy) if entry["process"] == read.process
-                    and entry["type"] == "ok" and float(entry["t"]) == read.ret)
+        done = next(
+            i
+            for i, entry in enumerate(copy)
+            if entry["process"] == read.process
+            and entry["type"] == "ok"
+            and float(entry["t"]) == read.ret
+        )
         copy[done]["value"] = old.value
         stale = next(op for op in lin.pair(copy)[0] if op.index == read.index)
         return copy, stale
@@ -288,8 +348,7 @@ def most_in_flight(history: list[dict]) -> int:
 
 @pytest.fixture(scope="module")
 def big_history() -> list[dict]:
-    return lin.register_history(random.Random(5), 5000, processes=6, unknown=0.03,
-                                failed=0.02)
+    return lin.register_history(random.Random(5), 5000, processes=6, unknown=0.03, failed=0.02)
 
 
 def test_generated_5000_op_history_is_linearizable(big_history):
@@ -315,8 +374,7 @@ def test_one_stale_read_in_5000_ops_is_found(big_history):
 
 
 def test_several_keys_and_processes_at_scale():
-    history = lin.register_history(random.Random(8), 3000, processes=10, keys=4,
-                                   unknown=0.05)
+    history = lin.register_history(random.Random(8), 3000, processes=10, keys=4, unknown=0.05)
     assert lin.check(history).valid is True
     corrupted, read = corrupt_one_read(history)
     verdict = lin.check(corrupted)
@@ -353,21 +411,26 @@ def test_outcome_names_each_verdict():
 
 
 def test_generated_histories_follow_one_process_one_op():
-    history = lin.register_history(random.Random(4), 300, processes=3, unknown=0.2,
-                                   failed=0.1)
+    history = lin.register_history(random.Random(4), 300, processes=3, unknown=0.2, failed=0.1)
     kinds = {entry["type"] for entry in history}
     assert kinds == {"invoke", "ok", "info", "fail"}
     assert [entry["t"] for entry in history] == sorted(entry["t"] for entry in history)
     lin.pair(history)  # raises on a process with two ops pending
-    assert history == lin.register_history(random.Random(4), 300, processes=3, unknown=0.2,
-                                           failed=0.1)
+    assert history == lin.register_history(
+        random.Random(4), 300, processes=3, unknown=0.2, failed=0.1
+    )
 
 
 # -- generated small histories against the brute force -----------------------------------
 def small_history(rng: random.Random) -> list[dict]:
     """Give a short history of a few processes, linearizable or, about half the time, not."""
-    history = lin.register_history(rng, rng.randint(1, 6), processes=rng.randint(1, 4),
-                                   unknown=rng.choice((0.0, 0.3)), failed=rng.choice((0.0, 0.2)))
+    history = lin.register_history(
+        rng,
+        rng.randint(1, 6),
+        processes=rng.randint(1, 4),
+        unknown=rng.choice((0.0, 0.3)),
+        failed=rng.choice((0.0, 0.2)),
+    )
     if rng.random() < 0.3:  # equal values from different writes (consistently: still legal)
         for entry in history:
             if entry["value"] is not None:
@@ -430,9 +493,13 @@ def plain_search(history: list[dict]) -> bool:
 
 def medium_history(rng: random.Random) -> list[dict]:
     """Give 10-40 ops of up to 8 processes, often with repeated values, often corrupted."""
-    history = lin.register_history(rng, rng.randint(10, 40), processes=rng.randint(2, 8),
-                                   unknown=rng.choice((0.0, 0.1, 0.4)),
-                                   failed=rng.choice((0.0, 0.1)))
+    history = lin.register_history(
+        rng,
+        rng.randint(10, 40),
+        processes=rng.randint(2, 8),
+        unknown=rng.choice((0.0, 0.1, 0.4)),
+        failed=rng.choice((0.0, 0.1)),
+    )
     if rng.random() < 0.5:  # few distinct values: many writes look alike
         distinct = rng.randint(2, 4)
         for entry in history:
@@ -477,8 +544,16 @@ def stale_by_definition(history: list[dict]) -> list[tuple[int, int]]:
         seen = writes.get((read.key, read.value))
         if read.value is not None and seen is None:
             continue
-        newer = [w for w in ops if w.f == "write" and w.status == "ok" and w.key == read.key
-                 and w.ret < read.call and w is not seen and (seen is None or seen.ret < w.call)]
+        newer = [
+            w
+            for w in ops
+            if w.f == "write"
+            and w.status == "ok"
+            and w.key == read.key
+            and w.ret < read.call
+            and w is not seen
+            and (seen is None or seen.ret < w.call)
+        ]
         if newer:
             found.append((read.index, max(newer, key=lambda w: (w.ret, w.index)).index))
     return found
@@ -488,16 +563,22 @@ def test_stale_reads_match_their_definition():
     rng = random.Random(6)
     total = 0
     for _ in range(100):
-        history = lin.register_history(rng, 80, processes=rng.randint(2, 5), keys=2,
-                                       unknown=0.1, failed=0.05)
+        history = lin.register_history(
+            rng, 80, processes=rng.randint(2, 5), keys=2, unknown=0.1, failed=0.05
+        )
         ops, _ = lin.pair(history)
         for entry in rng.sample(history, 8):
             if entry["type"] != "ok" or entry["f"] != "read":
                 continue
             # a value written just before the read began (stale or not, by a hair), an old
             # one, the initial one, or one nobody wrote
-            recent = [op.value for op in ops if op.f == "write" and op.key == entry["key"]
-                      and float(entry["t"]) - 40 <= op.ret <= float(entry["t"])]
+            recent = [
+                op.value
+                for op in ops
+                if op.f == "write"
+                and op.key == entry["key"]
+                and float(entry["t"]) - 40 <= op.ret <= float(entry["t"])
+            ]
             entry["value"] = rng.choice([*recent, *recent, None, 1, 999])
         expected = stale_by_definition(history)
         got = [(read.index, newer.index) for read, newer in lin.stale_reads(history)]

@@ -30,14 +30,23 @@ def weight(site: Path, page: Path) -> int:
 
 def test_every_article_page_is_within_the_budget(built_site: Path) -> None:
     # Pages (the author's guide shows every demo) are reference, not articles.
-    pages = {line.split(":", 1)[1].strip() for path in ROOT.glob("content/pages/*.md")
-             for line in path.read_text(encoding="utf-8").splitlines()
-             if line.lower().startswith("slug:")}
-    articles = [p for p in built_site.glob("*/index.html") if p.parent.name not in pages
-                and '<figure class="demo"' in p.read_text(encoding="utf-8")]
+    pages = {
+        line.split(":", 1)[1].strip()
+        for path in ROOT.glob("content/pages/*.md")
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.lower().startswith("slug:")
+    }
+    articles = [
+        p
+        for p in built_site.glob("*/index.html")
+        if p.parent.name not in pages and '<figure class="demo"' in p.read_text(encoding="utf-8")
+    ]
     assert len(articles) >= 10
-    heavy = {p.parent.name: weight(built_site, p) // 1024 for p in articles
-             if weight(built_site, p) > BUDGET}
+    heavy = {
+        p.parent.name: weight(built_site, p) // 1024
+        for p in articles
+        if weight(built_site, p) > BUDGET
+    }
     assert heavy == {}, f"KB before interaction over {BUDGET // 1024}: {heavy}"
 
 

@@ -35,8 +35,7 @@ def by_name(result) -> dict:
     return {c.name: c for c in result.checks}
 
 
-def random_schedule(rng: random.Random, replicas: int, duration: float,
-                    crashes: bool) -> str:
+def random_schedule(rng: random.Random, replicas: int, duration: float, crashes: bool) -> str:
     """Give one or two partitions (and maybe a crash) that all heal before the quiet end."""
     names = [f"n{i}" for i in range(1, replicas + 1)]
     last = duration - partition.SETTLE - 300
@@ -61,16 +60,25 @@ def random_params(seed: int, mode: str, crashes: bool = True) -> dict:
     rng = random.Random(seed)
     replicas = rng.randint(3, 7)
     duration = rng.choice((3000.0, 5000.0, 6000.0))
-    return {"seed": seed, "mode": mode, "replicas": replicas, "clients": rng.randint(1, 8),
-            "duration": duration, "keys": rng.choice(("x", "x,y", "a,b,c")),
-            "faults": random_schedule(rng, replicas, duration, crashes)}
+    return {
+        "seed": seed,
+        "mode": mode,
+        "replicas": replicas,
+        "clients": rng.randint(1, 8),
+        "duration": duration,
+        "keys": rng.choice(("x", "x,y", "a,b,c")),
+        "faults": random_schedule(rng, replicas, duration, crashes),
+    }
 
 
 def unreliable(params: dict) -> dict:
     """Give `params` on a network that duplicates and reorders, by amounts drawn from its seed."""
     rng = random.Random(params["seed"] * 31 + 7)
-    return dict(params, duplicate=round(rng.uniform(0.05, 0.5), 2),
-                reorder=rng.choice((10.0, 40.0, 60.0, 200.0, 1000.0, 3000.0)))
+    return dict(
+        params,
+        duplicate=round(rng.uniform(0.05, 0.5), 2),
+        reorder=rng.choice((10.0, 40.0, 60.0, 200.0, 1000.0, 3000.0)),
+    )
 
 
 def assert_cp_properties(params: dict) -> None:
@@ -134,8 +142,7 @@ def test_ap_default_params_always_show_a_stale_read():
 
 def test_cp_default_fails_only_on_the_minority_side():
     result = run()
-    outcomes = {(e["process"], e["type"]) for e in result.extra["history"]
-                if e["type"] != "invoke"}
+    outcomes = {(e["process"], e["type"]) for e in result.extra["history"] if e["type"] != "invoke"}
     assert ("c1", "fail") in outcomes  # c1 sits with n1, cut off from n2 and n3
     assert not any(kind != "ok" for process, kind in outcomes if process != "c1")
     assert result.ok
@@ -164,8 +171,9 @@ def test_trace_follows_the_contract():
     assert trace["demo"] == "partition" and trace["nodes"] == ["n1", "n2", "n3"]
     assert set(trace["final_state"]) == {"n1", "n2", "n3"}
     assert trace["final_state"]["n1"].keys() == {"x", "y"}
-    assert trace["partitions"] == [{"start": 1500.0, "end": 4500.0,
-                                    "groups": [["n1"], ["n2", "n3"]]}]
+    assert trace["partitions"] == [
+        {"start": 1500.0, "end": 4500.0, "groups": [["n1"], ["n2", "n3"]]}
+    ]
     for entry in trace["history"]:
         assert {"process", "type", "f", "key", "value", "t", "node"} <= entry.keys()
         assert entry["type"] in ("invoke", "ok", "fail", "info")
@@ -178,8 +186,7 @@ def test_trace_follows_the_contract():
 
 
 def test_adopt_events_replay_to_the_final_state():
-    for params in ({}, {"mode": "ap"}, unreliable(random_params(4, "cp")),
-                   random_params(9, "ap")):
+    for params in ({}, {"mode": "ap"}, unreliable(random_params(4, "cp")), random_params(9, "ap")):
         trace = run(params).trace()
         keys = list(trace["final_state"]["n1"])
         state = {n: dict.fromkeys(keys) for n in trace["nodes"]}
@@ -193,8 +200,15 @@ def test_adopt_events_replay_to_the_final_state():
 
 
 def test_clients_wrap_around_the_replicas():
-    assert [partition.home_of(i, 3) for i in range(1, 8)] == \
-        ["n1", "n2", "n3", "n1", "n2", "n3", "n1"]
+    assert [partition.home_of(i, 3) for i in range(1, 8)] == [
+        "n1",
+        "n2",
+        "n3",
+        "n1",
+        "n2",
+        "n3",
+        "n1",
+    ]
 
 
 def test_written_values_are_unique():
@@ -222,8 +236,7 @@ def test_ap_availability_does_not_count_ops_whose_home_replica_was_down():
 def test_ap_availability_still_fails_an_op_whose_home_replica_was_up():
     trace = run({"mode": "ap", "faults": "crash n2@1000; restart n2@3000"}).trace()
     # c3's home n3 never crashed: its failure is the replica's fault, not a crash's
-    next(e for e in trace["history"] if e["process"] == "c3" and e["type"] == "ok")["type"] \
-        = "fail"
+    next(e for e in trace["history"] if e["process"] == "c3" and e["type"] == "ok")["type"] = "fail"
     check = checks_of(trace)["Availability"]
     assert not check.ok and "c3's" in check.detail and check.node == "n3"
 
@@ -238,8 +251,7 @@ def test_cp_availability_is_not_judged_under_message_loss():
 
 def test_cp_availability_is_judged_only_while_two_round_trips_fit_the_patience():
     trace = copy.deepcopy(run().trace())
-    next(e for e in trace["history"] if e["process"] == "c2" and e["type"] == "ok")["type"] \
-        = "fail"
+    next(e for e in trace["history"] if e["process"] == "c2" and e["type"] == "ok")["type"] = "fail"
     assert not checks_of(trace)["Availability"].ok
     trace["params"]["drop"] = 0.01
     check = checks_of(trace)["Availability"]
@@ -270,9 +282,13 @@ def corrupt_and_check(mutate, params: dict | None = None) -> dict:
 
 def test_linearizable_fails_on_a_stale_read():
     def stale(trace):
-        reads = [e for e in trace["history"] if e["type"] == "ok" and e["f"] == "read"
-                 and e["value"] is not None and e["t"] > 1000]
+        reads = [
+            e
+            for e in trace["history"]
+            if e["type"] == "ok" and e["f"] == "read" and e["value"] is not None and e["t"] > 1000
+        ]
         reads[-1]["value"] = None  # the initial value, long after the first writes
+
     check = corrupt_and_check(stale)["Linearizable"]
     assert not check.ok and "stale read" in check.detail and check.t is not None
 
@@ -286,6 +302,7 @@ def test_availability_fails_when_a_majority_side_op_fails():
     def fail_majority(trace):
         done = next(e for e in trace["history"] if e["process"] == "c2" and e["type"] == "ok")
         done["type"] = "fail"
+
     check = corrupt_and_check(fail_majority)["Availability"]
     assert not check.ok and "majority was in reach" in check.detail
 
@@ -293,6 +310,7 @@ def test_availability_fails_when_a_majority_side_op_fails():
 def test_availability_in_ap_needs_every_op():
     def timeout(trace):
         next(e for e in trace["history"] if e["type"] == "ok")["type"] = "info"
+
     assert not corrupt_and_check(timeout, {"mode": "ap"})["Availability"].ok
 
 
@@ -314,28 +332,33 @@ def test_convergence_is_not_claimed_while_still_partitioned():
 
 def test_convergence_is_not_claimed_when_a_heal_comes_too_late_to_gossip():
     # healed 100 ms before the end: less than a gossip round, so disagreement proves nothing
-    check = corrupt_and_check(lambda trace: trace["final_state"]["n3"].update(x=-1),
-                              {"faults": "partition n1|n2,n3@1500-5900"})["Convergence"]
+    check = corrupt_and_check(
+        lambda trace: trace["final_state"]["n3"].update(x=-1),
+        {"faults": "partition n1|n2,n3@1500-5900"},
+    )["Convergence"]
     assert check.ok and "need until" in check.detail
 
 
 # -- params ------------------------------------------------------------------------------
-@pytest.mark.parametrize("given, culprit", [
-    ({"mode": "xx"}, "mode"),
-    ({"replicas": 2}, "replicas"),
-    ({"replicas": 8}, "replicas"),
-    ({"clients": 0}, "clients"),
-    ({"clients": 9}, "clients"),
-    ({"keys": ""}, "keys"),
-    ({"keys": "a,b,c,d,e"}, "keys"),
-    ({"keys": "x,x"}, "keys"),
-    ({"keys": "1x"}, "keys"),
-    ({"faults": "partition n1|n4@100-200"}, "n4"),
-    ({"faults": "crash c1@100"}, "c1"),
-    ({"colour": "red"}, "colour"),
-    ({"reorder": 6000}, "reorder"),
-    ({"duplicate": 1.5}, "duplicate"),
-])
+@pytest.mark.parametrize(
+    "given, culprit",
+    [
+        ({"mode": "xx"}, "mode"),
+        ({"replicas": 2}, "replicas"),
+        ({"replicas": 8}, "replicas"),
+        ({"clients": 0}, "clients"),
+        ({"clients": 9}, "clients"),
+        ({"keys": ""}, "keys"),
+        ({"keys": "a,b,c,d,e"}, "keys"),
+        ({"keys": "x,x"}, "keys"),
+        ({"keys": "1x"}, "keys"),
+        ({"faults": "partition n1|n4@100-200"}, "n4"),
+        ({"faults": "crash c1@100"}, "c1"),
+        ({"colour": "red"}, "colour"),
+        ({"reorder": 6000}, "reorder"),
+        ({"duplicate": 1.5}, "duplicate"),
+    ],
+)
 def test_bad_params_name_the_culprit(given, culprit):
     with pytest.raises(ParamError, match=culprit):
         run(given)
@@ -382,29 +405,47 @@ def expected(trace: dict, t: float) -> dict:
         if p["start"] <= t < p["end"]:
             group = {n: g for g in p["groups"] for n in g}
     half = len(trace["nodes"]) / 2
-    roles = {n: ["down"] if down[n] else
-             ["majority"] if sum(not down[m] for m in group[n]) > half else ["minority"]
-             for n in trace["nodes"]}
+    roles = {
+        n: ["down"]
+        if down[n]
+        else ["majority"]
+        if sum(not down[m] for m in group[n]) > half
+        else ["minority"]
+        for n in trace["nodes"]
+    }
     pending = {}
     for e in trace["history"]:
         if e["t"] <= t:
-            what = (f"write {e['key']}:={'∅' if e['value'] is None else e['value']}"
-                    if e["f"] == "write" else f"read {e['key']}")
+            what = (
+                f"write {e['key']}:={'∅' if e['value'] is None else e['value']}"
+                if e["f"] == "write"
+                else f"read {e['key']}"
+            )
             pending[e["process"]] = [what] if e["type"] == "invoke" else []
-    shown = {n: sorted(f"{k}={'∅' if v is None else v}" for k, v in kv.items())
-             for n, kv in values.items()}
+    shown = {
+        n: sorted(f"{k}={'∅' if v is None else v}" for k, v in kv.items())
+        for n, kv in values.items()
+    }
     return {"roles": roles, "values": shown, "pending": pending}
 
 
-@pytest.mark.parametrize("params", [
-    {},
-    {"mode": "ap", "faults": "crash n2@800; restart n2@2600; partition n1|n2,n3@3000-4000"},
-    unreliable(random_params(11, "cp")),
-    random_params(12, "ap"),
-    random_params(13, "cp") | {"drop": 0.1},
-    random_params(14, "ap") | {"replicas": 7, "clients": 8, "keys": "a,b,c,d", "faults":
-                               "partition n1,n2,n3|n4,n5,n6,n7@500-2000; crash n5@2100"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"mode": "ap", "faults": "crash n2@800; restart n2@2600; partition n1|n2,n3@3000-4000"},
+        unreliable(random_params(11, "cp")),
+        random_params(12, "ap"),
+        random_params(13, "cp") | {"drop": 0.1},
+        random_params(14, "ap")
+        | {
+            "replicas": 7,
+            "clients": 8,
+            "keys": "a,b,c,d",
+            "faults": "partition n1,n2,n3|n4,n5,n6,n7@500-2000; crash n5@2100",
+        },
+    ],
+)
 def test_the_panel_shows_the_trace_state_at_random_moments(params):
     result = run(params)
     trace = result.trace()
@@ -414,26 +455,40 @@ def test_the_panel_shows_the_trace_state_at_random_moments(params):
         shown, truth = visible(result.svg, t), expected(trace, t)
         assert shown["roles"] == truth["roles"], t  # exactly one role mark per replica
         assert {n: sorted(v) for n, v in shown["values"].items()} == truth["values"], t
-        assert {c: shown["pending"].get(c, []) for c in truth["pending"]} == \
-            truth["pending"], t
+        assert {c: shown["pending"].get(c, []) for c in truth["pending"]} == truth["pending"], t
         waiting += sum(map(len, truth["pending"].values()))
     # ap answers within 2 ms, so only cp is sure to be caught with an op in flight
     assert waiting or result.params["mode"] == "ap"
 
 
 def test_the_panel_has_one_role_per_replica_at_every_change():
-    result = run({"seed": 3, "replicas": 5, "faults": "crash n1@800; restart n1@2000; "
-                  "partition n1,n2|n3,n4,n5@2500-4000; crash n4@3000"})
-    times = sorted({float(g.get("data-t")) for g in ElementTree.fromstring(result.svg).iter()
-                    if g.get("data-t") is not None})
+    result = run(
+        {
+            "seed": 3,
+            "replicas": 5,
+            "faults": "crash n1@800; restart n1@2000; "
+            "partition n1,n2|n3,n4,n5@2500-4000; crash n4@3000",
+        }
+    )
+    times = sorted(
+        {
+            float(g.get("data-t"))
+            for g in ElementTree.fromstring(result.svg).iter()
+            if g.get("data-t") is not None
+        }
+    )
     assert len(times) > 100
     for t in times:
         roles = roles_at(result.svg, t)
         assert sorted(roles) == result.nodes and all(len(r) == 1 for r in roles.values()), t
     # n4's crash leaves n3 and n5 two of five: no side reaches a majority
-    assert roles_at(result.svg, 3500) == {"n1": ["minority"], "n2": ["minority"],
-                                          "n3": ["minority"], "n4": ["down"],
-                                          "n5": ["minority"]}
+    assert roles_at(result.svg, 3500) == {
+        "n1": ["minority"],
+        "n2": ["minority"],
+        "n3": ["minority"],
+        "n4": ["down"],
+        "n5": ["minority"],
+    }
     assert roles_at(result.svg, 2800)["n3"] == ["majority"]
 
 
@@ -549,7 +604,10 @@ def test_a_late_store_never_replaces_a_newer_value(sim):
     n2.deliver(Store(4, "x", (3, 1), 30), "n1", 2)  # a copy
     assert n2.store["x"] == ((3, 1), 30)
     assert [(src, dst, msg) for src, dst, msg in sim.take_all(Ack)] == [
-        ("n2", "n1", Ack(4)), ("n2", "n3", Ack(2)), ("n2", "n1", Ack(4))]  # each is acked
+        ("n2", "n1", Ack(4)),
+        ("n2", "n3", Ack(2)),
+        ("n2", "n1", Ack(4)),
+    ]  # each is acked
     assert [e["value"] for e in sim.kinds("adopt")] == [30]
 
 
@@ -559,8 +617,10 @@ def three_replicas(seed: int = 1):
 
     sim = Simulation(seed, latency=(5.0, 15.0))
     names = ["n1", "n2", "n3"]
-    nodes = [sim.add(Replica(n, sim, i + 1, [p for p in names if p != n], "cp", ["x"]))
-             for i, n in enumerate(names)]
+    nodes = [
+        sim.add(Replica(n, sim, i + 1, [p for p in names if p != n], "cp", ["x"]))
+        for i, n in enumerate(names)
+    ]
     return sim, nodes
 
 

@@ -53,8 +53,13 @@ nodes: 99
 
 
 def real_demos() -> list[str]:
-    done = subprocess.run([sys.executable, "-m", "demos", "list"], cwd=ROOT,
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "demos", "list"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return done.stdout.split()
 
 
@@ -73,9 +78,13 @@ def make_site(base: Path, posts: dict[str, str]) -> Path:
 def build(runner, base: Path, content: Path, **overrides: object):
     # No memory snapshot unless a test asks: making one takes Node several seconds, and
     # the one test of it (and the shared real-site build) cover it.
-    overrides = {"THEME": str(ROOT / "theme"), "PLUGIN_PATHS": [str(ROOT / "plugins")],
-                 "PYODIDE_DEMOS_ROOT": str(ROOT), "PYODIDE_DEMOS_SNAPSHOT": False,
-                 **overrides}
+    overrides = {
+        "THEME": str(ROOT / "theme"),
+        "PLUGIN_PATHS": [str(ROOT / "plugins")],
+        "PYODIDE_DEMOS_ROOT": str(ROOT),
+        "PYODIDE_DEMOS_SNAPSHOT": False,
+        **overrides,
+    }
     return runner(content, base / "output", cwd=base, **overrides)
 
 
@@ -89,8 +98,12 @@ def site(tmp_path_factory, pelican_runner) -> Path:
 
 
 def figures(html: str) -> dict[str, str]:
-    return dict(re.findall(r'(<figure class="demo" id="demo-([a-z]+-\d+)".*?</figure>)', html,
-                           re.S)[i][::-1] for i in range(html.count('<figure class="demo"')))
+    return dict(
+        re.findall(r'(<figure class="demo" id="demo-([a-z]+-\d+)".*?</figure>)', html, re.S)[i][
+            ::-1
+        ]
+        for i in range(html.count('<figure class="demo"'))
+    )
 
 
 def test_figure_markup(site: Path) -> None:
@@ -98,8 +111,9 @@ def test_figure_markup(site: Path) -> None:
     found = figures(html)
     assert list(found) == [f"{A}-1", f"{A}-2", f"{B}-1"]
     first = found[f"{A}-1"]
-    defaults = json.loads(re.search(r"data-defaults='([^']*)'", first)[1]
-                          .replace("&quot;", '"').replace("&amp;", "&"))
+    defaults = json.loads(
+        re.search(r"data-defaults='([^']*)'", first)[1].replace("&quot;", '"').replace("&amp;", "&")
+    )
     assert defaults["seed"] == 3
     assert f'data-demo="{A}"' in first
     assert '<figcaption class="demo-title">First run</figcaption>' in first
@@ -117,9 +131,13 @@ def test_figure_markup(site: Path) -> None:
 def test_prerendered_svg_is_the_cli_run(site: Path) -> None:
     first = figures((site / "post" / "index.html").read_text())[f"{A}-1"]
     svg = re.search(r'<div class="demo-output">(<svg.*</svg>)</div>', first, re.S)[1]
-    cli = subprocess.run([sys.executable, "-m", "demos", "run", A, "--set", "seed=3",
-                          "--format", "svg"], cwd=ROOT, capture_output=True, text=True,
-                         check=True).stdout.rstrip("\n")
+    cli = subprocess.run(
+        [sys.executable, "-m", "demos", "run", A, "--set", "seed=3", "--format", "svg"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.rstrip("\n")
     # The page inlines the run's last moment; the whole figure is a file beside the bundle.
     assert svg == lite.strip_hidden(cli) and len(svg) < len(cli)
     assert not re.search(r'class="[^"]*dm-off', svg)
@@ -130,11 +148,14 @@ def test_prerendered_svg_is_the_cli_run(site: Path) -> None:
 
 
 def test_lite_figures_keep_nested_groups_and_the_last_stretch() -> None:
-    svg = ('<svg><g class="dm-state dm-off" data-t="0" data-until="5"><g><path/></g>'
-           '<text>old</text></g><g class="dm-state" data-t="5"><text>new</text></g>'
-           '<g class="dm-lane"/></svg>')
-    assert lite.strip_hidden(svg) == ('<svg><g class="dm-state" data-t="5"><text>new</text>'
-                                      '</g><g class="dm-lane"/></svg>')
+    svg = (
+        '<svg><g class="dm-state dm-off" data-t="0" data-until="5"><g><path/></g>'
+        '<text>old</text></g><g class="dm-state" data-t="5"><text>new</text></g>'
+        '<g class="dm-lane"/></svg>'
+    )
+    assert lite.strip_hidden(svg) == (
+        '<svg><g class="dm-state" data-t="5"><text>new</text></g><g class="dm-lane"/></svg>'
+    )
     assert lite.split(lite.strip_hidden(svg)) == (lite.strip_hidden(svg), None)
     broken = '<svg><g class="dm-state dm-off"><text>never closed</svg>'
     assert lite.strip_hidden(broken) == broken
@@ -159,10 +180,15 @@ def test_manifest_and_wheel(site: Path) -> None:
     assert manifest["runtime"] == {"version": version, "indexURL": f"../pyodide/{version}/"}
     assert set(DEMOS) == set(manifest["demos"])
     assert [p["name"] for p in manifest["demos"][A]["params"]][:4] == [
-        "seed", "duration", "drop", "faults"]
+        "seed",
+        "duration",
+        "drop",
+        "faults",
+    ]
     wheel = site / "demos" / manifest["wheel"]
     assert sorted(p.name for p in (site / "demos").iterdir()) == sorted(
-        [manifest_path.name, wheel.name, lite.FOLDER])
+        [manifest_path.name, wheel.name, lite.FOLDER]
+    )
     with zipfile.ZipFile(wheel) as whl:
         names = whl.namelist()
         modules = [n for n in names if n.startswith("demos/")]
@@ -212,8 +238,11 @@ def test_not_strict_shows_the_error_on_the_page(tmp_path: Path, pelican_runner) 
     assert done.returncode == 0, said
     assert f"content/articles/bad.md:{line}: demo {A}: nodes:" in said
     assert "Traceback" not in said
-    pages = [p for p in (tmp_path / "output").rglob("index.html")
-             if 'class="demo-build-error"' in p.read_text()]
+    pages = [
+        p
+        for p in (tmp_path / "output").rglob("index.html")
+        if 'class="demo-build-error"' in p.read_text()
+    ]
     assert len(pages) == 1
     box = pages[0].read_text().split('class="demo-build-error"', 1)[1].split("</div>", 1)[0]
     assert f"line {line}: demo {A}: nodes: 99 is above the maximum" in box
@@ -253,19 +282,26 @@ def test_real_site_pages_link_assets_exactly_when_they_have_demos(built_site: Pa
     assert with_demos >= 1
 
 
-def test_edited_demo_refreshes_cached_pages(tmp_path: Path, pelican_runner,
-                                            fake_demos_root: Path) -> None:
+def test_edited_demo_refreshes_cached_pages(
+    tmp_path: Path, pelican_runner, fake_demos_root: Path
+) -> None:
     root = tmp_path / "root"
     shutil.copytree(fake_demos_root, root)
     (root / "node_modules").symlink_to(ROOT / "node_modules")
-    content = make_site(tmp_path, {"post.md": "Title: T\nDate: 2024-01-01\nSlug: t\n\n"
-                                              "```demo tiny\n```\n"})
+    content = make_site(
+        tmp_path, {"post.md": "Title: T\nDate: 2024-01-01\nSlug: t\n\n```demo tiny\n```\n"}
+    )
     page = tmp_path / "output" / "t" / "index.html"
     for title in ("A token on a ring", "A renamed ring"):
         tiny = root / "fakedemos" / "tiny.py"
         tiny.write_text(re.sub(r'TITLE = ".*"', f'TITLE = "{title}"', tiny.read_text()))
-        done = build(pelican_runner, tmp_path, content, PYODIDE_DEMOS_ROOT=str(root),
-                     PYODIDE_DEMOS_PACKAGE="fakedemos")
+        done = build(
+            pelican_runner,
+            tmp_path,
+            content,
+            PYODIDE_DEMOS_ROOT=str(root),
+            PYODIDE_DEMOS_PACKAGE="fakedemos",
+        )
         assert done.returncode == 0, done.stdout + done.stderr
         assert f'<figcaption class="demo-title">{title}</figcaption>' in page.read_text()
 
@@ -282,15 +318,16 @@ def _snapshot_build_id(packed: Path) -> str:
 
 
 def test_snapshot_is_made_once_shipped_gzipped_and_can_be_turned_off(
-        tmp_path: Path, pelican_runner) -> None:
+    tmp_path: Path, pelican_runner
+) -> None:
     # A copy of the package, so the no-change rebuild below really changes nothing.
     root = tmp_path / "root"
-    shutil.copytree(ROOT / "demos", root / "demos",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "demos", root / "demos", ignore=shutil.ignore_patterns("__pycache__"))
     (root / "node_modules").symlink_to(ROOT / "node_modules")
     content = make_site(tmp_path, {"post.md": POST.format(a=A, b=B)})
-    done = build(pelican_runner, tmp_path, content, PYODIDE_DEMOS_SNAPSHOT=True,
-                 PYODIDE_DEMOS_ROOT=str(root))
+    done = build(
+        pelican_runner, tmp_path, content, PYODIDE_DEMOS_SNAPSHOT=True, PYODIDE_DEMOS_ROOT=str(root)
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     demos_dir = tmp_path / "output" / "demos"
     (manifest_path,) = demos_dir.glob("manifest-*.json")
@@ -304,14 +341,20 @@ def test_snapshot_is_made_once_shipped_gzipped_and_can_be_turned_off(
 
     cached = next((tmp_path / "cache" / "pyodide_demos" / "snapshots").glob("*.snapshot.gz"))
     made_at = cached.stat().st_mtime_ns
-    done = build(pelican_runner, tmp_path, content, PYODIDE_DEMOS_SNAPSHOT=True,
-                 PYODIDE_DEMOS_ROOT=str(root))
+    done = build(
+        pelican_runner, tmp_path, content, PYODIDE_DEMOS_SNAPSHOT=True, PYODIDE_DEMOS_ROOT=str(root)
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert cached.stat().st_mtime_ns == made_at, "a no-change build made the snapshot again"
     assert (demos_dir / name).is_file()
 
-    done = build(pelican_runner, tmp_path, content, PYODIDE_DEMOS_SNAPSHOT=False,
-                 PYODIDE_DEMOS_ROOT=str(root))
+    done = build(
+        pelican_runner,
+        tmp_path,
+        content,
+        PYODIDE_DEMOS_SNAPSHOT=False,
+        PYODIDE_DEMOS_ROOT=str(root),
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     (manifest_path,) = demos_dir.glob("manifest-*.json")
     assert "snapshot" not in json.loads(manifest_path.read_text())
@@ -320,8 +363,13 @@ def test_snapshot_is_made_once_shipped_gzipped_and_can_be_turned_off(
 
 def test_without_node_the_site_ships_no_snapshot(tmp_path: Path, pelican_runner) -> None:
     content = make_site(tmp_path, {"post.md": POST.format(a=A, b=B)})
-    done = build(pelican_runner, tmp_path, content, PYODIDE_DEMOS_SNAPSHOT=True,
-                 PYODIDE_DEMOS_NODE="no-such-node-here")
+    done = build(
+        pelican_runner,
+        tmp_path,
+        content,
+        PYODIDE_DEMOS_SNAPSHOT=True,
+        PYODIDE_DEMOS_NODE="no-such-node-here",
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "no-such-node-here" in done.stdout + done.stderr  # one warning says why
     (manifest_path,) = (tmp_path / "output" / "demos").glob("manifest-*.json")

@@ -30,16 +30,19 @@ def package(tmp_path: Path, files: dict[str, bytes | str]) -> list[str]:
     return violations(pkg, package_files(pkg), tmp_path)
 
 
-@pytest.mark.parametrize(("source", "module"), [
-    ("import threading\n", "threading"),
-    ("import os\nimport subprocess\n", "subprocess"),
-    ("import json\nfrom socket import socket\n", "socket"),
-    ("import multiprocessing.pool\n", "multiprocessing.pool"),
-    ("from concurrent.futures import ThreadPoolExecutor\n", "concurrent.futures"),
-    ("import importlib\nimportlib.import_module('_thread')\n", "_thread"),
-    ("import numpy as np\n", "numpy"),
-    ("import tkinter\n", "tkinter"),
-])
+@pytest.mark.parametrize(
+    ("source", "module"),
+    [
+        ("import threading\n", "threading"),
+        ("import os\nimport subprocess\n", "subprocess"),
+        ("import json\nfrom socket import socket\n", "socket"),
+        ("import multiprocessing.pool\n", "multiprocessing.pool"),
+        ("from concurrent.futures import ThreadPoolExecutor\n", "concurrent.futures"),
+        ("import importlib\nimportlib.import_module('_thread')\n", "_thread"),
+        ("import numpy as np\n", "numpy"),
+        ("import tkinter\n", "tkinter"),
+    ],
+)
 def test_forbidden_import(tmp_path: Path, source: str, module: str) -> None:
     found = package(tmp_path, {"net.py": CLEAN + source})
     line = len((CLEAN + source).splitlines())
@@ -48,12 +51,14 @@ def test_forbidden_import(tmp_path: Path, source: str, module: str) -> None:
 
 
 def test_c_extension_and_data_files(tmp_path: Path) -> None:
-    found = package(tmp_path, {"fast.cpython-313-x86_64-linux-gnu.so": b"\x7fELF",
-                               "data/table.json": "{}"})
+    found = package(
+        tmp_path, {"fast.cpython-313-x86_64-linux-gnu.so": b"\x7fELF", "data/table.json": "{}"}
+    )
     assert found == [
         "pkg/data/table.json:1: not a .py source; only pure .py files ship to the browser",
         "pkg/fast.cpython-313-x86_64-linux-gnu.so:1: a C extension; only pure .py files "
-        "ship to the browser"]
+        "ship to the browser",
+    ]
 
 
 def test_import_nested_in_a_function_is_found(tmp_path: Path) -> None:
@@ -74,9 +79,20 @@ def test_plan_stops_the_build_on_a_violation(tmp_path: Path) -> None:
     package(tmp_path, {"net.py": "import socket\n"})
     catalog = Catalog("pkg", tmp_path)
     catalog.files = package_files(catalog.package_dir)
-    config = Config(package="pkg", root=tmp_path, runtime="vendor", runtime_dir=tmp_path,
-                    runtime_version="0.29.5", runtime_python="3.13", output_path=tmp_path,
-                    demos_output="demos", runtime_output="pyodide", cache_dir=tmp_path,
-                    css=(), js=(), strict=True)
+    config = Config(
+        package="pkg",
+        root=tmp_path,
+        runtime="vendor",
+        runtime_dir=tmp_path,
+        runtime_version="0.29.5",
+        runtime_python="3.13",
+        output_path=tmp_path,
+        demos_output="demos",
+        runtime_output="pyodide",
+        cache_dir=tmp_path,
+        css=(),
+        js=(),
+        strict=True,
+    )
     with pytest.raises(DemoBuildError, match=r"pkg/net.py:1: import of 'socket'"):
         plan(config, catalog)

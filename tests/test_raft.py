@@ -45,8 +45,15 @@ class FakeNetwork:
     def __init__(self) -> None:
         self.outbox: list[tuple[str, object, str]] = []
 
-    def send(self, src: str, dst: str, msg: object, *, label: str | None = None,
-             send_event: int | None = None) -> int:
+    def send(
+        self,
+        src: str,
+        dst: str,
+        msg: object,
+        *,
+        label: str | None = None,
+        send_event: int | None = None,
+    ) -> int:
         self.outbox.append((dst, msg, label or ""))
         return len(self.outbox) - 1
 
@@ -72,8 +79,9 @@ def net():
 PEERS = ["n2", "n3", "n4", "n5"]
 
 
-def make_server(net: FakeNetwork, *, term: int = 0, log: list[Entry] | None = None
-                ) -> tuple[Simulation, RaftServer]:
+def make_server(
+    net: FakeNetwork, *, term: int = 0, log: list[Entry] | None = None
+) -> tuple[Simulation, RaftServer]:
     sim = Simulation(0)
     sim.network = net
     server = sim.add(RaftServer("n1", sim, list(PEERS)))
@@ -83,8 +91,7 @@ def make_server(net: FakeNetwork, *, term: int = 0, log: list[Entry] | None = No
     return sim, server
 
 
-def make_leader(net: FakeNetwork, *, term: int, log: list[Entry]) -> tuple[Simulation,
-                                                                          RaftServer]:
+def make_leader(net: FakeNetwork, *, term: int, log: list[Entry]) -> tuple[Simulation, RaftServer]:
     """Give a server that won the election of term+1 with votes from n2 and n3."""
     sim, server = make_server(net, term=term, log=log)
     sim.run_until(ELECTION_MAX)
@@ -274,8 +281,13 @@ def random_schedule(rng: random.Random, names: list[str], duration: float) -> st
             shuffled = rng.sample(names, len(names))
             cut = rng.randint(1, len(names) - 1)
             end = min(duration, t + rng.uniform(300, 4000))
-            faults.append(Partition((tuple(sorted(shuffled[:cut])), tuple(sorted(shuffled[cut:]))),
-                                    round(t), round(end)))
+            faults.append(
+                Partition(
+                    (tuple(sorted(shuffled[:cut])), tuple(sorted(shuffled[cut:]))),
+                    round(t),
+                    round(end),
+                )
+            )
             t = end
     return format_schedule(faults)
 
@@ -284,8 +296,13 @@ def random_params(seed: int) -> dict:
     rng = random.Random(seed)
     nodes = rng.randint(3, 7)
     names = [f"n{i}" for i in range(1, nodes + 1)]
-    return {"seed": seed, "nodes": nodes, "drop": round(rng.uniform(0.0, 0.3), 2),
-            "faults": random_schedule(rng, names, 10000.0), "requests": rng.randint(0, 20)}
+    return {
+        "seed": seed,
+        "nodes": nodes,
+        "drop": round(rng.uniform(0.0, 0.3), 2),
+        "faults": random_schedule(rng, names, 10000.0),
+        "requests": rng.randint(0, 20),
+    }
 
 
 def assert_safe(seeds: range) -> None:
@@ -312,8 +329,13 @@ def test_liveness_holds_without_faults_at_default_params():
 
 
 def test_same_params_give_identical_json_and_svg():
-    params = {"seed": 11, "nodes": 7, "drop": 0.1, "requests": 9,
-              "faults": "crash n2@1500; restart n2@4000; partition n1,n2|n3,n4@5000-7000"}
+    params = {
+        "seed": 11,
+        "nodes": 7,
+        "drop": 0.1,
+        "requests": 9,
+        "faults": "crash n2@1500; restart n2@4000; partition n1,n2|n3,n4@5000-7000",
+    }
     first = run(params)
     run(random_params(5))  # nothing may leak from one run into the next
     second = run(dict(params))
@@ -323,8 +345,7 @@ def test_same_params_give_identical_json_and_svg():
 
 
 def test_trace_follows_the_contract():
-    trace = json.loads(run({"seed": 3, "faults": "crash n2@2000; restart n2@5000"})
-                       .to_json())
+    trace = json.loads(run({"seed": 3, "faults": "crash n2@2000; restart n2@5000"}).to_json())
     roles = [e for e in trace["events"] if e["kind"] == "role"]
     assert [e["node"] for e in roles if e["t"] == 0] == trace["nodes"]
     assert {e["role"] for e in roles} <= {"follower", "candidate", "leader"}
@@ -336,7 +357,11 @@ def test_trace_follows_the_contract():
     assert [e["t"] for e in trace["events"]] == sorted(e["t"] for e in trace["events"])
     assert set(trace["cluster"]) == set(trace["nodes"])
     assert [c["name"] for c in trace["checks"]] == [
-        "Election safety", "Log matching", "State machine safety", "Liveness"]
+        "Election safety",
+        "Log matching",
+        "State machine safety",
+        "Liveness",
+    ]
 
 
 # -- the checks can fail ------------------------------------------------------------------------
@@ -386,9 +411,11 @@ def test_log_matching_fails_on_diverging_final_logs(good_trace):
 def test_liveness_fails_when_a_command_never_reaches_a_server(good_trace):
     trace = copy.deepcopy(good_trace)
     command = trace["requests"][1]["command"]
-    trace["events"] = [e for e in trace["events"]
-                       if not (e["kind"] == "commit" and e["node"] == "n5"
-                               and e["command"] == command)]
+    trace["events"] = [
+        e
+        for e in trace["events"]
+        if not (e["kind"] == "commit" and e["node"] == "n5" and e["command"] == command)
+    ]
     check = failed(trace, "Liveness")
     assert check.node == "n5" and command in check.detail
     assert check.t == trace["requests"][1]["submitted"]
@@ -415,10 +442,19 @@ def test_svg_marks_a_failing_check(good_trace):
 
 
 # -- params and the SVG ------------------------------------------------------------------------
-@pytest.mark.parametrize("given", [
-    {"nodes": 8}, {"nodes": 2}, {"requests": -1}, {"requests": 21}, {"nodes": "many"},
-    {"faults": "crash n6@100"}, {"leaders": 2}, {"drop": 1.5},
-])
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"nodes": 8},
+        {"nodes": 2},
+        {"requests": -1},
+        {"requests": 21},
+        {"nodes": "many"},
+        {"faults": "crash n6@100"},
+        {"leaders": 2},
+        {"drop": 1.5},
+    ],
+)
 def test_bad_params_raise_param_error(given):
     with pytest.raises(ParamError):
         run(given)
@@ -430,9 +466,16 @@ def test_svg_is_plain_within_budget_and_carries_data_attributes():
     assert len(svg.encode()) <= 30_000
     assert "<script" not in svg and not re.search(r"\son[a-z]+=", svg)
     assert 'data-node="n1"' in svg and "data-t=" in svg and "data-time-x0" in svg
-    heavy = run({"nodes": 7, "duration": 30000, "drop": 0.3, "requests": 20,
-                      "faults": "crash n1@3000; restart n1@8000; crash n4@9000; "
-                                "partition n1,n2|n3,n4,n5@10000-15000; restart n4@20000"}).svg
+    heavy = run(
+        {
+            "nodes": 7,
+            "duration": 30000,
+            "drop": 0.3,
+            "requests": 20,
+            "faults": "crash n1@3000; restart n1@8000; crash n4@9000; "
+            "partition n1,n2|n3,n4,n5@10000-15000; restart n4@20000",
+        }
+    ).svg
     # The panel keeps every server's state at every moment: 30 s of 30% loss means hundreds
     # of elections, each a stretch of state.
     assert len(heavy.encode()) <= 330_000
@@ -466,8 +509,12 @@ def expected_state(trace: dict, node: str, t: float) -> tuple[str, int, list[int
 
 @pytest.mark.parametrize("seed", [1, 5, 9, 13])
 def test_panel_shows_each_servers_state_at_random_moments(seed):
-    params = {"seed": seed, "drop": 0.1, "requests": 6,
-              "faults": "crash n2@2500; restart n2@6000; partition n1,n3|n2,n4,n5@4000-5000"}
+    params = {
+        "seed": seed,
+        "drop": 0.1,
+        "requests": 6,
+        "faults": "crash n2@2500; restart n2@6000; partition n1,n3|n2,n4,n5@4000-5000",
+    }
     result = run(params)
     trace = result.trace()
     rng = random.Random(seed)
@@ -482,7 +529,11 @@ def test_panel_shows_each_servers_state_at_random_moments(seed):
             assert f"{role} t{term}" in words, (t, node, words)
             boxes = sorted(box for g in mine for box in log_boxes(g))  # by x: log order
             assert "".join(d for _, d, _ in boxes) == "".join(str(x % 10) for x in log), (
-                t, node, boxes, log)
+                t,
+                node,
+                boxes,
+                log,
+            )
             solid = sum(1 for _, _, committed in boxes if committed)
             assert solid == min(applied, len(log)), (t, node, solid, applied)
 
@@ -499,8 +550,13 @@ def log_boxes(g: ElementTree.Element) -> list[tuple[float, str, bool]]:
 
 def test_panel_has_one_role_per_server_at_every_change():
     result = run({"seed": 3, "drop": 0.2, "faults": "crash n1@3000; restart n1@7000"})
-    times = sorted({float(g.get("data-t")) for g in ElementTree.fromstring(result.svg).iter()
-                    if g.get("data-t") is not None})
+    times = sorted(
+        {
+            float(g.get("data-t"))
+            for g in ElementTree.fromstring(result.svg).iter()
+            if g.get("data-t") is not None
+        }
+    )
     for t in times[::3]:
         roles = roles_at(result.svg, t)
         assert sorted(roles) == result.nodes and all(len(r) == 1 for r in roles.values()), t

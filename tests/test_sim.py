@@ -86,8 +86,9 @@ def test_partition_blocks_across_groups_and_heals():
         if m.sent > 125 and m.recv is not None:
             assert m.status == "delivered"
     assert sim.partitions == [{"start": 50.0, "end": 120.0, "groups": [["n1"], ["n2", "n3"]]}]
-    assert any(m.src == "n1" and m.status == "delivered" and m.sent > 125
-               for m in sim.trace.messages)
+    assert any(
+        m.src == "n1" and m.status == "delivered" and m.sent > 125 for m in sim.trace.messages
+    )
 
 
 def test_crashed_node_is_silent_until_restart():
@@ -131,8 +132,13 @@ def test_a_message_in_flight_when_a_partition_starts_is_lost():
     sim.at(15.0, n2.send, "n1", Ping(2))
     sim.at(5.0, n1.send, "n2", Ping(3))  # arrives at 15, before the split: delivered
     sim.run(200.0)
-    outcome = {m.label: (m.status, m.reason if m.status != "delivered" else None)
-            for m in sim.trace.messages}
-    assert outcome == {"Ping(n=1)": ("lost", "partition"), "Ping(n=2)": ("lost", "partition"),
-                    "Ping(n=3)": ("delivered", None)}
+    outcome = {
+        m.label: (m.status, m.reason if m.status != "delivered" else None)
+        for m in sim.trace.messages
+    }
+    assert outcome == {
+        "Ping(n=1)": ("lost", "partition"),
+        "Ping(n=2)": ("lost", "partition"),
+        "Ping(n=3)": ("delivered", None),
+    }
     assert n2.got == [3] and n1.got == []

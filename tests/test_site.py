@@ -24,8 +24,21 @@ PLUGIN = ROOT / "plugins" / "pyodide_demos" / "__init__.py"
 SERIES = "Understanding Distributed Systems"
 OVERVIEW = "understanding-distributed-systems/index.html"
 ATOM = "{http://www.w3.org/2005/Atom}"
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-        "track", "wbr"}
+VOID = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "track",
+    "wbr",
+}
 # Attributes that make a browser fetch something (an <a href> only navigates).
 FETCHING = {"src", "href", "srcset", "poster", "data", "action", "formaction", "xlink:href"}
 EXTERNAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.I)
@@ -45,8 +58,20 @@ def build_site(content: Path, output: Path, *settings: str, demos: bool = True) 
     if not (demos and PLUGIN.exists()):
         # Also while plugins/pyodide_demos is being written: its absence would stop the build.
         overrides.append("PLUGINS=[]")
-    cmd = [sys.executable, "-m", "pelican", str(content), "-s", str(ROOT / "pelicanconf.py"),
-           "-o", str(output), "--fatal", "warnings", "-e", *overrides]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pelican",
+        str(content),
+        "-s",
+        str(ROOT / "pelicanconf.py"),
+        "-o",
+        str(output),
+        "--fatal",
+        "warnings",
+        "-e",
+        *overrides,
+    ]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, f"pelican failed:\n{done.stdout}\n{done.stderr}"
 
@@ -104,13 +129,14 @@ class Page(HTMLParser):
         if not self.stack or self.stack[-1] != tag:
             self.errors.append(f"line {self.getpos()[0]}: </{tag}> closes {self.stack[-1:]}")
             if tag in self.stack:
-                del self.stack[self.stack.index(tag):]
+                del self.stack[self.stack.index(tag) :]
             return
         self.stack.pop()
         if self._text_sink is not None and tag in ("title", "style", "script"):
             text = "".join(self._text_sink)
-            {"title": self._set_title, "style": self.styles.append,
-             "script": self.scripts.append}[tag](text)
+            {"title": self._set_title, "style": self.styles.append, "script": self.scripts.append}[
+                tag
+            ](text)
             self._text_sink = None
 
     def handle_data(self, data: str) -> None:
@@ -172,7 +198,7 @@ def target_file(site: Path, page: Path, url: str) -> tuple[Path | None, str]:
     parts = urlsplit(urljoin(base, url))
     if not parts.path.startswith("/sub/"):
         return None, parts.fragment
-    target = site / unquote(parts.path[len("/sub/"):])
+    target = site / unquote(parts.path[len("/sub/") :])
     if target.is_dir():
         target = target / "index.html"
     return target, parts.fragment
@@ -191,9 +217,19 @@ def series_parts_in_content() -> list[tuple[int, str, str]]:
 
 
 def test_every_kind_of_page_is_built(site: Path) -> None:
-    for name in ("index.html", OVERVIEW, "archives/index.html", "tags/index.html",
-                 "categories/index.html", "404.html", "about/index.html", "favicon.svg",
-                 "theme/css/main.css", "theme/css/pygments.css", "feeds/all.atom.xml"):
+    for name in (
+        "index.html",
+        OVERVIEW,
+        "archives/index.html",
+        "tags/index.html",
+        "categories/index.html",
+        "404.html",
+        "about/index.html",
+        "favicon.svg",
+        "theme/css/main.css",
+        "theme/css/pygments.css",
+        "feeds/all.atom.xml",
+    ):
         assert (site / name).is_file(), name
     assert list(site.glob("tag/*/index.html")), "no tag page"
     assert list(site.glob("category/*/index.html")), "no category page"
@@ -248,7 +284,8 @@ def test_series_navigation_lists_the_parts_that_exist(site: Path) -> None:
     for number, (_, slug, _) in enumerate(parts):
         _, pager = series_nav(parse(site / slug / "index.html"))
         expected = ([("prev", f"../{parts[number - 1][1]}/")] if number else []) + (
-            [("next", f"../{parts[number + 1][1]}/")] if number + 1 < len(parts) else [])
+            [("next", f"../{parts[number + 1][1]}/")] if number + 1 < len(parts) else []
+        )
         assert pager == expected, slug
         for _, href in pager:
             target, _ = target_file(site, site / slug / "index.html", href)
@@ -261,13 +298,19 @@ def tiny_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     content = tmp_path_factory.mktemp("tiny") / "content"
     (content / "articles").mkdir(parents=True)
     # Written out of order on purpose: part 3 is older than part 2.
-    for index, date, slug in ((2, "2026-03-01", "second"), (3, "2026-01-01", "third"),
-                              (1, "2026-02-01", "first")):
+    for index, date, slug in (
+        (2, "2026-03-01", "second"),
+        (3, "2026-01-01", "third"),
+        (1, "2026-02-01", "first"),
+    ):
         (content / "articles" / f"{slug}.md").write_text(
             f"Title: Part {slug}\nDate: {date}\nSlug: {slug}\nSeries: Tiny\n"
-            f"Series_index: {index}\n\nText of {slug}.\n", encoding="utf-8")
+            f"Series_index: {index}\n\nText of {slug}.\n",
+            encoding="utf-8",
+        )
     (content / "articles" / "alone.md").write_text(
-        "Title: Alone\nDate: 2026-01-05\nSlug: alone\n\nNo series.\n", encoding="utf-8")
+        "Title: Alone\nDate: 2026-01-05\nSlug: alone\n\nNo series.\n", encoding="utf-8"
+    )
     output = content.parent / "output"
     build_site(content, output, "DEFAULT_PAGINATION=2", demos=False)
     return output
@@ -284,13 +327,19 @@ def test_series_order_follows_series_index_not_date(tiny_site: Path) -> None:
 
 def test_index_is_paginated(tiny_site: Path) -> None:
     def pager(name: str) -> dict[str, str]:
-        return {a["rel"]: a["href"] for t, a in parse(tiny_site / name).elements
-                if t == "a" and a.get("rel") in ("prev", "next")}
+        return {
+            a["rel"]: a["href"]
+            for t, a in parse(tiny_site / name).elements
+            if t == "a" and a.get("rel") in ("prev", "next")
+        }
 
     assert pager("index.html") == {"next": "./index2.html"}
     assert pager("index2.html") == {"prev": "./index.html"}
-    newest = [a["href"] for t, a in parse(tiny_site / "index.html").elements
-              if t == "a" and a.get("href", "").endswith(("second/", "first/", "alone/"))]
+    newest = [
+        a["href"]
+        for t, a in parse(tiny_site / "index.html").elements
+        if t == "a" and a.get("href", "").endswith(("second/", "first/", "alone/"))
+    ]
     # The series' first part is pointed at above the cards; the cards run newest first.
     assert newest == ["./first/", "./second/", "./first/"], newest
 
@@ -355,10 +404,14 @@ def foreign_in_css(css: str) -> list[str]:
 
 
 def foreign_in_js(js: str) -> list[str]:
-    code = "\n".join(line for line in js.splitlines()
-                     if not line.lstrip().startswith(("//", "*", "/*")))
-    return [f"string {m.group(2)!r}" for m in JS_ABSOLUTE.finditer(code)
-            if not NAMESPACE.match(m.group(2))]
+    code = "\n".join(
+        line for line in js.splitlines() if not line.lstrip().startswith(("//", "*", "/*"))
+    )
+    return [
+        f"string {m.group(2)!r}"
+        for m in JS_ABSOLUTE.finditer(code)
+        if not NAMESPACE.match(m.group(2))
+    ]
 
 
 def test_foreign_reference_detectors_catch_what_they_should() -> None:
@@ -367,8 +420,10 @@ def test_foreign_reference_detectors_catch_what_they_should() -> None:
     assert not foreign_in_css("a{background:url(../img/x.svg)} b{fill:url(#grad)}")
     assert foreign_in_js('import x from "https://cdn.example/x.mjs";')
     assert not foreign_in_js('document.createElementNS("http://www.w3.org/2000/svg", "g")')
-    page = Page('<html><script src="https://cdn.example/a.js"></script>'
-                '<a href="https://doi.org/1">paper</a></html>')
+    page = Page(
+        '<html><script src="https://cdn.example/a.js"></script>'
+        '<a href="https://doi.org/1">paper</a></html>'
+    )
     assert [is_foreign(u, None) for _, _, u in page.urls] == [True, True]
     assert [(t, a) for t, a, _ in page.urls] == [("script", "src"), ("a", "href")]
 
@@ -385,7 +440,7 @@ def test_every_internal_link_resolves(site: Path) -> None:
                 if name != "404.html":
                     problems.append(f"{name}: absolute link to its own site {url}")
                     continue
-                target, fragment = site / urlsplit(url[len(own):]).path, urlsplit(url).fragment
+                target, fragment = site / urlsplit(url[len(own) :]).path, urlsplit(url).fragment
                 target = target / "index.html" if target.is_dir() else target
             elif EXTERNAL.match(url):
                 continue
@@ -393,8 +448,11 @@ def test_every_internal_link_resolves(site: Path) -> None:
                 target, fragment = target_file(site, path, url)
             if target is None or not target.is_file():
                 problems.append(f"{name}: <{tag} {attr}={url!r}> leads nowhere")
-            elif fragment and target.suffix == ".html" and \
-                    fragment_id(fragment) not in parse(target).ids:
+            elif (
+                fragment
+                and target.suffix == ".html"
+                and fragment_id(fragment) not in parse(target).ids
+            ):
                 problems.append(f"{name}: {url!r} has no #{fragment_id(fragment)}")
     assert not problems, "\n".join(problems)
 
@@ -419,7 +477,7 @@ def test_demo_assets_only_on_pages_with_demos(site: Path) -> None:
 
 
 def luminance(hex_colour: str) -> float:
-    rgb = [int(hex_colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    rgb = [int(hex_colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
     lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
     return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
 
@@ -433,14 +491,26 @@ def test_text_colours_meet_wcag_aa_in_both_themes() -> None:
     css = (ROOT / "theme" / "static" / "css" / "main.css").read_text()
     found = re.findall(r"(--[\w-]+):\s*light-dark\((#\w{6}),\s*(#\w{6})\)", css)
     pairs = {name: (light, dark) for name, light, dark in found}
-    text_on = {"--bg": ["--fg", "--muted", "--link", "--link-hover", "--ok", "--bad", "--warn"],
-               "--surface": ["--fg", "--muted", "--link", "--ok", "--bad", "--warn"],
-               "--code-bg": ["--fg"],
-               "--demo-bg": ["--demo-fg", "--demo-muted", "--demo-accent", "--demo-ok",
-                             "--demo-bad", "--demo-warn"]}
-    low = [(fg, bg, side, round(contrast(pairs[fg][side], pairs[bg][side]), 2))
-           for bg, fgs in text_on.items() for fg in fgs for side in (0, 1)
-           if contrast(pairs[fg][side], pairs[bg][side]) < 4.5]
+    text_on = {
+        "--bg": ["--fg", "--muted", "--link", "--link-hover", "--ok", "--bad", "--warn"],
+        "--surface": ["--fg", "--muted", "--link", "--ok", "--bad", "--warn"],
+        "--code-bg": ["--fg"],
+        "--demo-bg": [
+            "--demo-fg",
+            "--demo-muted",
+            "--demo-accent",
+            "--demo-ok",
+            "--demo-bad",
+            "--demo-warn",
+        ],
+    }
+    low = [
+        (fg, bg, side, round(contrast(pairs[fg][side], pairs[bg][side]), 2))
+        for bg, fgs in text_on.items()
+        for fg in fgs
+        for side in (0, 1)
+        if contrast(pairs[fg][side], pairs[bg][side]) < 4.5
+    ]
     assert not low, low
     # Focus rings are not text: WCAG asks 3:1 against what surrounds them.
     assert all(contrast(pairs["--focus"][s], pairs["--bg"][s]) >= 3 for s in (0, 1))

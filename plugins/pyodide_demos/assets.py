@@ -16,5 +16,8 @@ def has_demos(html: str | None) -> bool:
 def demo_assets(config: Config, bundle: Bundle) -> dict:
     """Give the `demo_assets` record a page with figures carries for its template: the CSS and
     JS to link and the manifest URL, as paths relative to the site root."""
-    return {"css": list(config.css), "js": list(config.js),
-            "manifest": f"{config.demos_output}/{bundle.manifest_name}"}
+    return {
+        "css": list(config.css),
+        "js": list(config.js),
+        "manifest": f"{config.demos_output}/{bundle.manifest_name}",
+    }

@@ -64,34 +64,46 @@ def plan(config: Config, catalog: Catalog) -> Bundle:
     wheel_name = f"{dist}-{wheel_key}.whl"
     runtime = {"version": config.runtime_version, "indexURL": config.index_url_from_manifest}
     snapshot_name = snapshot.name_for(config, wheel_key)
-    key = hashlib.sha256(json.dumps([wheel_key, runtime, snapshot_name,
-                                     config.service_worker]).encode()).hexdigest()[:16]
+    key = hashlib.sha256(
+        json.dumps([wheel_key, runtime, snapshot_name, config.service_worker]).encode()
+    ).hexdigest()[:16]
     cached = config.cache_dir / "manifests" / f"{key}.json"
     if cached.is_file():
         text = cached.read_text()
     else:
         problems = purity.violations(catalog.package_dir, catalog.files, catalog.root)
         if problems:
-            raise DemoBuildError("the demos package cannot run in Pyodide:\n"
-                                 + "\n".join(problems))
-        manifest = {"runtime": runtime, "wheel": wheel_name, "demos": catalog.manifest_demos(),
-                    "sources": sources.url_from_manifest(config, catalog)}
+            raise DemoBuildError("the demos package cannot run in Pyodide:\n" + "\n".join(problems))
+        manifest = {
+            "runtime": runtime,
+            "wheel": wheel_name,
+            "demos": catalog.manifest_demos(),
+            "sources": sources.url_from_manifest(config, catalog),
+        }
         if snapshot_name:
             manifest["snapshot"] = snapshot_name
         if config.service_worker:
             depth = len(Path(config.demos_output).parts)
-            manifest["offline"] = {"serviceWorker": "../" * depth + config.service_worker,
-                                   "cache": f"pyodide-demos-{key}"}
+            manifest["offline"] = {
+                "serviceWorker": "../" * depth + config.service_worker,
+                "cache": f"pyodide-demos-{key}",
+            }
         text = json.dumps(manifest, indent=1, ensure_ascii=False) + "\n"
         cached.parent.mkdir(parents=True, exist_ok=True)
         for old in cached.parent.glob("*.json"):
             old.unlink()
         cached.write_text(text)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    return Bundle(dist=dist, version=_version(catalog.root), wheel_name=wheel_name,
-                  wheel_key=wheel_key, manifest_name=f"manifest-{digest}.json",
-                  manifest_text=text, snapshot_name=snapshot_name,
-                  cache_name=f"pyodide-demos-{key}")
+    return Bundle(
+        dist=dist,
+        version=_version(catalog.root),
+        wheel_name=wheel_name,
+        wheel_key=wheel_key,
+        manifest_name=f"manifest-{digest}.json",
+        manifest_text=text,
+        snapshot_name=snapshot_name,
+        cache_name=f"pyodide-demos-{key}",
+    )
 
 
 def write(config: Config, catalog: Catalog, bundle: Bundle) -> None:
@@ -114,8 +126,11 @@ def write(config: Config, catalog: Catalog, bundle: Bundle) -> None:
         if made and (not shipped.is_file() or shipped.stat().st_size != made.stat().st_size):
             shutil.copyfile(made, shipped)
         keep.add(bundle.snapshot_name)
-    for old in [*out.glob(f"{bundle.dist}-*.whl"), *out.glob("manifest-*.json"),
-                *out.glob(f"*{snapshot.SUFFIX}")]:
+    for old in [
+        *out.glob(f"{bundle.dist}-*.whl"),
+        *out.glob("manifest-*.json"),
+        *out.glob(f"*{snapshot.SUFFIX}"),
+    ]:
         if old.name not in keep:
             old.unlink()
 
@@ -132,8 +147,11 @@ def _cached_wheel(config: Config, catalog: Catalog, bundle: Bundle) -> Path:
         if config.compile_bytecode:
             built = py_compile(built)
         else:
-            logger.info("Python %d.%d here, %s in Pyodide: shipping the demos as source",
-                        *sys.version_info[:2], config.runtime_python)
+            logger.info(
+                "Python %d.%d here, %s in Pyodide: shipping the demos as source",
+                *sys.version_info[:2],
+                config.runtime_python,
+            )
         built.replace(cached)
     for old in cache.glob("*.whl"):
         if old != cached:
@@ -148,12 +166,24 @@ def build_wheel(catalog: Catalog, bundle: Bundle, folder: Path) -> Path:
     runner = RUNNER_SOURCE.read_text().replace('PACKAGE = "demos"', f"PACKAGE = {catalog.name!r}")
     entries.append((RUNNER_MODULE, runner.encode()))
     entries.append((LAB_MODULE, LAB_SOURCE.read_bytes()))
-    entries.append((f"{info}/METADATA", (
-        f"Metadata-Version: 2.1\nName: {bundle.dist}\nVersion: {bundle.version}\n"
-        "Summary: Deterministic distributed-systems demos\n").encode()))
-    entries.append((f"{info}/WHEEL", (
-        b"Wheel-Version: 1.0\nGenerator: pyodide_demos\nRoot-Is-Purelib: true\n"
-        b"Tag: py3-none-any\n")))
+    entries.append(
+        (
+            f"{info}/METADATA",
+            (
+                f"Metadata-Version: 2.1\nName: {bundle.dist}\nVersion: {bundle.version}\n"
+                "Summary: Deterministic distributed-systems demos\n"
+            ).encode(),
+        )
+    )
+    entries.append(
+        (
+            f"{info}/WHEEL",
+            (
+                b"Wheel-Version: 1.0\nGenerator: pyodide_demos\nRoot-Is-Purelib: true\n"
+                b"Tag: py3-none-any\n"
+            ),
+        )
+    )
     record = "".join(f"{name},sha256={_b64_digest(data)},{len(data)}\n" for name, data in entries)
     entries.append((f"{info}/RECORD", (record + f"{info}/RECORD,,\n").encode()))
     path = folder / f"{bundle.dist}-{bundle.version}-py3-none-any.whl"
@@ -169,13 +199,19 @@ def build_wheel(catalog: Catalog, bundle: Bundle, folder: Path) -> Path:
 def py_compile(wheel: Path) -> Path:
     """Give the wheel with its modules as .pyc, made by `pyodide py-compile`."""
     tool = Path(sys.executable).with_name("pyodide")
-    command = [str(tool) if tool.exists() else (shutil.which("pyodide") or "pyodide"),
-               "py-compile", "--silent", "--no-keep", str(wheel)]
+    command = [
+        str(tool) if tool.exists() else (shutil.which("pyodide") or "pyodide"),
+        "py-compile",
+        "--silent",
+        "--no-keep",
+        str(wheel),
+    ]
     try:
         done = subprocess.run(command, capture_output=True, text=True, check=False)
     except OSError as err:
-        raise DemoBuildError(f"cannot run `pyodide py-compile` ({err}): install "
-                             "pyodide-build in this environment") from None
+        raise DemoBuildError(
+            f"cannot run `pyodide py-compile` ({err}): install pyodide-build in this environment"
+        ) from None
     compiled = [p for p in wheel.parent.glob("*.whl") if p != wheel]
     if done.returncode != 0 or len(compiled) != 1:
         last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]

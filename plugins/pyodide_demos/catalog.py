@@ -14,8 +14,11 @@ from .errors import DemoBuildError
 
 def package_files(package_dir: Path) -> list[Path]:
     """Give every file of the package that would ship, sorted, caches left out."""
-    return sorted(p for p in package_dir.rglob("*")
-                  if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
+    return sorted(
+        p
+        for p in package_dir.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    )
 
 
 def sources_hash(files: list[Path], base: Path) -> str:
@@ -63,8 +66,9 @@ class Catalog:
                 self._package = current
             else:
                 # A long-lived `pelican --autoreload` must not keep running edited demos.
-                for mod in [m for m in sys.modules if m == self.name or
-                            m.startswith(self.name + ".")]:
+                for mod in [
+                    m for m in sys.modules if m == self.name or m.startswith(self.name + ".")
+                ]:
                     del sys.modules[mod]
                 if str(self.root) not in sys.path:
                     sys.path.insert(0, str(self.root))

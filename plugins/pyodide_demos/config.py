@@ -11,8 +11,13 @@ from pathlib import Path
 from .errors import DemoBuildError
 
 # Only these files of the npm package are fetched by `loadPyodide` for stdlib-only code.
-RUNTIME_FILES = ("pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip",
-                 "pyodide-lock.json")
+RUNTIME_FILES = (
+    "pyodide.mjs",
+    "pyodide.asm.js",
+    "pyodide.asm.wasm",
+    "python_stdlib.zip",
+    "pyodide-lock.json",
+)
 
 DEFAULTS: dict[str, object] = {
     "PYODIDE_DEMOS_PACKAGE": "demos",
@@ -94,19 +99,24 @@ def from_settings(settings: dict) -> Config:
     runtime = str(settings["PYODIDE_DEMOS_RUNTIME"])
     runtime_dir = root / "node_modules" / "pyodide"
     if runtime == "vendor" and not (runtime_dir / "package.json").is_file():
-        raise DemoBuildError(f"{_shown(runtime_dir)} is missing: run `npm ci` to install the "
-                             "Pyodide runtime")
+        raise DemoBuildError(
+            f"{_shown(runtime_dir)} is missing: run `npm ci` to install the Pyodide runtime"
+        )
     cache = settings["PYODIDE_DEMOS_CACHE_PATH"] or os.path.join(
-        os.path.dirname(os.path.abspath(settings["CACHE_PATH"])), "pyodide_demos")
+        os.path.dirname(os.path.abspath(settings["CACHE_PATH"])), "pyodide_demos"
+    )
     return Config(
         package=str(settings["PYODIDE_DEMOS_PACKAGE"]),
         root=root,
         runtime=runtime,
         runtime_dir=runtime_dir,
-        runtime_version=str(settings["PYODIDE_DEMOS_RUNTIME_VERSION"]
-                            or _runtime_version(root, runtime_dir, runtime)),
-        runtime_python=str(settings["PYODIDE_DEMOS_RUNTIME_PYTHON"]
-                           or _runtime_python(runtime_dir)),
+        runtime_version=str(
+            settings["PYODIDE_DEMOS_RUNTIME_VERSION"]
+            or _runtime_version(root, runtime_dir, runtime)
+        ),
+        runtime_python=str(
+            settings["PYODIDE_DEMOS_RUNTIME_PYTHON"] or _runtime_python(runtime_dir)
+        ),
         output_path=Path(settings["OUTPUT_PATH"]).resolve(),
         demos_output=str(settings["PYODIDE_DEMOS_OUTPUT"]).strip("/"),
         runtime_output=str(settings["PYODIDE_DEMOS_RUNTIME_OUTPUT"]).strip("/"),
@@ -116,8 +126,11 @@ def from_settings(settings: dict) -> Config:
         strict=is_strict(settings),
         snapshot=_flag(settings["PYODIDE_DEMOS_SNAPSHOT"]),
         node=str(settings["PYODIDE_DEMOS_NODE"]),
-        service_worker=(str(settings["PYODIDE_DEMOS_SERVICE_WORKER"]).strip("/") or None
-                        if settings["PYODIDE_DEMOS_SERVICE_WORKER"] else None),
+        service_worker=(
+            str(settings["PYODIDE_DEMOS_SERVICE_WORKER"]).strip("/") or None
+            if settings["PYODIDE_DEMOS_SERVICE_WORKER"]
+            else None
+        ),
     )
 
 
@@ -139,9 +152,11 @@ def _runtime_version(root: Path, runtime_dir: Path, runtime: str) -> str:
     try:
         pinned = json.loads((root / "package.json").read_text())["dependencies"]["pyodide"]
     except (OSError, KeyError, ValueError):
-        raise DemoBuildError("PYODIDE_DEMOS_RUNTIME is a URL but no runtime version is known: "
-                             "set PYODIDE_DEMOS_RUNTIME_VERSION or pin pyodide in "
-                             "package.json") from None
+        raise DemoBuildError(
+            "PYODIDE_DEMOS_RUNTIME is a URL but no runtime version is known: "
+            "set PYODIDE_DEMOS_RUNTIME_VERSION or pin pyodide in "
+            "package.json"
+        ) from None
     return pinned.lstrip("^~=v ")
 
 

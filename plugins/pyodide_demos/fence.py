@@ -19,37 +19,50 @@ from .prerender import Prerenderer
 # Keys about the figure rather than the run: its heading, caption, id and starting moment.
 FIGURE_KEYS = ("title", "caption", "id", "at")
 
-SLUG = re.compile(r"""
+SLUG = re.compile(
+    r"""
     [a-z0-9]+              # lowercase letters and digits,
     (?:-[a-z0-9]+)*        # in words joined by single hyphens: safe in an id and a URL
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 SLUG_MAX = 50
 
-OPEN = re.compile(r"""
+OPEN = re.compile(
+    r"""
     ^(?P<indent>[ ]{0,3})      # up to three spaces, as any fence may have
     (?P<fence>`{3,}|~{3,})     # three or more backticks or tildes
     [ ]*demo(?:[ ]+|$)         # the info string's first word is `demo`
     (?P<name>.*?)[ ]*$         # the demo's name, checked against the package
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 
-ANY_FENCE = re.compile(r"""
+ANY_FENCE = re.compile(
+    r"""
     ^[ ]{0,3}                  # up to three spaces
     (?P<fence>`{3,}|~{3,})     # a fence of some other code block, or a closing fence
     (?P<info>.*)$              # its info string (a closing fence has none)
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 
-ENTRY = re.compile(r"""
+ENTRY = re.compile(
+    r"""
     ^[ ]*(?P<key>[A-Za-z_][\w-]*)  # a parameter name, or title / caption / id / at
     [ ]*:                          # the colon that separates key and value
     [ ]*(?P<value>.*?)[ ]*$        # the value, trimmed
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 
 
 class DemoFenceExtension(Extension):
     """Adds the demo fence; shared by every Markdown instance Pelican builds."""
 
-    def __init__(self, catalog: Catalog, prerenderer: Prerenderer, *, strict: bool = True,
-                 **kwargs: object) -> None:
+    def __init__(
+        self, catalog: Catalog, prerenderer: Prerenderer, *, strict: bool = True, **kwargs: object
+    ) -> None:
         self.catalog = catalog
         self.prerenderer = prerenderer
         # Not strict (while serving): a bad fence becomes an error box on its page.
@@ -110,10 +123,13 @@ class DemoFencePreprocessor(Preprocessor):
                 i = stop
                 continue
             if end is None:
-                raise FenceError(i + 1 + offset, f"the demo fence is never closed (add a line "
-                                                 f"{opening['fence']} after its settings)")
+                raise FenceError(
+                    i + 1 + offset,
+                    f"the demo fence is never closed (add a line "
+                    f"{opening['fence']} after its settings)",
+                )
             try:
-                html = self._figure(opening["name"], lines[i + 1:end], i + 1 + offset)
+                html = self._figure(opening["name"], lines[i + 1 : end], i + 1 + offset)
             except FenceError as err:
                 if self.ext.strict:
                     raise
@@ -144,56 +160,77 @@ class DemoFencePreprocessor(Preprocessor):
             raise FenceError(_line_of(err, entries, line), f"demo {name}: {err}") from None
         except Exception as err:  # a bug in a demo: report it where the build met it
             sets = " ".join(f"--set {k}={v!r}" for k, v in params.items())
-            raise FenceError(line, f"demo {name} failed: {type(err).__name__}: {err} "
-                                   f"(reproduce: python -m demos run {name} {sets})") from None
+            raise FenceError(
+                line,
+                f"demo {name} failed: {type(err).__name__}: {err} "
+                f"(reproduce: python -m demos run {name} {sets})",
+            ) from None
         # Every figure takes its number, also one with its own id, so giving one figure an
         # id never renames the others (their ids are in readers' links).
         self.md.demo_counts[name] = number
         self.md.demo_ids[slug] = slug_line
-        return figure(slug=slug, demo=name,
-                      title=entries.get("title", (0, ""))[1] or module.TITLE,
-                      caption=entries.get("caption", (0, ""))[1], params=params,
-                      specs=module.PARAMS, rendered=rendered, at=at,
-                      page=self.md.demo_page)
+        return figure(
+            slug=slug,
+            demo=name,
+            title=entries.get("title", (0, ""))[1] or module.TITLE,
+            caption=entries.get("caption", (0, ""))[1],
+            params=params,
+            specs=module.PARAMS,
+            rendered=rendered,
+            at=at,
+            page=self.md.demo_page,
+        )
 
-    def _slug(self, name: str, entries: dict[str, tuple[int, str]], number: int,
-              line: int) -> tuple[str, int]:
+    def _slug(
+        self, name: str, entries: dict[str, tuple[int, str]], number: int, line: int
+    ) -> tuple[str, int]:
         """Give the figure's slug (its `id:`, else `<demo>-<number>`) and the line that set
         it; FenceError if it is not a slug or another figure of the post has it."""
         if "id" in entries:
             where, slug = entries["id"]
             if not SLUG.fullmatch(slug) or len(slug) > SLUG_MAX:
-                raise FenceError(where, f"demo {name}: id: {slug!r} is not a slug (lowercase "
-                                        f"letters and digits, words joined by '-', at most "
-                                        f"{SLUG_MAX} characters)")
+                raise FenceError(
+                    where,
+                    f"demo {name}: id: {slug!r} is not a slug (lowercase "
+                    f"letters and digits, words joined by '-', at most "
+                    f"{SLUG_MAX} characters)",
+                )
         else:
             where, slug = line, f"{name}-{number}"
         first = self.md.demo_ids.get(slug)
         if first is not None:
-            raise FenceError(where, f"demo {name}: duplicate figure id 'demo-{slug}' (the "
-                                    f"figure on line {first} has it; give one an id: of its "
-                                    f"own)")
+            raise FenceError(
+                where,
+                f"demo {name}: duplicate figure id 'demo-{slug}' (the "
+                f"figure on line {first} has it; give one an id: of its "
+                f"own)",
+            )
         return slug, where
 
 
 def error_box(err: FenceError) -> str:
     """Give the HTML that stands in for a figure whose fence is wrong (not strict)."""
-    return ('<div class="demo-build-error" role="alert"><strong>This demo did not build.'
-            f"</strong> {escape(str(err))}</div>")
+    return (
+        '<div class="demo-build-error" role="alert"><strong>This demo did not build.'
+        f"</strong> {escape(str(err))}</div>"
+    )
 
 
 def _closing(lines: list[str], start: int, fence: str) -> int | None:
     """Give the index of the line closing `fence`, or None."""
     for j in range(start, len(lines)):
         m = ANY_FENCE.match(lines[j])
-        if (m and not m["info"].strip() and m["fence"][0] == fence[0]
-                and len(m["fence"]) >= len(fence)):
+        if (
+            m
+            and not m["info"].strip()
+            and m["fence"][0] == fence[0]
+            and len(m["fence"]) >= len(fence)
+        ):
             return j
     return None
 
 
-def _entries(name: str, body: list[str], line: int,
-             known: list[str]) -> dict[str, tuple[int, str]]:
+def _entries(name: str, body: list[str], line: int, known: list[str]) -> dict[str, tuple[int, str]]:
     """Give each `key: value` of the fence body with the file line it stands on."""
     entries: dict[str, tuple[int, str]] = {}
     for number, text in enumerate(body, start=line + 1):
@@ -204,17 +241,25 @@ def _entries(name: str, body: list[str], line: int,
             raise FenceError(number, f"demo {name}: expected 'key: value', got {text.strip()!r}")
         key = m["key"]
         if key in entries:
-            raise FenceError(number, f"demo {name}: duplicate key {key!r} (first on line "
-                                     f"{entries[key][0]})")
+            raise FenceError(
+                number, f"demo {name}: duplicate key {key!r} (first on line {entries[key][0]})"
+            )
         if key not in known:
-            raise FenceError(number, f"demo {name}: unknown key {key!r} (known: "
-                                     f"{', '.join(known)})")
+            raise FenceError(
+                number, f"demo {name}: unknown key {key!r} (known: {', '.join(known)})"
+            )
         entries[key] = (number, m["value"])
     return entries
 
 
-def _params(catalog: Catalog, module: object, name: str, specs: dict,
-            entries: dict[str, tuple[int, str]], line: int) -> dict:
+def _params(
+    catalog: Catalog,
+    module: object,
+    name: str,
+    specs: dict,
+    entries: dict[str, tuple[int, str]],
+    line: int,
+) -> dict:
     """Give the figure's effective params; each error points at the key that caused it."""
     given = {}
     for key, (number, value) in entries.items():
@@ -239,12 +284,14 @@ def _moment(name: str, entries: dict[str, tuple[int, str]], params: dict) -> flo
     except ValueError:
         t = math.nan
     if not math.isfinite(t):
-        raise FenceError(where, f"demo {name}: at: {text!r} is not a moment in ms (a number "
-                                f"such as 2500)")
+        raise FenceError(
+            where, f"demo {name}: at: {text!r} is not a moment in ms (a number such as 2500)"
+        )
     duration = float(params.get("duration", math.inf))
     if not 0 <= t <= duration:
-        raise FenceError(where, f"demo {name}: at: {text} is outside the run (0 to "
-                                f"{duration:g} ms)")
+        raise FenceError(
+            where, f"demo {name}: at: {text} is outside the run (0 to {duration:g} ms)"
+        )
     return t
 
 

@@ -19,9 +19,18 @@ class PageShared:
     helps: dict[str, str] = field(default_factory=dict)
 
 
-def figure(*, slug: str, demo: str, title: str, caption: str, params: dict,
-           specs: Iterable, rendered: Rendered, at: float | None = None,
-           page: PageShared | None = None) -> str:
+def figure(
+    *,
+    slug: str,
+    demo: str,
+    title: str,
+    caption: str,
+    params: dict,
+    specs: Iterable,
+    rendered: Rendered,
+    at: float | None = None,
+    page: PageShared | None = None,
+) -> str:
     """Give the whole `<figure class="demo">` for one fence; `at` is the moment (ms) where
     the player's cursor starts (None: at the end of the run, as the diagram is drawn).
 
@@ -47,8 +56,11 @@ def figure(*, slug: str, demo: str, title: str, caption: str, params: dict,
         f'<div class="demo-output">{inline}</div>',
         f'<p class="demo-summary">{_e(rendered.summary)}</p>',
         '<ul class="demo-checks">',
-        *(f'<li class="demo-check" data-ok="{"true" if c["ok"] else "false"}">'
-          f'<strong>{_e(c["name"])}</strong> {_e(c["detail"])}</li>' for c in rendered.checks),
+        *(
+            f'<li class="demo-check" data-ok="{"true" if c["ok"] else "false"}">'
+            f"<strong>{_e(c['name'])}</strong> {_e(c['detail'])}</li>"
+            for c in rendered.checks
+        ),
         "</ul>",
         f'<form class="demo-controls" aria-label="Parameters for {_e(title)}">',
         *(_field(fid, spec, params[spec.name], page.helps) for spec in specs),
@@ -80,22 +92,31 @@ def _field(fid: str, spec, value: object, helps: dict[str, str]) -> str:
     if spec.kind == "choice":
         options = "".join(
             f'<option value="{_e(c)}"{" selected" if c == value else ""}>{_e(c)}</option>'
-            for c in spec.choices)
+            for c in spec.choices
+        )
         control = f"<select {common}{described}>{options}</select>"
     elif spec.kind in ("int", "float"):
-        bounds = "".join(f' {attr}="{_number(limit)}"'
-                         for attr, limit in (("min", spec.min), ("max", spec.max))
-                         if limit is not None)
-        step = _number(spec.step) if spec.step is not None else (
-            "1" if spec.kind == "int" else "any")
-        control = (f'<input {common} type="number"{bounds} step="{step}" '
-                   f'value="{_number(value)}"{described}>')
+        bounds = "".join(
+            f' {attr}="{_number(limit)}"'
+            for attr, limit in (("min", spec.min), ("max", spec.max))
+            if limit is not None
+        )
+        step = (
+            _number(spec.step) if spec.step is not None else ("1" if spec.kind == "int" else "any")
+        )
+        control = (
+            f'<input {common} type="number"{bounds} step="{step}" '
+            f'value="{_number(value)}"{described}>'
+        )
     else:
         control = f'<input {common} type="text" value="{_e(value)}"{described}>'
-    help_text = (f'\n<small id="{_e(help_id)}">{_e(spec.help)}</small>'
-                 if spec.help and not shown else "")
-    return (f'<div class="demo-field"><label for="{_e(input_id)}">{_e(spec.label)}</label>\n'
-            f"{control}{help_text}</div>")
+    help_text = (
+        f'\n<small id="{_e(help_id)}">{_e(spec.help)}</small>' if spec.help and not shown else ""
+    )
+    return (
+        f'<div class="demo-field"><label for="{_e(input_id)}">{_e(spec.label)}</label>\n'
+        f"{control}{help_text}</div>"
+    )
 
 
 def _number(value: object) -> str:
@@ -111,5 +132,6 @@ def _e(text: object) -> str:
 
 def _single_quoted(text: str) -> str:
     """Escape for an attribute in single quotes, leaving JSON's double quotes readable."""
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace("'", "&#x27;"))
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("'", "&#x27;")
+    )

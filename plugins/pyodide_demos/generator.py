@@ -16,17 +16,30 @@ class DemoBundleGenerator:
     """Writes output/demos/ (wheel, manifest, snapshot), output/pyodide/<version>/ and the
     service worker."""
 
-    def __init__(self, context: dict, settings: dict, path: str, theme: str,
-                 output_path: str, **kwargs: object) -> None:
+    def __init__(
+        self,
+        context: dict,
+        settings: dict,
+        path: str,
+        theme: str,
+        output_path: str,
+        **kwargs: object,
+    ) -> None:
         self.settings = settings
 
     def generate_output(self, writer: object) -> None:
         state = self.settings[STATE_KEY]
         start = time.perf_counter()
         bundle.write(state.config, state.catalog, state.bundle)
-        lite.write(state.config.output_path / state.config.demos_output / lite.FOLDER,
-                   state.prerenderer.svgs(state.catalog.digest))
+        lite.write(
+            state.config.output_path / state.config.demos_output / lite.FOLDER,
+            state.prerenderer.svgs(state.catalog.digest),
+        )
         runtime.copy_runtime(state.config)
-        offline.write(state.config, state.bundle, Path(self.settings["THEME"]) / "static",
-                      str(self.settings.get("THEME_STATIC_DIR", "theme")).strip("/"))
+        offline.write(
+            state.config,
+            state.bundle,
+            Path(self.settings["THEME"]) / "static",
+            str(self.settings.get("THEME_STATIC_DIR", "theme")).strip("/"),
+        )
         state.timings["bundle+runtime"] = time.perf_counter() - start

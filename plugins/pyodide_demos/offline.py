@@ -22,16 +22,21 @@ def runner_assets(theme_static: Path, theme_output: str, config: Config) -> list
     return sorted({*paths, *config.css, *config.js})
 
 
-def service_worker_text(config: Config, bundle: Bundle, assets: list[str],
-                        asset_digest: str) -> str:
+def service_worker_text(
+    config: Config, bundle: Bundle, assets: list[str], asset_digest: str
+) -> str:
     """Give the service worker's source for this build (its BUILD record, then the code)."""
     versioned = [f"{config.demos_output}/"]
     if config.vendored:
         versioned.append(f"{config.runtime_output}/{config.runtime_version}/")
-    build = {"cache": bundle.cache_name, "versioned": versioned, "assets": assets,
-             # Any change to the runner's files changes these bytes, so browsers install
-             # the worker again and its precache holds the new files.
-             "assetDigest": asset_digest}
+    build = {
+        "cache": bundle.cache_name,
+        "versioned": versioned,
+        "assets": assets,
+        # Any change to the runner's files changes these bytes, so browsers install
+        # the worker again and its precache holds the new files.
+        "assetDigest": asset_digest,
+    }
     return f"const BUILD = {json.dumps(build, indent=1)};\n\n{SOURCE.read_text()}"
 
 

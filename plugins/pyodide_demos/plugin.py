@@ -62,10 +62,16 @@ def on_initialized(pelican: object) -> None:
     prerenderer = Prerenderer(cfg.cache_dir / "prerender")
     extension = DemoFenceExtension(catalog, prerenderer, strict=cfg.strict)
     markdown = settings.setdefault("MARKDOWN", {})
-    markdown["extensions"] = [e for e in markdown.get("extensions", [])
-                              if not isinstance(e, DemoFenceExtension)] + [extension]
-    settings[STATE_KEY] = BuildState(cfg, catalog, prerenderer, extension,
-                                     load_content_cache=bool(settings["LOAD_CONTENT_CACHE"]))
+    markdown["extensions"] = [
+        e for e in markdown.get("extensions", []) if not isinstance(e, DemoFenceExtension)
+    ] + [extension]
+    settings[STATE_KEY] = BuildState(
+        cfg,
+        catalog,
+        prerenderer,
+        extension,
+        load_content_cache=bool(settings["LOAD_CONTENT_CACHE"]),
+    )
     settings[STATE_KEY].timings["init"] = time.perf_counter() - start
 
 
@@ -120,8 +126,9 @@ def on_finalized(pelican: object) -> None:
         return  # skipped pages must be read again next time
     state.stamp_file.parent.mkdir(parents=True, exist_ok=True)
     state.stamp_file.write_text(state.stamp())
-    logger.debug("pyodide_demos timings: %s",
-                 ", ".join(f"{k} {v:.3f} s" for k, v in state.timings.items()))
+    logger.debug(
+        "pyodide_demos timings: %s", ", ".join(f"{k} {v:.3f} s" for k, v in state.timings.items())
+    )
 
 
 def register() -> None:

@@ -59,13 +59,21 @@ class Prerenderer:
         else:
             result = catalog.package.run(name, params)
             self.runs += 1
-            rendered = Rendered(result.svg, result.summary,
-                                tuple(c.to_json() for c in result.checks))
+            rendered = Rendered(
+                result.svg, result.summary, tuple(c.to_json() for c in result.checks)
+            )
             if disk:
                 disk.parent.mkdir(parents=True, exist_ok=True)
                 tmp = disk.with_suffix(".tmp")
-                tmp.write_text(json.dumps({"svg": rendered.svg, "summary": rendered.summary,
-                                           "checks": list(rendered.checks)}))
+                tmp.write_text(
+                    json.dumps(
+                        {
+                            "svg": rendered.svg,
+                            "summary": rendered.summary,
+                            "checks": list(rendered.checks),
+                        }
+                    )
+                )
                 tmp.replace(disk)
         self.memory[key] = rendered
         return rendered

@@ -20,11 +20,28 @@ FORBIDDEN = {
 }
 # Modules Pyodide leaves out of python_stdlib.zip or ships as separate packages that the
 # runner does not load.
-NOT_SHIPPED = frozenset({
-    "tkinter", "turtle", "turtledemo", "idlelib", "curses", "dbm", "readline", "ensurepip",
-    "venv", "lib2to3", "sqlite3", "lzma", "test", "msvcrt", "winreg", "winsound", "_winapi",
-    "pydoc_data",
-})
+NOT_SHIPPED = frozenset(
+    {
+        "tkinter",
+        "turtle",
+        "turtledemo",
+        "idlelib",
+        "curses",
+        "dbm",
+        "readline",
+        "ensurepip",
+        "venv",
+        "lib2to3",
+        "sqlite3",
+        "lzma",
+        "test",
+        "msvcrt",
+        "winreg",
+        "winsound",
+        "_winapi",
+        "pydoc_data",
+    }
+)
 DYNAMIC_IMPORTERS = {"__import__", "import_module"}
 
 
@@ -35,8 +52,11 @@ def violations(package_dir: Path, files: list[Path], base: Path) -> list[str]:
     for path in files:
         shown = path.relative_to(base).as_posix()
         if path.suffix != ".py":
-            kind = ("a C extension" if path.suffix in (".so", ".pyd", ".dylib", ".dll")
-                    else "not a .py source")
+            kind = (
+                "a C extension"
+                if path.suffix in (".so", ".pyd", ".dylib", ".dll")
+                else "not a .py source"
+            )
             problems.append(f"{shown}:1: {kind}; only pure .py files ship to the browser")
             continue
         try:

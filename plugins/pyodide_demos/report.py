@@ -44,8 +44,10 @@ class _BuildFailure(logging.Filter):
 
 def install(strict: bool) -> None:
     """Add the filters once (Pelican may be set up several times in one process)."""
-    for name, wanted in (("pelican.generators", _FenceFailure(strict)),
-                         ("pelican", _BuildFailure())):
+    for name, wanted in (
+        ("pelican.generators", _FenceFailure(strict)),
+        ("pelican", _BuildFailure()),
+    ):
         target = logging.getLogger(name)
         for old in [f for f in target.filters if type(f) is type(wanted)]:
             target.removeFilter(old)

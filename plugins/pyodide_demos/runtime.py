@@ -22,8 +22,9 @@ def copy_runtime(config: Config) -> Path | None:
     for name in RUNTIME_FILES:
         source = config.runtime_dir / name
         if not source.is_file():
-            raise DemoBuildError(f"{source} is missing: run `npm ci` to reinstall the "
-                                 "Pyodide runtime")
+            raise DemoBuildError(
+                f"{source} is missing: run `npm ci` to reinstall the Pyodide runtime"
+            )
         if not _same(source, target / name):
             shutil.copy2(source, target / name)  # copy2 keeps mtime: the next build skips it
             copied += 1
@@ -34,8 +35,9 @@ def copy_runtime(config: Config) -> Path | None:
             else:
                 extra.unlink()
     if copied:
-        logger.info("Copied %d Pyodide %s runtime file(s) to %s", copied,
-                    config.runtime_version, target)
+        logger.info(
+            "Copied %d Pyodide %s runtime file(s) to %s", copied, config.runtime_version, target
+        )
     return target
 
 

@@ -40,13 +40,20 @@ def name_for(config: Config, wheel_key: str) -> str | None:
     if not (config.snapshot and config.vendored):
         return None
     if shutil.which(config.node) is None:
-        logger.warning("no %r on PATH: the site ships without a Python snapshot (Python "
-                       "starts more slowly); install Node.js or set PYODIDE_DEMOS_SNAPSHOT "
-                       "= False", config.node)
+        logger.warning(
+            "no %r on PATH: the site ships without a Python snapshot (Python "
+            "starts more slowly); install Node.js or set PYODIDE_DEMOS_SNAPSHOT "
+            "= False",
+            config.node,
+        )
         return None
     recipe = hashlib.sha256()
-    for part in (wheel_key, config.runtime_version, SCRIPT.read_bytes(),
-                 (config.runtime_dir / "pyodide-lock.json").read_bytes()):
+    for part in (
+        wheel_key,
+        config.runtime_version,
+        SCRIPT.read_bytes(),
+        (config.runtime_dir / "pyodide-lock.json").read_bytes(),
+    ):
         recipe.update(part if isinstance(part, bytes) else part.encode())
         recipe.update(b"\0")
     return f"python-{recipe.hexdigest()[:16]}{SUFFIX}"
@@ -64,20 +71,29 @@ def cached(config: Config, name: str, wheel: Path, wheel_path: str) -> Path | No
         raw = Path(tmp) / "snapshot.bin"
         problem = _run_node(config, wheel, wheel_path, raw)
         if problem:
-            logger.warning("the Python snapshot could not be made (%s); the site ships "
-                           "without one and Python starts more slowly", problem)
+            logger.warning(
+                "the Python snapshot could not be made (%s); the site ships "
+                "without one and Python starts more slowly",
+                problem,
+            )
             return None
         packed = Path(tmp) / name
-        with raw.open("rb") as source, open(packed, "wb") as sink, \
-                gzip.GzipFile(fileobj=sink, mode="wb", compresslevel=GZIP_LEVEL,
-                              mtime=0) as zipped:
+        with (
+            raw.open("rb") as source,
+            open(packed, "wb") as sink,
+            gzip.GzipFile(fileobj=sink, mode="wb", compresslevel=GZIP_LEVEL, mtime=0) as zipped,
+        ):
             shutil.copyfileobj(source, zipped, 1 << 20)
         packed.replace(target)
     for old in cache.glob(f"*{SUFFIX}"):
         if old != target:
             old.unlink()
-    logger.info("Made the Python snapshot %s (%.1f MB) in %.1f s", name,
-                target.stat().st_size / 1e6, time.perf_counter() - start)
+    logger.info(
+        "Made the Python snapshot %s (%.1f MB) in %.1f s",
+        name,
+        target.stat().st_size / 1e6,
+        time.perf_counter() - start,
+    )
     return target
 
 
@@ -86,8 +102,13 @@ def _run_node(config: Config, wheel: Path, wheel_path: str, output: Path) -> str
     command = [str(SCRIPT), str(config.runtime_dir), str(wheel), wheel_path, str(output)]
     flags = _stack_switching_flag(config.node)
     try:
-        done = subprocess.run([config.node, *flags, *command], capture_output=True,
-                              text=True, timeout=TIMEOUT_S, check=False)
+        done = subprocess.run(
+            [config.node, *flags, *command],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired) as err:
         return f"{config.node}: {err}"
     if done.returncode != 0 or not output.is_file():
@@ -100,8 +121,9 @@ def _stack_switching_flag(node: str) -> list[str]:
     """Give the Node flag that turns on WebAssembly stack switching, or none it knows."""
     for flag in STACK_SWITCHING_FLAGS:
         try:
-            probe = subprocess.run([node, flag, "-e", "0"], capture_output=True, timeout=30,
-                                   check=False)
+            probe = subprocess.run(
+                [node, flag, "-e", "0"], capture_output=True, timeout=30, check=False
+            )
         except (OSError, subprocess.TimeoutExpired):
             return []
         if probe.returncode == 0:

@@ -34,91 +34,153 @@ class Preset:
         return text
 
     def to_json(self) -> dict:
-        return {"demo": self.demo, "name": self.name, "title": self.title,
-                "explain": self.explain, "base": self.base}
+        return {
+            "demo": self.demo,
+            "name": self.name,
+            "title": self.title,
+            "explain": self.explain,
+            "base": self.base,
+        }
 
 
 PRESETS = (
     Preset(
-        "raft", "vote-without-log-check", "Grant votes without the up-to-date log check",
+        "raft",
+        "vote-without-log-check",
+        "Grant votes without the up-to-date log check",
         "Raft §5.4.1: a voter refuses a candidate whose log is behind its own. Without the "
         "check, a server that missed committed entries can win an election and overwrite them.",
-        (("\n                and self.log_is_up_to_date(msg.last_log_term, msg.last_log_index))",
-          ")"),),
+        (
+            (
+                "            and self.log_is_up_to_date(msg.last_log_term, msg.last_log_index)\n",
+                "",
+            ),
+        ),
     ),
     Preset(
-        "raft", "quorum-off-by-one", "Commit with one replica short of a majority",
+        "raft",
+        "quorum-off-by-one",
+        "Commit with one replica short of a majority",
         "Raft §5.3: an entry is committed once a majority stores it, so any two majorities "
         "share a server and every later leader has the entry. One short of a majority, two "
         "sides of a partition can both commit at the same index.",
-        (("            if replicas >= self.majority:\n",
-          "            if replicas >= self.majority - 1:\n"),),
+        (
+            (
+                "            if replicas >= self.majority:\n",
+                "            if replicas >= self.majority - 1:\n",
+            ),
+        ),
     ),
     Preset(
-        "paxos", "choose-without-majority", "Count a value chosen before a majority accepts it",
+        "paxos",
+        "choose-without-majority",
+        "Count a value chosen before a majority accepts it",
         "A value is chosen once a majority of acceptors accept it at one ballot: any two "
         "majorities share an acceptor, which carries the value into every later ballot. "
         "Declaring it chosen one acceptance short, a minority can choose a value that a later "
         "ballot never hears of.",
-        (("        if len(voters) >= self.majority and msg.slot not in self.decided:",
-          "        if len(voters) >= self.majority - 1 and msg.slot not in self.decided:"),),
+        (
+            (
+                "        if len(voters) >= self.majority and msg.slot not in self.decided:",
+                "        if len(voters) >= self.majority - 1 and msg.slot not in self.decided:",
+            ),
+        ),
         {"proposers": 3},
     ),
     Preset(
-        "paxos", "ignore-accepted-values", "Propose your own value even after a promise "
-        "reports an accepted one",
+        "paxos",
+        "ignore-accepted-values",
+        "Propose your own value even after a promise reports an accepted one",
         "Phase 2a must propose the value accepted at the highest ballot among the promises: "
         "that value may already be chosen. A proposer that insists on its own value can "
         "overwrite a chosen value.",
-        (("self.propose(slot, adopted[slot][1] if slot in adopted else self.values[slot])",
-          "self.propose(slot, self.values[slot] if slot in self.values else adopted[slot][1])"),),
+        (
+            (
+                "self.propose(slot, adopted[slot][1] if slot in adopted else self.values[slot])",
+                "self.propose(slot, self.values[slot] if slot in self.values "
+                "else adopted[slot][1])",
+            ),
+        ),
         {"proposers": 3},
     ),
     Preset(
-        "pbft", "small-quorums", "Prepare and commit with f + 1 votes instead of 2f + 1",
+        "pbft",
+        "small-quorums",
+        "Prepare and commit with f + 1 votes instead of 2f + 1",
         "PBFT's quorums of 2f + 1 out of 3f + 1 share f + 1 replicas, so at least one honest "
         "replica is in both. With f + 1, two quorums can share only a traitor, and an "
         "equivocating primary gets honest replicas to execute different requests.",
-        (("        if len(self.prepares.get((view, seq, value), [])) < self.quorum - 1:",
-          "        if len(self.prepares.get((view, seq, value), [])) < self.f:"),
-         ("        if len(self.commits.get((view, seq, value), [])) < self.quorum:",
-          "        if len(self.commits.get((view, seq, value), [])) < self.f + 1:")),
+        (
+            (
+                "        if len(self.prepares.get((view, seq, value), [])) < self.quorum - 1:",
+                "        if len(self.prepares.get((view, seq, value), [])) < self.f:",
+            ),
+            (
+                "        if len(self.commits.get((view, seq, value), [])) < self.quorum:",
+                "        if len(self.commits.get((view, seq, value), [])) < self.f + 1:",
+            ),
+        ),
         {"nodes": 4, "byzantine": 1, "behaviour": "equivocate"},
     ),
     Preset(
-        "pbft", "forget-prepared", "Start a new view without the prepared certificates",
+        "pbft",
+        "forget-prepared",
+        "Start a new view without the prepared certificates",
         "A NEW-VIEW must re-propose every request prepared in an earlier view: one of them may "
         "have committed somewhere. Filling every slot with a null request lets the new view "
         "execute something else where a replica already executed a client's request.",
-        (("            if seq not in best or view > best[seq][0]:\n"
-          "                best[seq] = (view, value)\n",
-          "            if seq not in best or view > best[seq][0]:\n"
-          "                best[seq] = (view, NULL)\n"),),
+        (
+            (
+                "            if seq not in best or view > best[seq][0]:\n"
+                "                best[seq] = (view, value)\n",
+                "            if seq not in best or view > best[seq][0]:\n"
+                "                best[seq] = (view, NULL)\n",
+            ),
+        ),
         {"byzantine": 0, "requests": 6},
     ),
     Preset(
-        "partition", "read-one-replica", "Answer reads from one replica in cp mode",
+        "partition",
+        "read-one-replica",
+        "Answer reads from one replica in cp mode",
         "ABD reads ask a majority and write the newest value back before answering. A replica "
         "that answers a read from its own copy can return a value a completed write has "
         "already replaced, and the history stops being linearizable.",
-        (("""        elif self.mode == "ap":\n""",
-          """        elif self.mode == "ap" or f == "read":\n"""),),
+        (
+            (
+                """        elif self.mode == "ap":\n""",
+                """        elif self.mode == "ap" or f == "read":\n""",
+            ),
+        ),
     ),
     Preset(
-        "delivery", "ack-before-work", "Acknowledge a delivery before doing its work",
+        "delivery",
+        "ack-before-work",
+        "Acknowledge a delivery before doing its work",
         "At-least-once holds only if the consumer acks after the effect is durable. Acking on "
         "receipt frees the broker to forget the message, and a crash mid-work loses it.",
-        (("        if not self.config.retries:\n            # Ack on receipt: the broker is free",
-          "        if True:  # ack on receipt, before the work\n            # Ack on receipt"),),
+        (
+            (
+                "        if not self.config.retries:\n"
+                "            # Ack on receipt: the broker is free",
+                "        if True:  # ack on receipt, before the work\n            # Ack on receipt",
+            ),
+        ),
     ),
     Preset(
-        "clocks", "receive-without-merge", "Receive without merging the sender's clocks",
+        "clocks",
+        "receive-without-merge",
+        "Receive without merging the sender's clocks",
         "Lamport's rule IR2 and the vector merge: a receive must move the clock past the "
         "sender's. Ticking only the local clock loses happens-before across messages.",
-        (("        self.lamport = lamport_receive(self.lamport, msg.lamport)\n"
-          "        self.vector = vector_receive(self.vector, msg.vector, self.me)\n",
-          "        self.lamport += 1\n"
-          "        self.vector = vector_tick(self.vector, self.me)\n"),),
+        (
+            (
+                "        self.lamport = lamport_receive(self.lamport, msg.lamport)\n"
+                "        self.vector = vector_receive(self.vector, msg.vector, self.me)\n",
+                "        self.lamport += 1\n"
+                "        self.vector = vector_tick(self.vector, self.me)\n",
+            ),
+        ),
     ),
 )
 

@@ -19,8 +19,14 @@ PRESETS = [(p.demo, p.name) for p in presets.presets()]
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "demos", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "demos", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 # -- edited protocols -------------------------------------------------------------------------
@@ -31,8 +37,9 @@ def test_the_original_source_runs_as_an_edit_and_gives_the_same_run():
 
 
 def test_a_syntax_error_names_its_line():
-    source = edit.original_source("raft").replace("    def can_grant_vote(self",
-                                                   "    def can_grant_vote(self,,", 1)
+    source = edit.original_source("raft").replace(
+        "    def can_grant_vote(self", "    def can_grant_vote(self,,", 1
+    )
     with pytest.raises(edit.EditError) as caught:
         edit.load_protocol("raft", source)
     line = next(i for i, text in enumerate(source.splitlines(), 1) if ",," in text)
@@ -42,11 +49,12 @@ def test_a_syntax_error_names_its_line():
 def test_an_error_while_loading_or_running_names_the_edited_line():
     lines = edit.original_source("raft").splitlines()
     at = next(i for i, text in enumerate(lines) if text.startswith("NAME = "))
-    broken = "\n".join([*lines[:at], "NAME = undefined_name", *lines[at + 1:]])
+    broken = "\n".join([*lines[:at], "NAME = undefined_name", *lines[at + 1 :]])
     with pytest.raises(edit.EditError, match=rf"line {at + 1}: NameError"):
         edit.load_protocol("raft", broken)
     source = edit.original_source("raft").replace(
-        "        granted = self.can_grant_vote(msg)\n", "        granted = 1 / 0\n", 1)
+        "        granted = self.can_grant_vote(msg)\n", "        granted = 1 / 0\n", 1
+    )
     module = edit.load_protocol("raft", source)
     with pytest.raises(ZeroDivisionError) as caught:
         demos.run("raft", {}, protocol=module)
@@ -61,16 +69,21 @@ def test_an_edit_without_simulate_is_refused_and_a_diff_shows_the_change():
     preset = presets.get_preset("raft", "vote-without-log-check")
     diff = edit.diff("raft", preset.source())
     assert diff.startswith("--- raft.py\n+++ raft.py (edited)\n")
-    assert "-                and self.log_is_up_to_date(" in diff
+    assert "-            and self.log_is_up_to_date(" in diff
     assert edit.diff("raft", edit.original_source("raft")) == ""
 
 
 def test_checks_stay_the_demos_own_whatever_the_edit():
-    source = edit.original_source("raft") + "\nCHECKS = ()\ndef summarize(trace, checks):\n" \
+    source = (
+        edit.original_source("raft") + "\nCHECKS = ()\ndef summarize(trace, checks):\n"
         "    return 'all fine'\n"
+    )
     result = demos.run("raft", {}, protocol=edit.load_protocol("raft", source))
     assert [c.name for c in result.checks][:3] == [
-        "Election safety", "Log matching", "State machine safety"]
+        "Election safety",
+        "Log matching",
+        "State machine safety",
+    ]
     assert result.summary != "all fine"
 
 
@@ -98,10 +111,12 @@ def test_search_finds_each_presets_bug_and_shrinks_it(demo, name):
     found, runs = search.run_search(demo, runs=300, seed=1, protocol=protocol, base=preset.base)
     assert found is not None, f"{demo}/{name}: nothing in {runs} runs"
     module = demos.get(demo)
-    first = parse_schedule(found.first["faults"], module.node_names(found.first),
-                           found.first["duration"])
-    small = parse_schedule(found.params["faults"], module.node_names(found.params),
-                           found.params["duration"])
+    first = parse_schedule(
+        found.first["faults"], module.node_names(found.first), found.first["duration"]
+    )
+    small = parse_schedule(
+        found.params["faults"], module.node_names(found.params), found.params["duration"]
+    )
     assert len(small) <= len(first) and found.params["duration"] <= found.first["duration"]
     for key in ("drop", "duplicate", "reorder"):
         assert found.params[key] <= found.first[key]
@@ -150,13 +165,15 @@ def test_bad_search_input_is_refused():
 
 # -- the command line -------------------------------------------------------------------------
 def test_cli_finds_a_presets_bug_with_exit_1_and_reports_it_as_json():
-    done = cli("search", "raft", "--preset", "vote-without-log-check", "--runs", "50",
-               "--format", "json")
+    done = cli(
+        "search", "raft", "--preset", "vote-without-log-check", "--runs", "50", "--format", "json"
+    )
     assert done.returncode == 1, done.stderr
     report = json.loads(done.stdout)
     assert report["found"] and report["counterexample"]["check"] == "State machine safety"
-    again = cli("search", "raft", "--preset", "vote-without-log-check", "--runs", "50",
-                "--format", "json")
+    again = cli(
+        "search", "raft", "--preset", "vote-without-log-check", "--runs", "50", "--format", "json"
+    )
     assert again.stdout == done.stdout  # seeded: the same search finds the same case
 
 
@@ -167,11 +184,16 @@ def test_cli_finds_nothing_in_the_original_with_exit_0(tmp_path):
     assert done.returncode == 0 and "no counterexample in 20 runs" in done.stdout
 
 
-@pytest.mark.parametrize("args", [
-    ("search", "nosuch"), ("search", "raft", "--preset", "nope"),
-    ("search", "raft", "--shard", "1of2"), ("search", "raft", "--module", "/nonexistent.py"),
-    ("search", "raft", "--set", "nodes=99"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("search", "nosuch"),
+        ("search", "raft", "--preset", "nope"),
+        ("search", "raft", "--shard", "1of2"),
+        ("search", "raft", "--module", "/nonexistent.py"),
+        ("search", "raft", "--set", "nodes=99"),
+    ],
+)
 def test_cli_bad_input_exits_2_with_one_line(args):
     done = cli(*args)
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
@@ -193,8 +215,18 @@ def case_size(module, params: dict) -> tuple:
     faults = parse_schedule(params["faults"], module.node_names(params), params["duration"])
     spans = sum(f.end - f.start for f in faults if hasattr(f, "end"))
     size = next((params[k] for k in search.SIZE_PARAMS if k in params), 0)
-    return sum((len(faults) * 1e9, spans, params["duration"], size * 1e6,
-                (params["drop"] + params["duplicate"]) * 1e3, params["reorder"])),
+    return (
+        sum(
+            (
+                len(faults) * 1e9,
+                spans,
+                params["duration"],
+                size * 1e6,
+                (params["drop"] + params["duplicate"]) * 1e3,
+                params["reorder"],
+            )
+        ),
+    )
 
 
 @pytest.mark.parametrize("duration", [100.0, 200.0, 300.0, 700.0, 1000.0, 1300.0])

@@ -35,7 +35,7 @@ help:
 	@echo "make comments  run a local Isso comment server (isso.dev.cfg) on http://127.0.0.1:8080/"
 	@echo "make lock      re-resolve the Python dependencies into uv.lock"
 	@echo "make bench     print timings: demos, site build, browser"
-	@echo "make lint      ruff"
+	@echo "make lint      ruff check and ruff format --check"
 	@echo "make clean     remove build output and caches (distclean also removes .venv, node_modules)"
 
 $(STAMPS):
@@ -120,6 +120,7 @@ bench: setup $(STAMPS)/chromium
 
 lint: setup
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 clean:
 	rm -rf $(OUTPUT) .cache .pytest_cache .ruff_cache

@@ -277,7 +277,9 @@ def _host_svg_in_browser(page: Page, demo: str, params: dict) -> str:
 
     svg = demos.run(demo, params).svg
     return page.page.evaluate(
-        "text => new DOMParser().parseFromString(text, 'image/svg+xml').documentElement.outerHTML",
+        # Imported into the page as the runner does, so both are serialised as HTML is.
+        "text => document.importNode("
+        "new DOMParser().parseFromString(text, 'image/svg+xml').documentElement, true).outerHTML",
         svg,
     )
 

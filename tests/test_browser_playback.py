@@ -170,9 +170,8 @@ def test_keyboard_steps_through_the_moments_and_says_them(tab: Tab) -> None:
     summary_top = fig.locator(".demo-summary").evaluate(
         "el => el.getBoundingClientRect().top + scrollY"
     )
-    classes_as_drawn = svg.evaluate(
-        "s => [...s.querySelectorAll('[data-t]')].map((el) => el.getAttribute('class'))"
-    )
+    # The drawing the player ends up with: the whole figure (swapped in at the first move).
+    classes_as_drawn = [el.get("class") for el in drawn.iter() if el.get("data-t") is not None]
 
     fig.locator(".demo-scrubber").focus()
     tab.page.keyboard.press("Home")

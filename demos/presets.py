@@ -168,6 +168,24 @@ PRESETS = (
         ),
     ),
     Preset(
+        "hlc",
+        "receive-ignores-message",
+        "Receive without taking the sender's timestamp into account",
+        "The HLC receive rule sets l to the largest of the local l, the message's l and the "
+        "physical clock. Leaving out the message's l lets a receiver whose clock is behind "
+        "stamp its receive below the send, and causally later writes lose to earlier ones.",
+        (("    new_l = max(l, ml, pt)\n", "    new_l = max(l, pt)\n"),),
+    ),
+    Preset(
+        "quorum",
+        "ack-write-after-one",
+        "Acknowledge a write once one replica holds it",
+        "With R + W > N every read quorum meets every write quorum, so a read sees the latest "
+        "acknowledged write. Acknowledging after one replica instead of W breaks the overlap, "
+        "and a read that starts after the write completed can miss it.",
+        (("        if len(req.acked) < self.w:\n", "        if len(req.acked) < 1:\n"),),
+    ),
+    Preset(
         "clocks",
         "receive-without-merge",
         "Receive without merging the sender's clocks",

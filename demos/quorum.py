@@ -552,3 +552,11 @@ def summarize(trace: dict, results: list[Check]) -> str:
 
 
 CHECKS = (check_linearizable, check_fresh_reads, check_convergence)
+
+
+def NOT_GUARANTEED(params: Mapping[str, object]) -> tuple[str, ...]:  # noqa: N802 - see search.py
+    """Give the checks these settings do not promise (for the counterexample search)."""
+    n, r, w = int(params["replicas"]), int(params["r"]), int(params["w"])
+    strict = r + w > n and params["sloppy"] != "true"
+    skipped = () if strict and params["read_repair"] == "true" else ("check_linearizable",)
+    return skipped if strict else (*skipped, "check_fresh_reads")

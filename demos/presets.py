@@ -186,6 +186,20 @@ PRESETS = (
         (("        if len(req.acked) < self.w:\n", "        if len(req.acked) < 1:\n"),),
     ),
     Preset(
+        "kafka",
+        "commit-ahead",
+        "Commit one offset past what was processed",
+        "At-least-once holds because a consumer commits only offsets whose records it has "
+        "processed. Committing one ahead means the next owner of the partition, after a crash "
+        "or a rebalance, starts past a record nobody processed.",
+        (
+            (
+                "                    Commit(self.generation, p, self.position[p]),\n",
+                "                    Commit(self.generation, p, self.position[p] + 1),\n",
+            ),
+        ),
+    ),
+    Preset(
         "clocks",
         "receive-without-merge",
         "Receive without merging the sender's clocks",

@@ -16,8 +16,8 @@ from svg_moments import SVG, roles_at, stretches_at
 
 import demos
 from demos import ParamError, hlc
-from demos.faults import Crash, Partition, Restart, format_schedule
 from demos.hlc import Ack, Process, Read, Reply, Write, hlc_receive, hlc_send, visible
+from demos.search import random_schedule
 
 GOLDEN = Path(__file__).parent / "golden" / "hlc-default.svg"
 
@@ -171,19 +171,6 @@ def test_a_crash_forgets_the_operation_but_keeps_the_clock(sim):
 
 
 # -- whole runs ----------------------------------------------------------------------------------
-def random_schedule(rng: random.Random, names: list[str], duration: float) -> str:
-    faults = []
-    for name in rng.sample(names, rng.randint(0, 2)):
-        start = rng.uniform(50, duration / 2)
-        faults += [Crash(name, round(start)), Restart(name, round(start + rng.uniform(50, 300)))]
-    if len(names) > 2 and rng.random() < 0.5:
-        split = rng.randint(1, len(names) - 1)
-        start = rng.uniform(0, duration / 2)
-        groups = (tuple(names[:split]), tuple(names[split:]))
-        faults.append(Partition(groups, round(start), round(start + rng.uniform(50, 400))))
-    return format_schedule(faults)
-
-
 def random_params(seed: int, **fixed: object) -> dict:
     rng = random.Random(seed)
     processes = rng.randint(2, 8)

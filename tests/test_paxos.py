@@ -15,7 +15,6 @@ from svg_moments import SVG, roles_at, stretches_at
 
 import demos
 from demos import ParamError, paxos
-from demos.faults import Crash, Partition, Restart, format_schedule
 from demos.paxos import (
     Accept,
     Accepted,
@@ -27,6 +26,7 @@ from demos.paxos import (
     Promise,
 )
 from demos.paxos_draw import SLOTS_X, draw
+from demos.search import random_schedule
 
 GOLDEN = Path(__file__).parent / "golden" / "paxos-default.svg"
 PEERS = ["n2", "n3", "n4", "n5"]
@@ -213,29 +213,6 @@ def test_a_leader_with_nothing_open_yields_to_a_higher_ballot(sim):
 
 
 # -- whole runs ----------------------------------------------------------------------------------
-def random_schedule(rng: random.Random, names: list[str], duration: float) -> str:
-    """Give a consistent schedule of crashes, restarts and non-overlapping partitions."""
-    faults: list = []
-    down: set[str] = set()
-    t = 0.0
-    for _ in range(rng.randint(0, 5)):
-        t += rng.uniform(50, duration / 4)
-        if t >= duration - 100:
-            break
-        if rng.random() < 0.5:
-            victim = rng.choice(names)
-            faults.append((Restart if victim in down else Crash)(victim, round(t)))
-            down ^= {victim}
-        else:
-            shuffled = rng.sample(names, len(names))
-            cut = rng.randint(1, len(names) - 1)
-            end = min(duration, t + rng.uniform(100, 1500))
-            sides = (tuple(sorted(shuffled[:cut])), tuple(sorted(shuffled[cut:])))
-            faults.append(Partition(sides, round(t), round(end)))
-            t = end
-    return format_schedule(faults)
-
-
 def random_params(seed: int) -> dict:
     rng = random.Random(seed)
     nodes = rng.randint(3, 7)

@@ -15,7 +15,6 @@ from svg_moments import SVG, roles_at, stretches_at
 
 import demos
 from demos import ParamError, pbft
-from demos.faults import Crash, Partition, Restart, format_schedule
 from demos.pbft import (
     NULL,
     Commit,
@@ -30,6 +29,7 @@ from demos.pbft import (
     quorum_size,
 )
 from demos.pbft_draw import draw
+from demos.search import random_schedule
 
 GOLDEN = Path(__file__).parent / "golden" / "pbft-default.svg"
 NAMES = ["n1", "n2", "n3", "n4"]
@@ -233,29 +233,6 @@ def test_an_equivocating_primary_tells_each_half_another_value_and_votes_with_it
 
 
 # -- whole runs ---------------------------------------------------------------------------------
-def random_schedule(rng: random.Random, names: list[str], duration: float) -> str:
-    """Give a consistent schedule of crashes, restarts and non-overlapping partitions."""
-    faults: list = []
-    down: set[str] = set()
-    t = 0.0
-    for _ in range(rng.randint(0, 5)):
-        t += rng.uniform(50, duration / 4)
-        if t >= duration - 100:
-            break
-        if rng.random() < 0.5:
-            victim = rng.choice(names)
-            faults.append((Restart if victim in down else Crash)(victim, round(t)))
-            down ^= {victim}
-        else:
-            shuffled = rng.sample(names, len(names))
-            cut = rng.randint(1, len(names) - 1)
-            end = min(duration, t + rng.uniform(100, 800))
-            sides = (tuple(sorted(shuffled[:cut])), tuple(sorted(shuffled[cut:])))
-            faults.append(Partition(sides, round(t), round(end)))
-            t = end
-    return format_schedule(faults)
-
-
 def random_params(seed: int) -> dict:
     """Give a run with at most f traitors of either kind and a random fault schedule."""
     rng = random.Random(seed)

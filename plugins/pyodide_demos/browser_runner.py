@@ -39,7 +39,12 @@ def run_json(name: str, params_json: str) -> str:
 
 
 def run_in_slices(name: str, params_json: str, pause: Callable, slice_ms: float) -> str:
-    """Give `run_json(name, params_json)`, yielding to the event loop every `slice_ms`.
+    """Give `run_json(name, params_json)`, yielding to the event loop every `slice_ms`."""
+    return in_slices(lambda: run_json(name, params_json), pause, slice_ms)
+
+
+def in_slices(task: Callable[[], str], pause: Callable, slice_ms: float) -> str:
+    """Give `task()`, yielding to the event loop every `slice_ms` of its simulation.
 
     `pause()` gives a JS promise settled on the event loop's next turn with whether the run
     was stopped meanwhile; then RunStopped unwinds the run.
@@ -59,7 +64,7 @@ def run_in_slices(name: str, params_json: str, pause: Callable, slice_ms: float)
 
     token = sim.COOPERATE.set(cooperate)
     try:
-        return run_json(name, params_json)
+        return task()
     finally:
         sim.COOPERATE.reset(token)
 

@@ -82,33 +82,11 @@ def search(name: str, options_json: str, source: str | None, report: Callable) -
     return json.dumps({"found": None, "runs": 0})  # pragma: no cover - search always ends
 
 
-def in_slices(task: Callable[[], str], pause: Callable, slice_ms: float) -> str:
-    """Give `task()`, yielding to the worker's event loop every `slice_ms` (see the runner)."""
-    from pyodide.ffi import run_sync
-
-    budget = slice_ms / 1000
-    deadline = time.monotonic() + budget
-
-    def cooperate() -> None:
-        nonlocal deadline
-        if time.monotonic() < deadline:
-            return
-        if run_sync(pause()):
-            raise runner.RunStopped
-        deadline = time.monotonic() + budget
-
-    token = runner.sim.COOPERATE.set(cooperate)
-    try:
-        return task()
-    finally:
-        runner.sim.COOPERATE.reset(token)
-
-
 def run_edited_in_slices(
     name: str, params_json: str, source: str | None, pause: Callable, slice_ms: float
 ) -> str:
     """Give `run_edited(...)`, pausing between slices so Stop is heard."""
-    return in_slices(lambda: run_edited(name, params_json, source), pause, slice_ms)
+    return runner.in_slices(lambda: run_edited(name, params_json, source), pause, slice_ms)
 
 
 def search_in_slices(
@@ -120,4 +98,4 @@ def search_in_slices(
     slice_ms: float,
 ) -> str:
     """Give `search(...)`, pausing between slices so Stop is heard and progress is posted."""
-    return in_slices(lambda: search(name, options_json, source, report), pause, slice_ms)
+    return runner.in_slices(lambda: search(name, options_json, source, report), pause, slice_ms)

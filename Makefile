@@ -66,10 +66,10 @@ $(STAMPS)/node-deps: package.json package-lock.json | $(STAMPS)
 	@touch $@
 
 # -- The lab's code editor: CodeMirror 6 from npm, bundled into one ES module ----------
-# Built output (gitignored, under build/): the theme's lab.js imports it when a reader opens
+# Built output (gitignored, under build/): the plugin's lab.js imports it when a reader opens
 # a figure's Code view. Made by `make setup`, so `make test` on a clean clone has it.
-LAB_EDITOR := theme/static/build/lab-editor.js
-$(LAB_EDITOR): theme/editor/lab-editor.mjs $(STAMPS)/node-deps
+LAB_EDITOR := plugins/pyodide_demos/static/build/lab-editor.js
+$(LAB_EDITOR): plugins/pyodide_demos/editor/lab-editor.mjs $(STAMPS)/node-deps
 	node_modules/.bin/esbuild $< --bundle --format=esm --minify --target=es2020 \
 	  --log-level=warning --outfile=$@
 

@@ -322,7 +322,8 @@ def test_hostile_link_is_refused_and_never_inserted(page: Page, name: str) -> No
 def test_worker_svg_with_script_or_handlers_is_refused(page: Page) -> None:
     page.open()
     refusals = page.page.evaluate("""async () => {
-        const { parseSVG } = await import(new URL('../theme/js/sanitize.js', location.href));
+        const entry = document.querySelector('script[data-manifest]').src;
+        const { parseSVG } = await import(new URL('sanitize.js', entry));
         const ns = 'xmlns="http://www.w3.org/2000/svg"';
         const bad = [
           `<svg ${ns}><script>alert(1)</script></svg>`,
@@ -571,7 +572,7 @@ def test_link_fragments_are_read_strictly(page: Page) -> None:
     page.open()
     out = page.page.evaluate("""async () => {
         const { readFragment, parsePairs, writeFragment } =
-          await import(new URL('../theme/js/share.js', location.href));
+          await import(new URL('share.js', document.querySelector('script[data-manifest]').src));
         const read = (hash) => Object.fromEntries(readFragment(hash));
         const pairs = (query) => { try { return parsePairs(query); } catch { return 'refused'; } };
         writeFragment('demo-raft-9', [['faults', 'crash n1@5; restart n1@9&x=1'], ['seed', 2]]);

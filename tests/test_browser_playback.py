@@ -416,7 +416,7 @@ def test_at_in_links_is_read_strictly(tab: Tab) -> None:
     tab.enhance()
     out = tab.page.evaluate("""async () => {
         const { takeTime, withTime } =
-          await import(new URL('../theme/js/share.js', location.href));
+          await import(new URL('share.js', document.querySelector('script[data-manifest]').src));
         const take = (pairs) => { try { return takeTime(pairs); } catch { return 'refused'; } };
         return {
           none: take([['seed', '3']]),

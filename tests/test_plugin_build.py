@@ -168,7 +168,14 @@ def test_assets_only_on_pages_with_demos(site: Path) -> None:
     post = (site / "post" / "index.html").read_text()
     manifest = re.search(r'data-manifest="\.\./(demos/manifest-[0-9a-f]+\.json)"', post)
     assert manifest and (site / manifest[1]).is_file()
-    assert 'href="../theme/css/demo.css"' in post
+    # The runner's own files, copied by the plugin into a folder named by their hash.
+    css = re.search(r'href="\.\./(demos/runner-[0-9a-f]{12}/css/demo\.css)"', post)
+    js = re.search(r'src="\.\./(demos/runner-[0-9a-f]{12}/js/demos\.js)"', post)
+    assert css and js and (site / css[1]).is_file() and (site / js[1]).is_file()
+    assert (site / css[1]).read_bytes() == (
+        ROOT / "plugins/pyodide_demos/static/css/demo.css"
+    ).read_bytes()
+    assert len(list((site / "demos").glob("runner-*"))) == 1
     plain = (site / "plain" / "index.html").read_text()
     assert "data-manifest" not in plain and "demo.css" not in plain
 
@@ -186,8 +193,9 @@ def test_manifest_and_wheel(site: Path) -> None:
         "faults",
     ]
     wheel = site / "demos" / manifest["wheel"]
+    (runner,) = (site / "demos").glob("runner-*")
     assert sorted(p.name for p in (site / "demos").iterdir()) == sorted(
-        [manifest_path.name, wheel.name, lite.FOLDER]
+        [manifest_path.name, wheel.name, lite.FOLDER, runner.name]
     )
     with zipfile.ZipFile(wheel) as whl:
         names = whl.namelist()
@@ -385,8 +393,10 @@ def test_service_worker_at_the_root_names_this_builds_cache(site: Path) -> None:
     assert build["cache"] == offline["cache"]
     version = json.loads((ROOT / "node_modules/pyodide/package.json").read_text())["version"]
     assert build["versioned"] == ["demos/", f"pyodide/{version}/"]
-    # What an offline run needs of the theme, and never a page.
-    assert "theme/js/worker.js" in build["assets"] and "theme/css/demo.css" in build["assets"]
+    # What an offline run needs of the runner, and never a page.
+    (runner,) = (site / "demos").glob("runner-*")
+    assert f"demos/{runner.name}/js/worker.js" in build["assets"]
+    assert f"demos/{runner.name}/css/demo.css" in build["assets"]
     assert not [a for a in build["assets"] if a.endswith((".html", "/"))]
     for asset in build["assets"]:
         assert (site / asset).is_file(), asset

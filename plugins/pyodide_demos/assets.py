@@ -1,11 +1,73 @@
-"""Page assets: what the theme links on a page that holds at least one demo figure."""
+"""Page assets: the runner's own files (copied into the output) and the tags a page with a
+demo figure links."""
 
 from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
 
 from .bundle import Bundle
 from .config import Config
 
+logger = logging.getLogger(__name__)
+
 FIGURE_MARK = '<figure class="demo" '
+# The browser runner: js/ (modules), css/ (the figures' styles), build/ (the bundled editor).
+STATIC_DIR = Path(__file__).with_name("static")
+ENTRY_JS = "js/demos.js"
+ENTRY_CSS = "css/demo.css"
+EDITOR = "build/lab-editor.js"
+RUNNER_PREFIX = "runner-"
+
+
+@dataclass(frozen=True)
+class Runner:
+    """The runner's files for one build: their folder in the site is named by their hash,
+    so browsers and the service worker may keep them for good."""
+
+    folder: str  # a site path: <PYODIDE_DEMOS_OUTPUT>/runner-<hash>
+    files: tuple[str, ...]  # paths under STATIC_DIR, as posix strings
+    digest: str
+
+    def url(self, name: str) -> str:
+        """Give the site path of the runner file `name` (e.g. "js/demos.js")."""
+        return f"{self.folder}/{name}"
+
+
+def plan_runner(config: Config, static_dir: Path = STATIC_DIR) -> Runner:
+    """Give the runner's files and their versioned folder (read afresh on every build, so
+    an edited module gets a new folder)."""
+    files = tuple(
+        sorted(p.relative_to(static_dir).as_posix() for p in static_dir.rglob("*") if p.is_file())
+    )
+    if EDITOR not in files:
+        # The Code view then says its editor could not load; the figures still run.
+        logger.warning(
+            "%s is missing: bundle it with esbuild (`make setup`) for the lab's editor",
+            static_dir / EDITOR,
+        )
+    digest = hashlib.sha256()
+    for name in files:
+        digest.update(name.encode() + b"\0" + (static_dir / name).read_bytes() + b"\0")
+    key = digest.hexdigest()[:12]
+    return Runner(f"{config.demos_output}/{RUNNER_PREFIX}{key}", files, key)
+
+
+def write_runner(config: Config, runner: Runner, static_dir: Path = STATIC_DIR) -> Path:
+    """Give output/<runner folder> holding the runner's files, dropping older builds' folders."""
+    target = config.output_path / runner.folder
+    for name in runner.files:
+        source, copy = static_dir / name, target / name
+        if not copy.is_file() or copy.read_bytes() != source.read_bytes():
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, copy)
+    for old in (config.output_path / config.demos_output).glob(f"{RUNNER_PREFIX}*"):
+        if old.is_dir() and old != target:
+            shutil.rmtree(old)
+    return target
 
 
 def has_demos(html: str | None) -> bool:
@@ -13,11 +75,14 @@ def has_demos(html: str | None) -> bool:
     return bool(html) and FIGURE_MARK in html
 
 
-def demo_assets(config: Config, bundle: Bundle) -> dict:
-    """Give the `demo_assets` record a page with figures carries for its template: the CSS and
-    JS to link and the manifest URL, as paths relative to the site root."""
+def demo_assets(config: Config, bundle: Bundle, runner: Runner) -> dict:
+    """Give the `demo_assets` record a page with figures carries: the CSS and JS to link and
+    the manifest URL, as paths relative to the site root (the runner's own files unless the
+    site named others)."""
+    css = config.css if config.css is not None else (runner.url(ENTRY_CSS),)
+    js = config.js if config.js is not None else (runner.url(ENTRY_JS),)
     return {
-        "css": list(config.css),
-        "js": list(config.js),
+        "css": list(css),
+        "js": list(js),
         "manifest": f"{config.demos_output}/{bundle.manifest_name}",
     }

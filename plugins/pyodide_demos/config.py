@@ -33,8 +33,10 @@ DEFAULTS: dict[str, object] = {
     "PYODIDE_DEMOS_RUNTIME_OUTPUT": "pyodide",
     # None: a `pyodide_demos` folder beside Pelican's CACHE_PATH.
     "PYODIDE_DEMOS_CACHE_PATH": None,
-    "PYODIDE_DEMOS_CSS": ["theme/css/demo.css"],
-    "PYODIDE_DEMOS_JS": ["theme/js/demos.js"],
+    # Site paths of the styles and entry module pages with figures link; None: the
+    # plugin's own, copied into the output under PYODIDE_DEMOS_OUTPUT.
+    "PYODIDE_DEMOS_CSS": None,
+    "PYODIDE_DEMOS_JS": None,
     # False keeps `pelican --autoreload` alive on a bad fence: the page is skipped and
     # the error logged, instead of the whole build failing.
     "PYODIDE_DEMOS_STRICT": True,
@@ -62,8 +64,8 @@ class Config:
     demos_output: str
     runtime_output: str
     cache_dir: Path
-    css: tuple[str, ...]
-    js: tuple[str, ...]
+    css: tuple[str, ...] | None  # None: the runner's own
+    js: tuple[str, ...] | None
     strict: bool
     snapshot: bool = False
     node: str = "node"
@@ -121,8 +123,8 @@ def from_settings(settings: dict) -> Config:
         demos_output=str(settings["PYODIDE_DEMOS_OUTPUT"]).strip("/"),
         runtime_output=str(settings["PYODIDE_DEMOS_RUNTIME_OUTPUT"]).strip("/"),
         cache_dir=Path(cache).resolve(),
-        css=tuple(settings["PYODIDE_DEMOS_CSS"]),
-        js=tuple(settings["PYODIDE_DEMOS_JS"]),
+        css=_paths(settings["PYODIDE_DEMOS_CSS"]),
+        js=_paths(settings["PYODIDE_DEMOS_JS"]),
         strict=is_strict(settings),
         snapshot=_flag(settings["PYODIDE_DEMOS_SNAPSHOT"]),
         node=str(settings["PYODIDE_DEMOS_NODE"]),
@@ -137,6 +139,13 @@ def from_settings(settings: dict) -> Config:
 def is_strict(settings: dict) -> bool:
     """Give whether a fence error fails the whole build."""
     return _flag(settings["PYODIDE_DEMOS_STRICT"])
+
+
+def _paths(value: object) -> tuple[str, ...] | None:
+    """Give site paths from a setting that is a list, one string, or None (the default)."""
+    if value is None:
+        return None
+    return (str(value),) if isinstance(value, str) else tuple(str(v) for v in value)
 
 
 def _flag(value: object) -> bool:

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 
-from . import bundle, lite, offline, runtime
+from . import assets, bundle, lite, offline, runtime
 from .reader import STATE_KEY
 
 logger = logging.getLogger(__name__)
 
 
 class DemoBundleGenerator:
-    """Writes output/demos/ (wheel, manifest, snapshot), output/pyodide/<version>/ and the
-    service worker."""
+    """Writes output/demos/ (wheel, manifest, snapshot, the runner's files),
+    output/pyodide/<version>/ and the service worker."""
 
     def __init__(
         self,
@@ -36,10 +35,6 @@ class DemoBundleGenerator:
             state.prerenderer.svgs(state.catalog.digest),
         )
         runtime.copy_runtime(state.config)
-        offline.write(
-            state.config,
-            state.bundle,
-            Path(self.settings["THEME"]) / "static",
-            str(self.settings.get("THEME_STATIC_DIR", "theme")).strip("/"),
-        )
+        assets.write_runner(state.config, state.runner)
+        offline.write(state.config, state.bundle, state.runner)
         state.timings["bundle+runtime"] = time.perf_counter() - start

@@ -7,6 +7,7 @@ import json
 import logging
 from pathlib import Path
 
+from .assets import Runner
 from .bundle import Bundle
 from .config import Config
 
@@ -15,11 +16,10 @@ logger = logging.getLogger(__name__)
 SOURCE = Path(__file__).with_name("service_worker.js")
 
 
-def runner_assets(theme_static: Path, theme_output: str, config: Config) -> list[str]:
+def runner_assets(runner: Runner, config: Config) -> list[str]:
     """Give the runner's modules and styles as site paths (what an offline run needs)."""
-    modules = sorted((theme_static / "js").glob("*.js"))
-    paths = [f"{theme_output}/js/{path.name}" for path in modules]
-    return sorted({*paths, *config.css, *config.js})
+    own = [runner.url(name) for name in runner.files if name.startswith(("js/", "css/"))]
+    return sorted({*own, *(config.css or ()), *(config.js or ())})
 
 
 def service_worker_text(
@@ -40,14 +40,13 @@ def service_worker_text(
     return f"const BUILD = {json.dumps(build, indent=1)};\n\n{SOURCE.read_text()}"
 
 
-def write(config: Config, bundle: Bundle, theme_static: Path, theme_output: str) -> Path | None:
+def write(config: Config, bundle: Bundle, runner: Runner) -> Path | None:
     """Give output/<service worker> written for this build (None when the setting is off)."""
     if not config.service_worker:
         return None
-    assets = runner_assets(theme_static, theme_output, config)
-    digest = hashlib.sha256()
-    for path in sorted((theme_static / "js").glob("*.js")) + sorted(theme_static.glob("css/*")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    assets = runner_assets(runner, config)
+    # The runner's folder name is its files' hash: a changed module means new bytes here.
+    digest = hashlib.sha256(json.dumps([runner.digest, assets]).encode())
     text = service_worker_text(config, bundle, assets, digest.hexdigest()[:16])
     target = config.output_path / config.service_worker
     if not target.is_file() or target.read_text() != text:

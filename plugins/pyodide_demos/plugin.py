@@ -33,6 +33,7 @@ class BuildState:
     extension: DemoFenceExtension
     load_content_cache: bool
     bundle: bundle.Bundle | None = None
+    runner: assets.Runner | None = None
     errors: list[FenceError] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -94,6 +95,7 @@ def on_get_generators(pelican: object) -> type:
     state.catalog.load()
     state.prerenderer.prune(state.catalog.digest)
     state.bundle = bundle.plan(state.config, state.catalog)
+    state.runner = assets.plan_runner(state.config)
     # Pelican's content cache knows only the source files' times: when demos or this
     # plugin changed, cached pages hold stale figures, so read everything again.
     fresh = state.stamp_file.is_file() and state.stamp_file.read_text() == state.stamp()
@@ -106,7 +108,7 @@ def on_content_object_init(content: object) -> None:
     """Give a page with demo figures the assets the theme links."""
     state = getattr(content, "settings", {}).get(STATE_KEY)
     if state and state.bundle and assets.has_demos(getattr(content, "_content", None)):
-        content.demo_assets = assets.demo_assets(state.config, state.bundle)
+        content.demo_assets = assets.demo_assets(state.config, state.bundle, state.runner)
 
 
 def on_all_generators_finalized(generators: list) -> None:

@@ -1,6 +1,6 @@
 // The lab's code editor: CodeMirror 6 from npm, bundled by esbuild (`make build`, see the
-// Makefile) into theme/static/build/lab-editor.js. lab.js imports it only when a reader
-// opens a figure's Code view, so article pages never pay for it before that.
+// Makefile) into the plugin's static/build/lab-editor.js. lab.js imports it only when a
+// reader opens a figure's Code view, so article pages never pay for it before that.
 //
 // Keys: Tab and Shift-Tab indent and dedent (Python needs them); Escape leaves the editor
 // (lab.js moves the focus to the Code view's buttons), so the keyboard is never trapped.

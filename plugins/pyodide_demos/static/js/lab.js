@@ -1,5 +1,5 @@
 // The lab of one figure: its "Code" control opens the demo's protocol module in a code
-// editor (CodeMirror, theme/static/build/lab-editor.js, imported only then, with the module's
+// editor (CodeMirror, build/lab-editor.js beside js/, imported only then, with the module's
 // source from the site's lab/ folder). The reader's code replaces the demo's protocol for
 // this figure's runs; "Find a counterexample" searches seeds and fault schedules with it in
 // the worker and shows the shrunken failing run; the change travels in the link as code=.

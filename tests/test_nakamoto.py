@@ -15,7 +15,7 @@ import pytest
 from svg_moments import SVG, roles_at, stretches_at
 
 import demos
-from demos import ParamError, nakamoto
+from demos import ParamError, nakamoto, search
 from demos.faults import Crash, Restart, format_schedule
 from demos.nakamoto import (
     DOUBLE_SPEND,
@@ -321,7 +321,12 @@ def test_trace_follows_the_contract():
     adopts = [e for e in trace["events"] if e["kind"] == "adopt"]
     assert all(trace["blocks"][e["block"]]["height"] == e["height"] for e in adopts)
     assert [e["t"] for e in trace["events"]] == sorted(e["t"] for e in trace["events"])
-    assert [c["name"] for c in trace["checks"]] == ["Settled blocks stay", "Common prefix"]
+    assert [c["name"] for c in trace["checks"]] == [
+        "Settled blocks stay",
+        "Common prefix",
+        "Longest chain",
+        "Coins spent once",
+    ]
     assert json.loads(run({"seed": 3}).to_json())["attacker"] is None
 
 
@@ -378,6 +383,58 @@ def test_common_prefix_fails_when_two_nodes_end_on_branches_split_deep(good_trac
                        e["kind"] == "adopt" and e["node"] == "n3")]  # fmt: skip
     check = failed(trace, "Common prefix")
     assert check.t == trace["duration"] and "n3" in check.detail
+
+
+def test_longest_chain_fails_when_a_node_switches_to_a_chain_no_longer_than_its_own(good_trace):
+    trace = copy.deepcopy(good_trace)
+    adopts = [e for e in trace["events"] if e["kind"] == "adopt" and e["node"] == "n4"]
+    before, victim = adopts[-2], adopts[-1]
+    for height in (victim["height"], before["height"], before["height"] - 1):
+        # A block beside n4's tip, as high as it (a tie flipped) or lower.
+        parent = nakamoto.chain(trace, before["block"])[height - 1]
+        trace["blocks"]["bw"] = {"parent": parent, "height": height, "miner": "n2", "t": 1.0}
+        victim["block"], victim["height"] = "bw", height
+        check = checks(trace)[2]
+        assert check.ok == (height > before["height"]), (height, check)
+        if not check.ok:
+            assert (check.t, check.node) == (victim["t"], "n4") and "bw" in check.detail
+
+
+def test_longest_chain_leaves_the_attacker_to_its_own_rules():
+    result = run({"seed": 8, "attacker": 0.4, "confirmations": 2})
+    trace = result.trace()
+    assert result.checks[2].ok and trace["attacker"] == "n5"
+    # The attacker's switches are its own business, however short the chain it takes.
+    trace["events"].append({"id": 10**6, "t": trace["duration"], "node": "n5", "kind": "adopt",
+                            "block": "b0", "height": 0})  # fmt: skip
+    assert checks(trace)[2].ok
+
+
+def test_coins_spent_once_fails_when_a_chain_pays_twice(good_trace):
+    trace = copy.deepcopy(good_trace)
+    paid = [b for b, d in trace["blocks"].items() if d.get("tx") == PAYMENT]
+    assert paid and checks(trace)[3].ok
+    below = nakamoto.chain(trace, paid[0])
+    for tx in (PAYMENT, DOUBLE_SPEND):
+        # A block that spends the coins again on top of the payment's block.
+        trace["blocks"]["bv"] = {"parent": paid[0], "height": len(below), "miner": "n3",
+                                 "t": 1e6, "tx": tx}  # fmt: skip
+        check = checks(trace)[3]
+        assert not check.ok and (check.t, check.node) == (1e6, "n3"), check
+        assert f"{paid[0]} (payment)" in check.detail and f"bv ({tx})" in check.detail
+    # The same spend on a branch of its own, beside the payment, is no double spend.
+    trace["blocks"]["bv"]["parent"] = below[-2]
+    trace["blocks"]["bv"]["height"] = len(below) - 1
+    assert checks(trace)[3].ok
+
+
+def test_the_search_holds_only_the_rules_no_fault_schedule_excuses():
+    assert search.guarantees(nakamoto, {}) == ["check_longest_chain", "check_spent_once"]
+    # A partition makes both sides settle blocks that one side later drops: no bug in that.
+    result = run({"seed": 1, "nodes": 6, "duration": 25000,
+                  "faults": "partition n1,n2,n3|n4,n5,n6@5000-15000"})  # fmt: skip
+    assert not result.checks[0].ok and result.checks[2].ok and result.checks[3].ok
+    assert search.violation(nakamoto, result.params)[1] is None
 
 
 def test_svg_marks_a_failing_check():

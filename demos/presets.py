@@ -214,6 +214,47 @@ PRESETS = (
             ),
         ),
     ),
+    Preset(
+        "nakamoto",
+        "adopt-any-block",
+        "Switch to every new block, longer chain or not",
+        "Section 5 of the Bitcoin paper: a node takes the longest chain as the correct one, and "
+        "of two branches as long keeps the one it received first. A node that switches to "
+        "whichever block arrives last follows a shorter branch as soon as a late block reaches "
+        "it, and drops blocks that it had already built on.",
+        (
+            (
+                "        if block.height > self.tip.height:\n",
+                "        if block is not self.tip:  # whatever arrives last, longer or not\n",
+            ),
+        ),
+    ),
+    Preset(
+        "nakamoto",
+        "pay-twice",
+        "Mine the payment without looking whether the chain has spent its coins",
+        "Section 5: nodes accept a block only if its transactions are valid and not already "
+        "spent. A miner that puts the payment into every block it mines, without looking at "
+        "what the chain below already spends, builds a chain that pays twice with the same "
+        "coins, and the other nodes build on it.",
+        (
+            (
+                "        if self.sim.now >= self.payment_at and not self.spent[parent.id]:\n",
+                "        if self.sim.now >= self.payment_at:  # spent before or not\n",
+            ),
+        ),
+    ),
+    Preset(
+        "resilience",
+        "retry-past-the-budget",
+        "Retry even when the retry budget is spent",
+        "A retry budget caps retries at a share of the requests: every request earns part of a "
+        "token, every retry spends a whole one, and with none left the request fails at once. "
+        "A service that retries on credit makes all its attempts whenever the dependency is "
+        "slow, and the work it sends multiplies just when there is least capacity for it.",
+        (("        if self.tokens < 1.0:\n            return False\n", ""),),
+        {"retries": 3, "backoff": "jittered", "budget": 0.1, "breaker": "false"},
+    ),
 )
 
 

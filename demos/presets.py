@@ -72,6 +72,25 @@ PRESETS = (
         ),
     ),
     Preset(
+        "raft",
+        "figure-8",
+        "Commit entries of older terms by counting replicas, and no no-op on election",
+        "Raft §5.4.2 and Figure 8: a leader counts replicas only for entries of its own term, "
+        "and older entries are committed with them (a new leader's no-op makes that prompt). "
+        "Counting an older term's entry on its own, a leader can commit it while a server "
+        "holding a later term's entry at that index can still win an election and overwrite "
+        "it everywhere.",
+        (
+            ("        self.append_to_log(len(self.log), (Entry(self.current_term, NOOP),))\n", ""),
+            (
+                "            if self.log[index - 1].term != self.current_term:\n"
+                "                return\n",
+                "",
+            ),
+        ),
+        {"nodes": 5, "requests": 4, "duration": 10000},
+    ),
+    Preset(
         "paxos",
         "choose-without-majority",
         "Count a value chosen before a majority accepts it",

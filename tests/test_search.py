@@ -98,7 +98,8 @@ def test_each_preset_edits_its_demo_and_loads(demo, name):
 
 
 def test_every_consensus_demo_has_two_presets_and_unknown_ones_are_named():
-    assert len(presets.presets("raft")) >= 2
+    for demo in ("raft", "paxos", "pbft", "nakamoto"):
+        assert len(presets.presets(demo)) >= 2, demo
     with pytest.raises(DemoError, match=r"unknown preset 'nope' for raft \(known: "):
         presets.get_preset("raft", "nope")
 
@@ -127,6 +128,15 @@ def test_search_finds_each_presets_bug_and_shrinks_it(demo, name):
     for index in range(found.runs):
         params = search.case(module, search.assemble_params(module, preset.base), 1, index)
         assert search.violation(module, params)[1] is None, (demo, params)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("demo", "name"), PRESETS)
+def test_the_original_protocol_survives_each_presets_whole_search(demo, name):
+    # The browser's search of a preset: its base, seed 1; the original must pass all of it.
+    base = presets.get_preset(demo, name).base
+    found, runs = search.run_search(demo, runs=500, seed=1, base=base)
+    assert found is None and runs == 500, found and found.to_json()
 
 
 @pytest.mark.parametrize("demo", ["raft", "partition", "clocks"])

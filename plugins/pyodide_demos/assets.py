@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import shutil
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 
 from .bundle import Bundle
@@ -15,6 +17,9 @@ from .config import Config
 logger = logging.getLogger(__name__)
 
 FIGURE_MARK = '<figure class="demo" '
+# The entry module's tag names the manifest with data-manifest (demos.js looks for it).
+RUNNER_TAG = re.compile(r"<script\b[^>]*\sdata-manifest=", re.IGNORECASE)
+HEAD_END = re.compile(r"</head\s*>", re.IGNORECASE)
 # The browser runner: js/ (modules), css/ (the figures' styles), build/ (the bundled editor).
 STATIC_DIR = Path(__file__).with_name("static")
 ENTRY_JS = "js/demos.js"
@@ -86,3 +91,30 @@ def demo_assets(config: Config, bundle: Bundle, runner: Runner) -> dict:
         "js": list(js),
         "manifest": f"{config.demos_output}/{bundle.manifest_name}",
     }
+
+
+def head_tags(record: dict, siteurl: str) -> str:
+    """Give the <link> and <script> tags for a page's `demo_assets` record, with URLs under
+    `siteurl` (Pelican's, relative to the page when RELATIVE_URLS is on)."""
+    base = f"{siteurl.rstrip('/')}/"  # "" as SITEURL gives root paths, as themes write them
+    manifest = escape(base + record["manifest"], quote=True)
+    tags = [
+        f'<link rel="stylesheet" href="{escape(base + css, quote=True)}">' for css in record["css"]
+    ]
+    tags += [
+        f'<script type="module" src="{escape(base + js, quote=True)}" '
+        f'data-manifest="{manifest}"></script>'
+        for js in record["js"]
+    ]
+    return "\n".join(tags)
+
+
+def with_head_tags(html: str, tags: str) -> str | None:
+    """Give `html` with `tags` put just before its </head>; None when the page already links
+    the runner (a theme that places the tags itself) or has no head to put them in."""
+    if not tags or RUNNER_TAG.search(html):
+        return None
+    end = HEAD_END.search(html)
+    if end is None:
+        return None
+    return f"{html[: end.start()]}{tags}\n{html[end.start() :]}"

@@ -163,7 +163,7 @@ class DemoFencePreprocessor(Preprocessor):
             raise FenceError(
                 line,
                 f"demo {name} failed: {type(err).__name__}: {err} "
-                f"(reproduce: python -m demos run {name} {sets})",
+                f"(reproduce: python -m {catalog.name} run {name} {sets})",
             ) from None
         # Every figure takes its number, also one with its own id, so giving one figure an
         # id never renames the others (their ids are in readers' links).

@@ -105,10 +105,25 @@ def on_get_generators(pelican: object) -> type:
 
 
 def on_content_object_init(content: object) -> None:
-    """Give a page with demo figures the assets the theme links."""
+    """Give a page with demo figures the assets it links (`demo_assets`: a theme may place
+    the tags itself; otherwise on_content_written adds them)."""
     state = getattr(content, "settings", {}).get(STATE_KEY)
     if state and state.bundle and assets.has_demos(getattr(content, "_content", None)):
         content.demo_assets = assets.demo_assets(state.config, state.bundle, state.runner)
+
+
+def on_content_written(path: str, context: dict) -> None:
+    """Link the runner from a written page with figures, whatever the theme: its styles and
+    entry module go just before </head> unless the theme placed them already."""
+    doc = context.get("article") or context.get("page")
+    record = getattr(doc, "demo_assets", None)
+    if not record or not str(path).endswith(".html"):
+        return
+    page = Path(path)
+    html = page.read_text(encoding="utf-8")
+    linked = assets.with_head_tags(html, assets.head_tags(record, context.get("SITEURL", "")))
+    if linked is not None:
+        page.write_text(linked, encoding="utf-8")
 
 
 def on_all_generators_finalized(generators: list) -> None:
@@ -139,5 +154,6 @@ def register() -> None:
     signals.readers_init.connect(on_readers_init)
     signals.get_generators.connect(on_get_generators)
     signals.content_object_init.connect(on_content_object_init)
+    signals.content_written.connect(on_content_written)
     signals.all_generators_finalized.connect(on_all_generators_finalized)
     signals.finalized.connect(on_finalized)

@@ -1,0 +1,263 @@
+"""The engine in someone else's Pelican site: the plugin installed as the distribution
+`pelican-pyodide-demos` (plugins/pyproject.toml), Pelican's stock theme, and a demos package
+of the site's own (tests/fixtures/engine_site: `pingkit`, no code from `demos`).
+
+The build checks run without a browser; the last test (marked `browser`) serves the site on
+127.0.0.1 under /blog/ and runs the figure again in Debian's chromium.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = Path(__file__).parent / "fixtures" / "engine_site"
+PELICAN = Path(sys.executable).with_name("pelican")
+PORT = 8133
+BOOT_MS = 60_000  # a cold Python start without a snapshot on a loaded 2-core machine
+RUNNER = r"assets/demos/runner-[0-9a-f]{12}"
+
+
+def install_plugin(target: Path) -> Path:
+    """Give the folder `pelican-pyodide-demos` was pip-installed into (from a copy of
+    plugins/, so no build files land in the repository)."""
+    source = target / "src"
+    shutil.copytree(
+        ROOT / "plugins",
+        source,
+        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build", "dist"),
+    )
+    # `build` folders are left out above (setuptools' own); the runner's bundle is not.
+    editor = ROOT / "plugins/pyodide_demos/static/build"
+    if editor.is_dir():
+        shutil.copytree(editor, source / "pyodide_demos/static/build")
+    packages = target / "site-packages"
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps"]
+    command += ["--no-build-isolation", "--no-compile", "--target", str(packages), str(source)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return packages
+
+
+def make_site(folder: Path) -> Path:
+    """Give a copy of the fixture site in `folder`, the Pyodide runtime installed beside it
+    (a link to this repository's node_modules: what `npm install pyodide` gives)."""
+    site = folder / "site"
+    shutil.copytree(FIXTURE, site, ignore=shutil.ignore_patterns("__pycache__"))
+    (site / "node_modules").symlink_to(ROOT / "node_modules", target_is_directory=True)
+    return site
+
+
+def build(site: Path, packages: Path | None, *settings: str) -> subprocess.CompletedProcess:
+    """Give the finished `pelican` run of `site` (PYTHONPATH: the installed plugin only)."""
+    env = {**os.environ, "COLUMNS": "250", "PYTHONPATH": str(packages or "")}
+    command = [str(PELICAN), "content", "-s", "pelicanconf.py", "-o", "output"]
+    command += ["--log-handler", "plain", *settings]
+    return subprocess.run(
+        command, cwd=site, capture_output=True, text=True, env=env, timeout=600, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return install_plugin(tmp_path_factory.mktemp("engine-install"))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, installed: Path) -> Path:
+    """Give the output folder of the fixture site built with the installed plugin."""
+    site = make_site(tmp_path_factory.mktemp("engine-site"))
+    done = build(site, installed)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ERROR" not in done.stdout + done.stderr, done.stdout + done.stderr
+    return site / "output"
+
+
+def test_the_plugin_installs_as_a_namespace_plugin(installed: Path) -> None:
+    package = installed / "pelican" / "plugins" / "pyodide_demos"
+    assert (package / "__init__.py").is_file() and (package / "plugin.py").is_file()
+    # Pelican's own packages stay Pelican's: the distribution adds only its folder.
+    assert not (installed / "pelican" / "__init__.py").exists()
+    assert not (installed / "pelican" / "plugins" / "__init__.py").exists()
+    for name in ("js/demos.js", "js/worker.js", "js/page.js", "css/demo.css"):
+        assert (package / "static" / name).is_file(), name
+    assert (package / "service_worker.js").is_file()
+    done = subprocess.run(
+        [sys.executable, "-c", "import pelican.plugins.pyodide_demos as p; print(p.__file__)"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(installed)},
+        cwd=installed.parent,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert Path(done.stdout.strip()).parent == package
+
+
+def test_stock_theme_page_has_the_figure_and_the_runner(built: Path, installed: Path) -> None:
+    page = (built / "pings.html").read_text(encoding="utf-8")
+    assert 'class="demo" id="demo-ping-1" data-demo="ping"' in page
+    assert "<svg" in page and "pings answered (seed 3)" in page
+    assert '<input id="demo-ping-1-seed" name="seed"' in page
+    # notmyidea knows nothing of demo_assets: the plugin put the tags before </head>.
+    head = page[: page.index("</head>")]
+    css = re.search(rf'<link rel="stylesheet" href="\./({RUNNER}/css/demo\.css)">', head)
+    js = re.search(
+        rf'<script type="module" src="\./({RUNNER}/js/demos\.js)" '
+        r'data-manifest="\./(assets/demos/manifest-[0-9a-f]{16}\.json)"></script>',
+        head,
+    )
+    assert css and js, head
+    assert page.count("data-manifest=") == 1
+    for asset in (css[1], js[1], js[2]):
+        assert (built / asset).is_file(), asset
+    # The copied runner is the installed plugin's, byte for byte, modules beside the entry.
+    runner = built / css[1].rsplit("/css/", 1)[0]
+    static = installed / "pelican/plugins/pyodide_demos/static"
+    for name in ("js/worker.js", "js/figure.js", "css/demo.css"):
+        assert (runner / name).read_bytes() == (static / name).read_bytes(), name
+    # The stock theme's own files are where the theme puts them.
+    assert (built / "theme" / "css" / "main.css").is_file()
+
+
+def test_pages_without_figures_link_nothing_of_the_runner(built: Path) -> None:
+    for path in (built / "plain.html", built / "index.html", built / "archives.html"):
+        text = path.read_text(encoding="utf-8")
+        assert "data-manifest" not in text and "demo.css" not in text, path
+
+
+def test_the_bundle_is_the_sites_own_package(built: Path) -> None:
+    (manifest,) = (built / "assets" / "demos").glob("manifest-*.json")
+    text = manifest.read_text()
+    assert '"ping"' in text and '"raft"' not in text
+    (wheel,) = (built / "assets" / "demos").glob("pingkit-*.whl")
+    with zipfile.ZipFile(wheel) as whl:
+        names = whl.namelist()
+    assert any(n.startswith("pingkit/ping.") for n in names)
+    assert not [n for n in names if n.startswith("demos/")], names
+    # The runner module (source or bytecode) names the site's package.
+    (runner,) = [n for n in names if n.startswith("pyodide_demos_runner.")]
+    assert b"pingkit" in whl_bytes(wheel, runner)
+    worker = (built / "demos-sw.js").read_text()
+    assert '"assets/demos/"' in worker and "runner-" in worker
+
+
+def whl_bytes(wheel: Path, name: str) -> bytes:
+    """Give the bytes of the member `name` of `wheel`."""
+    with zipfile.ZipFile(wheel) as whl:
+        return whl.read(name)
+
+
+def test_the_plugin_paths_form_gives_the_same_runner(tmp_path: Path, built: Path) -> None:
+    """The source folder through PLUGIN_PATHS (how this repository's site loads it) and the
+    installed package ship the same runner files."""
+    site = make_site(tmp_path)
+    done = build(
+        site,
+        None,
+        "-e",
+        f'PLUGIN_PATHS=["{ROOT / "plugins"}"]',
+        'PLUGINS=["pyodide_demos"]',
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    installed = sorted(p.name for p in (built / "assets" / "demos").glob("runner-*"))
+    local = sorted(p.name for p in (site / "output" / "assets" / "demos").glob("runner-*"))
+    assert installed == local and len(local) == 1
+    page = (site / "output" / "pings.html").read_text(encoding="utf-8")
+    assert f'src="./assets/demos/{local[0]}/js/demos.js"' in page
+
+
+def test_a_bad_fence_fails_the_build_with_its_file_and_line(
+    tmp_path: Path, installed: Path
+) -> None:
+    site = make_site(tmp_path)
+    (site / "content" / "bad.md").write_text(
+        "Title: Bad\nDate: 2026-01-03\n\nIntro.\n\n```demo ping\nseed: 2\npings: 99\n```\n"
+    )
+    done = build(site, installed)
+    out = done.stdout + done.stderr
+    assert done.returncode != 0, out
+    assert re.search(r"content/bad\.md:8: demo ping: pings: 99 is outside 1\.\.20", out), out
+    # An unknown demo names what the site's package has.
+    (site / "content" / "bad.md").write_text(
+        "Title: Bad\nDate: 2026-01-03\n\n```demo raft\nseed: 2\n```\n"
+    )
+    done = build(site, installed)
+    out = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert re.search(r"content/bad\.md:4: unknown demo 'raft' \(known: ping\)", out), out
+
+
+def test_head_tags_follow_siteurl_and_are_never_added_twice() -> None:
+    from pyodide_demos import assets
+
+    record = {"css": ["d/r/css/demo.css"], "js": ["d/r/js/demos.js"], "manifest": "d/m-1.json"}
+    tags = assets.head_tags(record, "..")
+    assert '<link rel="stylesheet" href="../d/r/css/demo.css">' in tags
+    assert '<script type="module" src="../d/r/js/demos.js" data-manifest="../d/m-1.json">' in tags
+    assert 'href="/d/r/css/demo.css"' in assets.head_tags(record, "")  # root paths
+    assert 'href="https://x.org/blog/d/r/css' in assets.head_tags(record, "https://x.org/blog/")
+    hostile = assets.head_tags({**record, "manifest": 'm".json'}, "")
+    assert 'data-manifest="/m&quot;.json"' in hostile
+    html = "<html><head><title>t</title></HEAD><body><p>data-manifest= in prose</p></body></html>"
+    linked = assets.with_head_tags(html, tags)
+    assert linked is not None and linked.index(tags) < linked.index("</HEAD>")
+    assert assets.with_head_tags(linked, tags) is None  # a theme (or a pass) placed them
+    assert assets.with_head_tags("<p>no head at all</p>", tags) is None
+
+
+@pytest.fixture(scope="module")
+def served(built: Path) -> Iterator[str]:
+    from browser_util import serve
+
+    with serve(built, PORT) as base:
+        yield base
+
+
+@pytest.mark.browser
+def test_the_stock_theme_site_runs_its_figure_in_the_browser(browser, served: str) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    problems: list[str] = []
+    # The stock theme links no icon, so chromium asks the server root for /favicon.ico: that
+    # 404 is the browser's, not the page's.
+    page.route("**/favicon.ico", lambda route: route.fulfill(status=204, body=""))
+    page.on(
+        "console",
+        lambda m: m.type == "error" and problems.append(f"{m.text} ({m.location.get('url')})"),
+    )
+    page.on("pageerror", lambda e: problems.append(f"uncaught: {e}"))
+    page.on("response", lambda r: r.status >= 400 and problems.append(f"{r.status} {r.url}"))
+    try:
+        page.goto(served + "pings.html")
+        fig = page.locator("#demo-ping-1")
+        before = fig.locator(".demo-output > svg").evaluate("el => el.outerHTML")
+        summary = fig.locator(".demo-summary").text_content()
+        fig.dispatch_event("pointerenter")
+        page.wait_for_function("document.documentElement.classList.contains('demos-enhanced')")
+        fig.locator("input[name=seed]").fill("11")
+        fig.locator("[data-action=run]").click()
+        page.wait_for_function(
+            "document.querySelector('#demo-ping-1 .demo-status').dataset.state === 'done'"
+            " || document.querySelector('#demo-ping-1 .demo-status').dataset.state === 'error'",
+            timeout=BOOT_MS,
+        )
+        status = fig.locator(".demo-status")
+        assert status.get_attribute("data-state") == "done", status.text_content()
+        after = fig.locator(".demo-output > svg").evaluate("el => el.outerHTML")
+        assert after != before and 'data-duration="500"' in after
+        assert fig.locator(".demo-summary").text_content() != summary
+        assert "(seed 11)" in fig.locator(".demo-summary").text_content()
+        assert "seed=11" in page.evaluate("location.hash")
+    finally:
+        context.close()
+    assert problems == [], problems

@@ -113,8 +113,99 @@ def random_schedule(rng: random.Random, nodes: list[str], duration: float) -> st
     return format_schedule(faults)
 
 
-def case(module: ModuleType, base: Mapping[str, object], search_seed: int, index: int) -> dict:
-    """Give case `index` of a search: `base` with a drawn seed, faults and network."""
+def leader_moment(trace: Mapping[str, object], after: float, kinds: tuple[str, ...]):
+    """Give (node, t) of the first event of one of `kinds` after `after` that a node
+    records while it leads (its role event says leader and it has not crashed since), or
+    None when no leader records one before the run ends."""
+    leading: set[str] = set()
+    for e in trace["events"]:  # sorted by time (trace contract)
+        if e["kind"] == "role":
+            if e["role"] == "leader":
+                leading.add(e["node"])
+            else:
+                leading.discard(e["node"])
+        elif e["kind"] == "crash":
+            leading.discard(e["node"])
+        elif e["t"] > after and e["kind"] in kinds and e["node"] in leading:
+            return e["node"], float(e["t"])
+    return None
+
+
+def leader_schedule(
+    module: ModuleType,
+    params: Mapping[str, object],
+    rng: random.Random,
+    protocol: ModuleType | None = None,
+) -> str:
+    """Give a schedule whose faults strike leaders at the moments the demo names in
+    `NEMESIS`: each is a crash (restarted later) or a partition that leaves the leader in a
+    minority, one millisecond after the leader records such an event.
+
+    Each fault is decided from a run of the same params with the faults before it (a run
+    up to a fault's start does not depend on that fault), so the schedule is a function of
+    the search seed, the case and the protocol, and an ordinary schedule string that the
+    shrinker takes as it takes any other. A new partition ends the one before it.
+    """
+    nodes = module.node_names(params)
+    duration = float(params["duration"])
+    minority = (len(nodes) - 1) // 2
+    simulate = (protocol or module).simulate
+    faults: list[Fault] = []
+    trace = simulate(params | {"faults": ""})
+    t = rng.uniform(0.0, duration / 2)
+    for _ in range(rng.randint(2, 6)):
+        action, kind = rng.choice(module.NEMESIS)
+        strike = leader_moment(trace, t, (kind,))
+        if strike is None:
+            break
+        leader, at = strike
+        start = round(at) + 1  # before anything the leader just sent can arrive
+        end = min(round(duration), start + round(rng.uniform(200.0, 2000.0)))
+        if end - start < 100:
+            break
+        if action == "crash":
+            faults += [Crash(leader, start), Restart(leader, end)]
+        else:
+            others = [node for node in nodes if node != leader]
+            cut = sorted([leader, *rng.sample(others, rng.randint(0, minority - 1))])
+            rest = tuple(node for node in nodes if node not in cut)
+            faults = [end_by(f, start) for f in faults if not starts_by(f, start)]
+            faults.append(Partition((tuple(cut), rest), start, end))
+        t = at
+        trace = simulate(params | {"faults": format_schedule(faults)})
+    return format_schedule(sorted(faults, key=fault_time))
+
+
+def fault_time(fault: Fault) -> float:
+    return fault.start if isinstance(fault, Partition) else fault.t
+
+
+def starts_by(fault: Fault, t: float) -> bool:
+    """Give whether `fault` is a partition that would start at `t` or later."""
+    return isinstance(fault, Partition) and fault.start >= t
+
+
+def end_by(fault: Fault, t: float) -> Fault:
+    """Give `fault`, a partition still running at `t` ended there."""
+    if isinstance(fault, Partition) and fault.end > t:
+        return Partition(fault.groups, fault.start, t)
+    return fault
+
+
+def case(
+    module: ModuleType,
+    base: Mapping[str, object],
+    search_seed: int,
+    index: int,
+    protocol: ModuleType | None = None,
+) -> dict:
+    """Give case `index` of a search: `base` with a drawn seed, faults and network.
+
+    In a demo that names where to strike its leaders (`NEMESIS`), every odd case aims its
+    faults at them (`leader_schedule`, run with `protocol`) over a network that neither
+    loses, repeats nor delays messages, so that they land where they were aimed; the other
+    cases are drawn blind.
+    """
     rng = random.Random(f"{search_seed}:{index}")
     params = dict(base)
     params["seed"] = rng.randrange(2**31 - 1)
@@ -123,6 +214,9 @@ def case(module: ModuleType, base: Mapping[str, object], search_seed: int, index
     params["reorder"] = rng.choice(REORDERS)
     nodes = module.node_names(params)
     params["faults"] = random_schedule(rng, nodes, float(params["duration"]))
+    if index % 2 == 1 and getattr(module, "NEMESIS", ()):
+        params.update(drop=0.0, duplicate=0.0, reorder=0.0)
+        params["faults"] = leader_schedule(module, params, rng, protocol)
     return params
 
 
@@ -148,7 +242,7 @@ def search(
         raise DemoError(f"runs: {runs} is below the minimum 1")
     start = assemble_params(module, base or {})
     for done, index in enumerate(range(k, runs, n), start=1):
-        params = case(module, start, seed, index)
+        params = case(module, start, seed, index, protocol)
         _, failed = violation(module, params, protocol)
         yield Progress("search", done, failed is not None)
         if failed is not None:

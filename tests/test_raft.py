@@ -400,6 +400,17 @@ def test_state_machine_safety_and_log_matching_fail_on_different_commands(good_t
     assert "index 3" in check.detail and check.node is not None
 
 
+def test_state_machine_safety_fails_on_the_same_command_applied_from_another_term(good_trace):
+    # Raft's Figure 8: a later term's copy of a resent command replaced an applied entry.
+    trace = copy.deepcopy(good_trace)
+    commits = [e for e in trace["events"] if e["kind"] == "commit"]
+    victim = [e for e in commits if e["index"] == 3][-1]
+    victim["term"] += 1
+    check = failed(trace, "State machine safety")
+    assert (check.t, check.node) == (victim["t"], victim["node"])
+    assert f"(term {victim['term']})" in check.detail and "index 3" in check.detail
+
+
 def test_log_matching_fails_on_diverging_final_logs(good_trace):
     trace = copy.deepcopy(good_trace)
     trace["cluster"]["n3"]["log"][1]["command"] = "evil=1"  # same terms, different prefix

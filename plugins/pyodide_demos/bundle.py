@@ -171,7 +171,7 @@ def build_wheel(catalog: Catalog, bundle: Bundle, folder: Path) -> Path:
             f"{info}/METADATA",
             (
                 f"Metadata-Version: 2.1\nName: {bundle.dist}\nVersion: {bundle.version}\n"
-                "Summary: Deterministic distributed-systems demos\n"
+                f"Summary: The {catalog.name} package, packed for the browser\n"
             ).encode(),
         )
     )

@@ -16,6 +16,7 @@ BOX = 14.0  # a log entry in the panel
 LOG_X = 110.0
 NOOP = "no-op"
 LABEL = "dm-text raft-t"
+LABEL_CHAR_PX = 5.5  # the width of a small label's character, near enough to keep labels apart
 BARS = {"candidate": "raft-c", "leader": "raft-l"}
 first = itemgetter(0)  # a (role, term) state's role
 ROLES = {r: f"dm-role-{r}" for r in ("follower", "candidate", "leader", "down")}
@@ -115,7 +116,7 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     fig.reserve(panel.height(nodes) + 14)
     fig.heading("Timeline", gap=8)
     lanes = fig.lanes(nodes)
-    fig.add(kit.bands(scale, trace["partitions"], lanes.top, lanes.bottom))
+    fig.add(partition_bands(scale, trace["partitions"], lanes))
     fig.add(kit.lane_lines(scale, lanes))
     fig.add(kit.down_spans(scale, lanes, down_intervals(trace), height=22))
     fig.add(kit.role_bars(scale, lanes, roles, BARS, name=first, title=bar_title))
@@ -130,6 +131,23 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     fig.legend(LEGEND)
     desc = f"{summary}. Top: each server's state at the cursor. Below: a lane per server."
     return fig.svg(desc=desc, style=STYLE)
+
+
+def partition_bands(scale: kit.TimeScale, partitions: list[dict], lanes: kit.Lanes) -> list[str]:
+    """Give the partition bands, a label that would run into the one before it (two
+    partitions in quick succession, as in the paper's Figure 8) raised above the lanes."""
+    out: list[str] = []
+    free_from = float("-inf")  # where the labels under the axis may start again
+    for p in partitions:
+        x = scale.x(p["start"])
+        raised = x < free_from
+        out += kit.bands(
+            scale, [p], lanes.top, lanes.bottom, label_y=lanes.top - 3 if raised else None
+        )
+        if not raised:
+            sides = " | ".join(",".join(g) for g in p["groups"])
+            free_from = x + LABEL_CHAR_PX * len(f"partition {sides}") + 8
+    return out
 
 
 def arrow_style():

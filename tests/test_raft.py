@@ -441,6 +441,21 @@ def test_liveness_is_not_judged_with_faults_or_loss(good_trace):
         assert check.ok and check.detail == "not judged: faults present"
 
 
+def partition_label_ys(svg: str) -> list[float]:
+    return [float(y) for y in re.findall(r'<text[^>]*y="([\d.]+)"[^>]*>partition ', svg)]
+
+
+def test_a_partition_label_that_would_overlap_the_one_before_is_raised_above_the_lanes():
+    close = run({"seed": 1, "faults": "partition n1,n2|n3@3200-4000; partition n4|n1@4300-4650"})
+    under, raised = partition_label_ys(close.svg)
+    band_top = min(
+        float(y) for y in re.findall(r'<rect class="dm-band"[^>]*y="([\d.]+)"', close.svg)
+    )
+    assert raised < band_top < under
+    far = run({"seed": 1, "faults": "partition n1,n2|n3@1000-2000; partition n4|n1@6000-7000"})
+    assert partition_label_ys(far.svg) == [under, under]
+
+
 def test_svg_marks_a_failing_check(good_trace):
     trace = copy.deepcopy(good_trace)
     leader = next(e for e in trace["events"] if e["kind"] == "role" and e["role"] == "leader")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import importlib.util
 import json
 import re
@@ -15,6 +16,7 @@ import pytest
 from conftest import ROOT
 from pyodide_demos import lite
 from pyodide_demos.config import RUNTIME_FILES
+from pyodide_demos.runtime import COMPRESSED
 
 POST = """Title: Two of one, one of another
 Date: 2024-01-01
@@ -208,12 +210,18 @@ def test_manifest_and_wheel(site: Path) -> None:
         assert whl.read("demos/__init__.pyc")[:4] == importlib.util.MAGIC_NUMBER
 
 
-def test_runtime_copy_is_exactly_the_five_files(site: Path) -> None:
+def test_runtime_copy_is_exactly_the_five_files_and_gzipd_wasm_and_script(site: Path) -> None:
     (version_dir,) = (site / "pyodide").iterdir()
-    assert sorted(p.name for p in version_dir.iterdir()) == sorted(RUNTIME_FILES)
+    packed = [f"{name}.gz" for name in COMPRESSED]
+    assert sorted(p.name for p in version_dir.iterdir()) == sorted([*RUNTIME_FILES, *packed])
     for name in RUNTIME_FILES:
         source = ROOT / "node_modules" / "pyodide" / name
         assert (version_dir / name).stat().st_size == source.stat().st_size
+    for name in COMPRESSED:
+        plain = (ROOT / "node_modules" / "pyodide" / name).read_bytes()
+        packed_bytes = (version_dir / f"{name}.gz").read_bytes()
+        assert gzip.decompress(packed_bytes) == plain
+        assert len(packed_bytes) < len(plain) / 2  # what the worker fetches instead
 
 
 def test_no_change_rebuild_keeps_outputs(site: Path, pelican_runner) -> None:

@@ -5,6 +5,9 @@
 //
 // The worker repeats the same steps after restoring the snapshot (write the wheel to the
 // same path, import the runner); they find the modules already imported and cost nothing.
+// Each demo also runs once with its defaults, so the modules a run imports on its way (the
+// figure code, and the few stdlib modules it needs) are in the snapshot too: a restored
+// Python then runs the demos without the stdlib's zip, which the worker fetches later.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -29,6 +32,10 @@ import sys
 sys.path.insert(0, wheel_path)
 import pyodide_demos_runner
 names = pyodide_demos_runner.warm_up()
+for name in names:
+    pyodide_demos_runner.run_json(name, "{}")
+import gc
+gc.collect()
 `, { globals: namespace });
 const names = namespace.get("names").toJs();
 namespace.destroy();

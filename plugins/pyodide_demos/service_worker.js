@@ -47,6 +47,9 @@ self.addEventListener("fetch", (event) => {
 async function cacheFirst(request) {
   const cache = await caches.open(CACHE);
   const kept = await cache.match(request, { ignoreSearch: true });
+  // Code (the wasm, the scripts) goes out as the cache gave it: only such a response lets
+  // the browser keep the compiled code for the next visit. Nobody reads its headers.
+  if (kept && /\.(wasm|m?js)$/.test(new URL(request.url).pathname)) return kept;
   if (kept) return marked(kept);
   const response = await fetch(request);
   if (response.ok && response.type === "basic") await cache.put(request, response.clone());

@@ -45,7 +45,14 @@ export class Downloads {
     this.failure = new Promise((_, reject) => { this.fail = reject; });
     this.failure.catch(() => {});
     this.failed = null;
-    this.kept = new Map(); // absolute URL -> Blob of the bytes as served (inflate's input)
+    this.kept = new Map(); // absolute URL -> Blob of bytes to cache for the next visit
+    this.standIns = new Map(); // absolute URL -> () => Response, for the runtime's fetches
+  }
+
+  // Answer the runtime's fetches of `url` with `make()` (see serveFetches): for files whose
+  // bytes reach the runtime another way, or not at boot.
+  standIn(url, make) {
+    this.standIns.set(new URL(url, self.location.href).href, make);
   }
 
   note(err) {
@@ -134,13 +141,68 @@ export class Downloads {
   // Give the promise of the bytes at `url`, gunzipped as they stream in when they are gzip
   // (a host may have undone the compression already, saying Content-Encoding). Counted
   // and watched like the rest, but its failure does not end the boot: the caller has a
-  // way without it (the snapshot's is a normal boot).
-  async inflate(url) {
+  // way without it (the snapshot's is a normal boot). `keepAs`: keep the plain bytes for
+  // the next visit under that URL with that type, instead of the bytes as served.
+  async inflate(url, keepAs = null) {
+    const opened = this.open(url);
+    try {
+      const { plain, keep } = await opened.plain(keepAs);
+      const bytes = new Uint8Array(await new Response(plain).arrayBuffer());
+      this.report(true);
+      keep();
+      return bytes;
+    } catch (err) {
+      throw opened.explain(err);
+    } finally {
+      opened.close();
+    }
+  }
+
+  // Give the promise of a Response streaming the WebAssembly at `url` (gunzipped on the way
+  // when it is gzip), for WebAssembly.compileStreaming to compile as the bytes arrive.
+  // Bytes that turn out not to be WebAssembly, or a download that fails at any point, end
+  // the boot with a message naming the file. The plain bytes are kept under `keepAs.url`
+  // for the next visit, where the service worker answers the plain file's URL.
+  async wasm(url, keepAs) {
+    const opened = this.open(url);
+    const failed = (err) => this.note(opened.explain(err));
+    try {
+      const { plain, type, keep } = await opened.plain(keepAs);
+      const [head, rest] = await peek(plain);
+      if (head.length < 4 || WASM_MAGIC.some((byte, i) => head[i] !== byte)) {
+        throw new DownloadError(`${opened.name} is not WebAssembly: the server sent ${type}`);
+      }
+      const watched = rest.pipeThrough(new TransformStream({
+        flush: () => {
+          this.report(true);
+          opened.close();
+          keep();
+        },
+      }));
+      // An error in the middle of the stream reaches the compiler; the boot hears it here.
+      const [body, tail] = watched.tee();
+      tail.pipeTo(new WritableStream()).catch((err) => {
+        failed(err);
+        opened.close();
+      });
+      return new Response(body, { headers: { "content-type": "application/wasm" } });
+    } catch (err) {
+      opened.close();
+      throw failed(err);
+    }
+  }
+
+  // Start fetching `url`, counted and watched for stalls; give {name, plain(keepAs),
+  // explain(err), close()}: plain() gives the body gunzipped when it is gzip, and keep(),
+  // which files it for the next visit once read (the bytes as served, or the plain bytes
+  // under keepAs.url).
+  open(url) {
     const href = new URL(url, self.location.href).href;
     const name = fileName(href);
     const controller = new AbortController();
     let last = performance.now();
     let stalled = false;
+    let closed = false;
     const timer = setInterval(() => {
       if (performance.now() - last < this.stallMs) return;
       stalled = true;
@@ -149,17 +211,37 @@ export class Downloads {
     this.timers.add(timer);
     this.pendingHeaders += 1;
     let sized = false;
-    try {
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      clearInterval(timer);
+      this.timers.delete(timer);
+      if (!sized) this.pendingHeaders -= 1;
+    };
+    const explain = (err) => {
+      if (err instanceof DownloadError) return err;
+      if (stalled) {
+        return new DownloadError(
+          `${name} stalled: nothing arrived for ${Math.round(this.stallMs / 1000)} s`);
+      }
+      return new DownloadError(
+        `${name} could not be downloaded: the connection failed or was cut off`);
+    };
+    const plain = async (keepAs) => {
       const response = await realFetch(href, { signal: controller.signal });
       sized = true;
       this.sizedResponse(response);
-      if (!response.ok) throw new DownloadError(`${name} answered ${response.status}`);
-      if (response.headers.get("x-demos-cache") === "hit") this.fromCache += 1;
+      if (!response.ok) {
+        const text = response.statusText ? ` ${response.statusText}` : "";
+        throw new DownloadError(`${name} answered ${response.status}${text}`);
+      }
       const fromCache = response.headers.get("x-demos-cache") === "hit";
-      const served = []; // the compressed bytes, for the cache of repeat visits
+      if (fromCache) this.fromCache += 1;
+      const type = response.headers.get("content-type") || "no type";
+      const kept = []; // the bytes to cache for repeat visits
       const counted = response.body.pipeThrough(new TransformStream({
         transform: (chunk, out) => {
-          if (!fromCache) served.push(chunk);
+          if (!fromCache && !keepAs) kept.push(chunk);
           last = performance.now();
           this.lastActivity = last;
           this.loaded += chunk.byteLength;
@@ -169,24 +251,23 @@ export class Downloads {
       }));
       const [head, rest] = await peek(counted);
       const gzip = head.length >= 2 && GZIP_MAGIC.every((byte, i) => head[i] === byte);
-      const plain = gzip ? rest.pipeThrough(new DecompressionStream("gzip")) : rest;
-      const bytes = new Uint8Array(await new Response(plain).arrayBuffer());
-      this.report(true);
-      if (!fromCache) {
-        this.kept.set(href, new Blob(served, { type: response.headers.get("content-type") || "" }));
+      let body = gzip ? rest.pipeThrough(new DecompressionStream("gzip")) : rest;
+      if (keepAs && !fromCache) {
+        body = body.pipeThrough(new TransformStream({
+          transform: (chunk, out) => {
+            kept.push(chunk);
+            out.enqueue(chunk);
+          },
+        }));
       }
-      return bytes;
-    } catch (err) {
-      if (stalled) {
-        throw new DownloadError(
-          `${name} stalled: nothing arrived for ${Math.round(this.stallMs / 1000)} s`);
-      }
-      throw err;
-    } finally {
-      clearInterval(timer);
-      this.timers.delete(timer);
-      if (!sized) this.pendingHeaders -= 1;
-    }
+      const keep = () => {
+        if (fromCache) return;
+        if (keepAs) this.kept.set(keepAs.url, new Blob(kept, { type: keepAs.type }));
+        else this.kept.set(href, new Blob(kept, { type: type === "no type" ? "" : type }));
+      };
+      return { plain: body, type, keep };
+    };
+    return { name, plain, explain, close };
   }
 
   sizedResponse(response) {
@@ -264,6 +345,8 @@ export class Downloads {
     globalThis.fetch = (input, init) => {
       const url = input instanceof Request ? input.url : String(input);
       const href = new URL(url, self.location.href).href;
+      const standIn = this.standIns.get(href);
+      if (standIn) return Promise.resolve(standIn());
       const body = this.bodies.get(href);
       if (body && !(init && init.integrity)) return body.then(toResponse);
       return realFetch(input, init);
@@ -274,15 +357,17 @@ export class Downloads {
   }
 
   // Give [URL, Response] for every download that came from the network, as it was served,
-  // once all have arrived: what the site's cache should keep for the next visit.
-  async fresh() {
-    const entries = [...this.bodies];
+  // once all have arrived: what the site's cache should keep for the next visit (of them
+  // only the URLs `only`, when given).
+  async fresh(only = null) {
+    const entries = [...this.bodies].filter(([href]) => !only || only.includes(href));
     const bodies = await Promise.allSettled(entries.map(([, body]) => body));
     const fresh = [];
     entries.forEach(([href], i) => {
       const body = bodies[i].status === "fulfilled" ? bodies[i].value : null;
       if (body && body.headers.get("x-demos-cache") !== "hit") fresh.push([href, toResponse(body)]);
     });
+    if (only) return fresh;
     for (const [href, blob] of this.kept) fresh.push([href, new Response(blob,
       { headers: { "content-type": blob.type || "application/octet-stream" } })]);
     return fresh;

@@ -10,10 +10,17 @@
 // runs, seed}, source} answers progress {phase, runs, found} under its id, then a result
 // {found: counterexample or null, runs} (or {error, line}).
 
+import { DownloadError, Downloads, fileName } from "./downloads.js";
+
 // Set before any await: a message that arrives while the module is still awaiting is lost.
 self.onmessage = (event) => handle(event.data);
 
-const SLICE_MS = 25; // how long a run computes before it lets the worker hear messages
+const networkFetch = globalThis.fetch; // the boot routes the global one for a while
+const SLICE_MS = 25;
+// How long Python restored from a snapshot may sit without a run before the stdlib's zip
+// is fetched anyway (for the lab, lazy imports and offline visits).
+const STDLIB_IDLE_MS = 3000;
+const STDLIB_AFTER_RUN_MS = 1000; // how long a run computes before it lets the worker hear messages
 // A message to ourselves is the quickest way round the event loop (a timer nested in
 // timers waits at least 4 ms).
 const turn = new MessageChannel();
@@ -85,7 +92,12 @@ async function next() {
   }
 }
 
-async function runDemo({ runner, cooperative }, msg) {
+async function runDemo({ runner, cooperative, stdlib }, msg) {
+  // The lab imports more of the stdlib than the demos do: its runs wait for the zip.
+  if (labTask(msg)) {
+    stdlib.want();
+    await stdlib.settled;
+  }
   if (cancelled.has(msg.id)) { // stopped while it waited for the boot
     self.postMessage({ type: "error", id: msg.id, error: "stopped", stopped: true });
     return;
@@ -96,24 +108,38 @@ async function runDemo({ runner, cooperative }, msg) {
   if (interrupt) interrupt[0] = 0;
   const start = performance.now();
   const params = JSON.stringify(msg.params);
-  try {
-    let text;
+  const call = async () => {
     if (cooperative) {
       // Between slices the event loop runs: a "cancel" for this run lands in `cancelled`.
       const pause = () => new Promise((resolve) => {
         turns.push(() => resolve(cancelled.has(msg.id)));
         turn.port2.postMessage(null);
       });
-      text = labTask(msg)
+      return labTask(msg)
         ? await labCall(runner, msg, params, true).callPromising(...labArgs(msg, params), pause,
           SLICE_MS)
         : await runner.run_in_slices.callPromising(msg.demo, params, pause, SLICE_MS);
-    } else {
-      text = labTask(msg) ? labCall(runner, msg, params, false)(...labArgs(msg, params))
-        : runner.run_json(msg.demo, params);
+    }
+    return labTask(msg) ? labCall(runner, msg, params, false)(...labArgs(msg, params))
+      : runner.run_json(msg.demo, params);
+  };
+  try {
+    let text;
+    try {
+      text = await call();
+    } catch (err) {
+      // A run that reached for a stdlib module the snapshot lacks, before the zip was in:
+      // runs are deterministic and leave nothing behind, so it runs again once it is.
+      if (stdlib.done || !/ImportError|ModuleNotFoundError/.test(lastLine(err))) throw err;
+      console.warn(`A run waited for the Python stdlib (${lastLine(err)}).`);
+      stdlib.want();
+      await stdlib.settled;
+      text = await call();
     }
     const ms = Math.round(performance.now() - start);
     self.postMessage({ type: "result", id: msg.id, ms, ...JSON.parse(text) });
+    // The first run is out: once the page has drawn it, the line is free for the rest.
+    setTimeout(stdlib.want, STDLIB_AFTER_RUN_MS);
   } catch (err) {
     const error = lastLine(err);
     self.postMessage({ type: "error", id: msg.id, error,
@@ -146,41 +172,59 @@ function labArgs(msg, params) {
 
 async function boot({ id, manifestURL, manifest, stallMs, cached }) {
   const start = performance.now();
-  // The page usually sends the manifest along; the counting module comes meanwhile.
-  const counting = import("./downloads.js");
   manifest ??= await fetchJSON(manifestURL);
   const indexURL = new URL(manifest.runtime.indexURL, manifestURL).href.replace(/\/?$/, "/");
   const wheelURL = new URL(manifest.wheel, manifestURL).href;
+  const wasmURL = indexURL + "pyodide.asm.wasm";
+  const scriptURL = indexURL + "pyodide.asm.js";
+  const stdlibURL = indexURL + "python_stdlib.zip";
+  // A runtime the site hosts itself (an indexURL relative to the manifest) has gzip'd copies
+  // of its wasm and script beside them (plugins/pyodide_demos/runtime.py): a third of the
+  // bytes, inflated here as they arrive. From the service worker's cache the plain files
+  // come instead, by their own URLs, so the browser can keep their compiled code.
+  const packed = !cached && !/^[a-z][a-z0-9+.-]*:/i.test(manifest.runtime.indexURL);
   const progress = (stage, loaded, total) =>
     self.postMessage({ type: "progress", id, stage, loaded, total });
-
-  // The runtime's script is imported here and now, as loadPyodide would do it later: that
-  // defines _createPyodideModule, so loadPyodide skips its own copy, and the script is
-  // parsed while the data still streams in. It goes first: nothing compiles before it ran,
-  // and a head start on the wire measurably beat starting the big wasm download with it.
-  const script = import(indexURL + "pyodide.asm.js");
-  const loader = import(indexURL + "pyodide.mjs");
-  for (const pending of [script, loader]) pending.catch(() => {}); // both awaited below
-  // Every data download starts at once, counted as it arrives; loadPyodide then gets these
-  // same bytes instead of fetching again.
-  const { Downloads } = await counting;
   const downloads = new Downloads((loaded, total) => progress("download", loaded, total),
     stallMs || undefined);
-  const scriptWatched = downloads.expect(indexURL + "pyodide.asm.js", script);
+
+  // Every download starts at once, counted as it arrives; loadPyodide then gets these same
+  // bytes instead of fetching again. The runtime's script defines _createPyodideModule, so
+  // loadPyodide skips its own copy of it; it runs as soon as it is here.
+  const script = packed
+    ? downloads.inflate(scriptURL + ".gz", { url: scriptURL, type: "text/javascript" })
+      .then(runScript, (err) => { throw downloads.note(err); })
+    : import(scriptURL);
+  const loader = import(indexURL + "pyodide.mjs");
+  for (const pending of [script, loader]) pending.catch(() => {}); // both awaited below
+  const scriptWatched = packed ? script : downloads.expect(scriptURL, script);
   const loaderWatched = downloads.expect(indexURL + "pyodide.mjs", loader);
-  // From the service worker's cache, the runtime fetches the wasm itself: compiled as it
-  // streams from a response with a URL, which lets the browser keep the compiled code
-  // for the next visit (bytes in memory get compiled afresh every time).
-  if (!cached) downloads.start(indexURL + "pyodide.asm.wasm");
-  // The snapshot holds Python already started with the demos imported; it is needed as
-  // early as the wasm (its size sets the memory the module is made with).
+  // The wasm compiles while it streams in, and while the snapshot does; the runtime is then
+  // handed the compiled module (see withModule).
+  const compiled = compileRuntime(downloads, wasmURL, { packed, cached });
+  compiled.catch((err) => downloads.note(err));
+  // The snapshot holds Python already started with the demos imported.
   const snapshot = manifest.snapshot
     ? downloads.inflate(new URL(manifest.snapshot, manifestURL).href) : null;
   snapshot?.catch(() => {}); // a normal boot follows when it fails
-  for (const name of ["python_stdlib.zip", "pyodide-lock.json"]) {
-    downloads.start(indexURL + name);
-  }
+  downloads.start(indexURL + "pyodide-lock.json");
   const wheel = downloads.start(wheelURL);
+  // Python restored from the snapshot runs the demos without the stdlib's zip (the snapshot
+  // imported what they use), so the zip is fetched once the first run is done (or the lab
+  // or a lazy import needs it, or Python sat idle for a while), rather than sharing the
+  // line with the boot's own bytes; a normal boot needs it at once.
+  let stdlib = null;
+  const fetchStdlib = () => (stdlib ??= downloads.start(stdlibURL));
+  let wantStdlib = () => {};
+  const stdlibWanted = new Promise((resolve) => { wantStdlib = resolve; });
+  if (snapshot) {
+    downloads.standIn(`${stdlibURL}?later`, () => new Response(new Uint8Array(0)));
+  } else {
+    fetchStdlib();
+  }
+  // The runtime asks for the wasm itself too; it gets the module compiled above instead.
+  downloads.standIn(wasmURL, () => new Response(new Uint8Array(0),
+    { headers: { "content-type": "application/wasm" } }));
   const restoreFetch = downloads.serveFetches();
   // A download that fails ends the boot at once, whatever the runtime is waiting for.
   const orFail = (promise) => Promise.race([promise, downloads.failure]);
@@ -188,13 +232,22 @@ async function boot({ id, manifestURL, manifest, stallMs, cached }) {
     // Time marks of the boot (ms since it began), for the benchmark's breakdown.
     const phases = { manifest: Math.round(performance.now() - start) };
     const mark = (name) => { phases[name] = Math.round(performance.now() - start); };
+    compiled.then(() => mark("compiled"), () => {});
+    snapshot?.then(() => mark("snapshot"), () => {});
     await orFail(scriptWatched);
     const { loadPyodide } = await orFail(loaderWatched);
     mark("script");
     let pyodide = null;
     if (snapshot) {
       try {
-        pyodide = await orFail(restore(loadPyodide, indexURL, snapshot));
+        pyodide = await orFail(withModule(compiled, mark, async (trampoline) => {
+          const bytes = await snapshot;
+          plausible(bytes);
+          const restored = await loadPyodide({ indexURL, _loadSnapshot: bytes,
+            stdLibURL: `${stdlibURL}?later` });
+          trampoline();
+          return restored;
+        }));
       } catch (err) {
         if (downloads.failed) throw downloads.failed;
         // Another browser or a mismatched runtime: a normal boot still gives the reader
@@ -205,7 +258,10 @@ async function boot({ id, manifestURL, manifest, stallMs, cached }) {
     }
     const fromSnapshot = pyodide !== null;
     try {
-      pyodide ??= await orFail(loadPyodide({ indexURL }));
+      if (!pyodide) {
+        fetchStdlib();
+        pyodide = await orFail(withModule(compiled, mark, () => loadPyodide({ indexURL })));
+      }
     } catch (err) {
       throw downloads.failed ?? err; // the file that broke says more than the runtime
     }
@@ -224,54 +280,126 @@ async function boot({ id, manifestURL, manifest, stallMs, cached }) {
       lab: () => (lab ??= pyodide.pyimport("pyodide_demos_lab")) };
     mark("imported");
     const cooperative = await canYield(pyodide, module);
-    const keep = () => keepForNextVisit(manifest, manifestURL, indexURL, downloads);
+    const installed = fromSnapshot
+      ? installLater(pyodide, stdlibWanted.then(fetchStdlib)) : Promise.resolve(true);
+    if (fromSnapshot) setTimeout(wantStdlib, STDLIB_IDLE_MS);
+    const keep = async () => {
+      await keepForNextVisit(manifest, manifestURL, indexURL, downloads);
+      // A snapshot boot's stdlib comes later; it joins the cache once it is in.
+      if (fromSnapshot && await installed) {
+        await keepForNextVisit(manifest, manifestURL, indexURL, downloads, [stdlibURL]);
+      }
+    };
     return { runner, cooperative, snapshot: fromSnapshot, phases, keep,
+      stdlib: { ...watchStdlib(installed), want: wantStdlib },
       ms: Math.round(performance.now() - start) };
   } finally {
     restoreFetch();
     downloads.stop();
+    // What still downloads after the boot (the stdlib) is no loading for the page to show.
+    downloads.onProgress = () => {};
   }
+}
+
+// Give the promise of the runtime's compiled wasm module. Compiling from a response that
+// has a URL (the service worker's cached plain file) lets the browser keep the compiled code
+// for the next visit; the gzip'd copy streams through DecompressionStream into the compiler;
+// a runtime on another host is fetched as it is.
+async function compileRuntime(downloads, wasmURL, { packed, cached }) {
+  const name = fileName(wasmURL);
+  let response;
+  if (packed) {
+    response = await downloads.wasm(`${wasmURL}.gz`, { url: wasmURL, type: "application/wasm" });
+  } else if (cached) {
+    response = await networkFetch(wasmURL);
+    if (!response.ok) throw new DownloadError(`${name} answered ${response.status}`);
+  } else {
+    response = await downloads.start(wasmURL); // checked: WebAssembly with the right type
+  }
+  try {
+    return await WebAssembly.compileStreaming(response);
+  } catch (err) {
+    throw downloads.failed ?? new DownloadError(`${name} did not compile: ${lastLine(err)}`);
+  }
+}
+
+// Give what `boot(trampoline)` gives (`mark` notes when the module is instantiated), while
+// the runtime, when it instantiates its wasm, gets
+// the module `compiled` instead of compiling the bytes it fetched. `trampoline()` is for
+// after a snapshot restore: the snapshot comes from Node, where CPython set up its calls to
+// C without the browser's wasm features; its own set-up function (an import of the wasm
+// module, caught here) runs again, so that calls stay inside wasm and a run can pause (see
+// canYield).
+async function withModule(compiled, mark, boot) {
+  const { instantiate, instantiateStreaming } = WebAssembly;
+  let env = null;
+  WebAssembly.instantiateStreaming = async function (source, imports) {
+    if (imports?.env?._PyEM_InitTrampoline_js) env = imports.env;
+    const module = await compiled;
+    const instance = await instantiate.call(WebAssembly, module, imports);
+    mark("instantiated");
+    return { module, instance };
+  };
+  try {
+    return await boot(() => env?._PyEM_InitTrampoline_js());
+  } finally {
+    Object.assign(WebAssembly, { instantiate, instantiateStreaming });
+  }
+}
+
+// Run the runtime's script (bytes inflated here) as loadPyodide would have: it defines
+// _createPyodideModule on the worker's global scope.
+async function runScript(bytes) {
+  const url = URL.createObjectURL(new Blob([bytes], { type: "text/javascript" }));
+  try {
+    return await import(url);
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+}
+
+// Give the promise that Python restored from a snapshot has the stdlib's zip in place, at
+// the path the snapshot's sys.path names (true), or that it never came (false).
+async function installLater(pyodide, stdlib) {
+  try {
+    const bytes = new Uint8Array(await (await stdlib).arrayBuffer());
+    const zip = pyodide.runPython(
+      "import sys\nnext(p for p in sys.path if p.startswith('/lib/python') and p.endswith('.zip'))");
+    pyodide.FS.writeFile(zip, bytes);
+    // An import tried while the zip was missing may have left no importer for it; zipimport
+    // still holds the table it read in Node from this very file, so nothing is read again.
+    const forget = pyodide.globals.get("dict")();
+    forget.set("zip", zip);
+    pyodide.runPython("import sys\nsys.path_importer_cache.pop(zip, None)", { globals: forget });
+    forget.destroy();
+    return true;
+  } catch (err) {
+    console.warn(`The Python stdlib did not arrive (${lastLine(err)}); `
+      + "the demos run, code that imports more of it does not.");
+    return false;
+  }
+}
+
+// Give {settled, done}: `settled` the promise of `installing`, `done` whether it settled.
+function watchStdlib(installing) {
+  const state = { done: false, settled: installing };
+  installing.finally(() => { state.done = true; });
+  return state;
 }
 
 // Put what this boot downloaded into the site's cache, where its service worker answers
-// from on the next visit (this visit's worker started before the service worker could).
-// The runtime's scripts came by import(), so they are asked for once more (the browser's
-// own cache usually has them).
-async function keepForNextVisit(manifest, manifestURL, indexURL, downloads) {
+// from on the next visit (this visit's worker started before the service worker could), or
+// of them only the URLs `only`:
+// the plain wasm and script under their own URLs, so the next visit compiles from there.
+// The loader came by import(), so it is asked for once more (the browser's own cache
+// usually has it).
+async function keepForNextVisit(manifest, manifestURL, indexURL, downloads, only = null) {
   if (!manifest.offline || !self.caches) return;
   const cache = await caches.open(manifest.offline.cache);
-  for (const [href, response] of await downloads.fresh()) await cache.put(href, response);
+  for (const [href, response] of await downloads.fresh(only)) await cache.put(href, response);
+  if (only) return;
   for (const url of [indexURL + "pyodide.asm.js", indexURL + "pyodide.mjs", manifestURL]) {
     if (!(await cache.match(url))) await cache.add(url);
-  }
-}
-
-// Give Pyodide restored from `snapshot` (a promise of its bytes). The snapshot comes from
-// Node, where CPython set up its calls to C without the browser's wasm features; its own
-// set-up function (an import of the wasm module, caught as the module is made) runs again
-// here, so that calls stay inside wasm and a run can pause (see canYield).
-async function restore(loadPyodide, indexURL, snapshot) {
-  const { instantiate, instantiateStreaming } = WebAssembly;
-  let env = null;
-  const keep = (imports) => {
-    if (imports?.env?._PyEM_InitTrampoline_js) env = imports.env;
-  };
-  WebAssembly.instantiate = function (source, imports, ...rest) {
-    keep(imports);
-    return instantiate.call(this, source, imports, ...rest);
-  };
-  WebAssembly.instantiateStreaming = function (source, imports, ...rest) {
-    keep(imports);
-    return instantiateStreaming.call(this, source, imports, ...rest);
-  };
-  try {
-    const bytes = await snapshot;
-    plausible(bytes);
-    const pyodide = await loadPyodide({ indexURL, _loadSnapshot: bytes });
-    env?._PyEM_InitTrampoline_js();
-    return pyodide;
-  } finally {
-    Object.assign(WebAssembly, { instantiate, instantiateStreaming });
   }
 }
 

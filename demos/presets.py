@@ -185,6 +185,8 @@ PRESETS = (
                 "        if True:  # ack on receipt, before the work\n            # Ack on receipt",
             ),
         ),
+        # The mode that promises no loss, whatever mode the figure shows.
+        {"mode": "at-least-once"},
     ),
     Preset(
         "hlc",
@@ -203,6 +205,9 @@ PRESETS = (
         "acknowledged write. Acknowledging after one replica instead of W breaks the overlap, "
         "and a read that starts after the write completed can miss it.",
         (("        if len(req.acked) < self.w:\n", "        if len(req.acked) < 1:\n"),),
+        # Quorums that overlap (R + W > N), where fresh reads are promised, whatever the
+        # figure's own R and W.
+        {"replicas": 3, "r": 2, "w": 2, "sloppy": "false"},
     ),
     Preset(
         "kafka",
@@ -273,6 +278,23 @@ PRESETS = (
         "slow, and the work it sends multiplies just when there is least capacity for it.",
         (("        if self.tokens < 1.0:\n            return False\n", ""),),
         {"retries": 3, "backoff": "jittered", "budget": 0.1, "breaker": "false"},
+    ),
+    Preset(
+        "failure",
+        "any-heartbeat-resets-every-timer",
+        "Reset every peer's timer on any heartbeat",
+        "A heartbeat detector keeps one timer per peer, and only that peer's heartbeat resets "
+        "it. A detector that resets every timer on any heartbeat hears from its live peers "
+        "all the time, so a crashed peer's silence never grows and the crash is never "
+        "suspected.",
+        (
+            (
+                "        view.last = now\n",
+                "        for any_view in self.views.values():  # any peer's heartbeat\n"
+                "            any_view.last = now\n",
+            ),
+        ),
+        {"detector": "timeout"},
     ),
 )
 

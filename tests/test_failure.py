@@ -17,7 +17,7 @@ import pytest
 from fakes import FakeSim
 
 import demos
-from demos import ParamError, failure
+from demos import ParamError, failure, search
 from demos.failure_draw import say
 from demos.params import resolve
 
@@ -184,6 +184,25 @@ def _completeness_holds(count: int, seed: int) -> None:
             tested += 1
             assert completeness.ok, (given, completeness.detail)
     assert tested > count // 4
+
+
+def test_the_search_judges_completeness_only_with_time_to_detect_after_the_last_fault():
+    def skipped(given: dict) -> tuple[str, ...]:
+        return failure.NOT_GUARANTEED(resolve(failure.PARAMS, given, failure.node_names))
+
+    # The article's figures: n3 crashes at 4 s of 10, with time to spare for either detector.
+    assert skipped({}) == skipped({"detector": "timeout"}) == ("check_false_suspicions",)
+    timeout = {"detector": "timeout", "interval": 200, "timeout": 500, "jitter": 80}
+    # 5 intervals and the timeout, and twice the slowest message (10 + 80 ms): 1680 ms.
+    assert failure.settle_time(resolve(failure.PARAMS, timeout, failure.node_names)) == 1680
+    for last, judged in ((8319, True), (8320, False)):
+        for faults in (f"crash n2@{last}", f"crash n2@1000; partition n1|n3,n4@2000-{last}"):
+            given = timeout | {"faults": faults}
+            assert ("check_completeness" not in skipped(given)) == judged, (faults, judged)
+    # A crash in the last moments fails the check in the figure, but is not a counterexample.
+    late = {"seed": 3, "faults": "crash n4@9900"}
+    assert not demos.run("failure", late).checks[0].ok
+    assert search.violation(failure, resolve(failure.PARAMS, late, failure.node_names))[1] is None
 
 
 def test_completeness_over_100_seeds():

@@ -71,6 +71,7 @@ def test_producer_resends_until_acked_and_its_outbox_survives_a_crash(sim):
 
 def test_broker_appends_in_sequence_and_acks_a_repeat_with_its_offset(sim):
     broker = kafka.Broker("n1", sim, config())
+    broker.on_start()  # the only broker: it leads every partition
     broker.on_Produce(Produce(0, 1, "bob"), "n2", 0)  # a gap: seq 0 is missing
     assert broker.logs[0] == []
     broker.on_Produce(Produce(0, 0, "erin"), "n2", 0)
@@ -79,16 +80,16 @@ def test_broker_appends_in_sequence_and_acks_a_repeat_with_its_offset(sim):
     sim.take("n1", "n2", ProduceAck(0, 0, 0))
     broker.on_Produce(Produce(0, 1, "bob"), "n2", 0)
     sim.take("n1", "n2", ProduceAck(0, 1, 1))
-    assert broker.logs[0] == ["erin", "bob"]
+    assert broker.logs[0] == [("erin", 0, 0), ("bob", 1, 0)]  # (key, seq, leader epoch)
     assert [(e["offset"], e["key"]) for e in sim.kinds("produce")] == [(0, "erin"), (1, "bob")]
     broker.on_Fetch(Fetch(0, 1), "n3", 0)
-    sim.take("n1", "n3", Records(0, 1, ("bob",)))
+    sim.take("n1", "n3", Records(0, 1, ("bob",), (1,)))
     broker.on_Fetch(Fetch(0, 2), "n3", 0)
     sim.take("n1", "n3", Records(0, 2, ()))
 
 
 def test_coordinator_rebalances_on_join_and_on_silence_and_fences_commits(sim):
-    broker = kafka.Broker("n1", sim, config(partitions=3))
+    broker = kafka.Controller("n1", sim, config(partitions=3))
     broker.on_start()
     broker.on_Heartbeat(Heartbeat(0), "n3", 0)
     broker.on_Heartbeat(Heartbeat(0), "n4", 0)

@@ -215,6 +215,32 @@ def test_head_tags_follow_siteurl_and_are_never_added_twice() -> None:
     assert assets.with_head_tags("<p>no head at all</p>", tags) is None
 
 
+def test_the_runner_folder_is_named_by_its_files(tmp_path: Path, caplog) -> None:
+    from types import SimpleNamespace
+
+    from pyodide_demos import assets
+
+    static = tmp_path / "static"
+    (static / "js").mkdir(parents=True)
+    (static / "css").mkdir()
+    (static / "js" / "demos.js").write_text("export {};\n")
+    (static / "css" / "demo.css").write_text("figure.demo {}\n")
+    config = SimpleNamespace(output_path=tmp_path / "out", demos_output="x/demos")
+    first = assets.plan_runner(config, static)
+    assert first.files == ("css/demo.css", "js/demos.js")
+    assert re.fullmatch(r"x/demos/runner-[0-9a-f]{12}", first.folder)
+    assert "lab-editor.js" in caplog.text  # no bundled editor: said once, not fatal
+    assert assets.plan_runner(config, static) == first  # same bytes, same name
+    assets.write_runner(config, first, static)
+    assert (config.output_path / first.url("js/demos.js")).read_text() == "export {};\n"
+    (static / "js" / "demos.js").write_text("export const changed = 1;\n")
+    second = assets.plan_runner(config, static)
+    assert second.folder != first.folder
+    assets.write_runner(config, second, static)
+    kept = sorted(p.name for p in (config.output_path / "x" / "demos").iterdir())
+    assert kept == [second.folder.rsplit("/", 1)[1]]  # the old build's folder is gone
+
+
 @pytest.fixture(scope="module")
 def served(built: Path) -> Iterator[str]:
     from browser_util import serve

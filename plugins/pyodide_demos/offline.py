@@ -7,6 +7,7 @@ import json
 import logging
 from pathlib import Path
 
+from . import sources
 from .assets import Runner
 from .bundle import Bundle
 from .config import Config
@@ -26,7 +27,8 @@ def service_worker_text(
     config: Config, bundle: Bundle, assets: list[str], asset_digest: str
 ) -> str:
     """Give the service worker's source for this build (its BUILD record, then the code)."""
-    versioned = [f"{config.demos_output}/"]
+    # The lab's protocol sources are versioned too (their names carry the catalog's hash).
+    versioned = [f"{config.demos_output}/", f"{sources.FOLDER}/"]
     if config.vendored:
         versioned.append(f"{config.runtime_output}/{config.runtime_version}/")
     build = {

@@ -44,6 +44,22 @@ self.addEventListener("fetch", (event) => {
   }
 });
 
+// The page names the files it loaded before this worker was in charge (the lab's editor and
+// sources when the Code view was opened early): the versioned ones among them are kept, so
+// that what a reader opened once also opens offline.
+self.addEventListener("message", (event) => {
+  if (event.data?.type !== "keep" || !Array.isArray(event.data.urls)) return;
+  event.waitUntil((async () => {
+    const cache = await caches.open(CACHE);
+    const wanted = event.data.urls.map((url) => String(url).split("#")[0])
+      .filter((url) => VERSIONED.some((prefix) => url.startsWith(prefix))
+        && !url.endsWith(".html"));
+    await Promise.allSettled([...new Set(wanted)].map(async (url) => {
+      if (!(await cache.match(url, { ignoreSearch: true }))) await cache.add(url);
+    }));
+  })());
+});
+
 async function cacheFirst(request) {
   const cache = await caches.open(CACHE);
   const kept = await cache.match(request, { ignoreSearch: true });

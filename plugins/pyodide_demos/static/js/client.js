@@ -35,6 +35,18 @@ export class BootError extends Error {
   }
 }
 
+// Tell the site's service worker, once it is active and again once it is in charge of the
+// page, which files the page has loaded so far: what came before it (the lab's editor opened
+// early) is then kept for offline visits too. The worker keeps only its versioned files.
+function keepLoaded() {
+  const container = globalThis.navigator?.serviceWorker;
+  if (!container) return;
+  const send = () => container.ready.then((registration) => registration.active?.postMessage({
+    type: "keep", urls: performance.getEntriesByType("resource").map((entry) => entry.name) }));
+  send().catch(() => {});
+  container.addEventListener("controllerchange", () => send().catch(() => {}), { once: true });
+}
+
 export class PythonClient {
   // `started`: a worker the entry module already started (startWorker), or null.
   // `manifest`: gives the promise of the manifest, which each fresh worker is sent.
@@ -102,7 +114,10 @@ export class PythonClient {
           snapshot: Boolean(msg.snapshot) } }));
         this.bootReported = false;
         resolve(msg.ms);
-        this.manifest().then((manifest) => keepOffline(this.manifestURL, manifest), () => {});
+        this.manifest().then((manifest) => {
+          keepOffline(this.manifestURL, manifest);
+          if (manifest.offline) keepLoaded();
+        }, () => {});
       }
       else if (msg.type === "error") {
         const err = new BootError(msg.error);

@@ -16,7 +16,7 @@ import { DownloadError, Downloads, fileName } from "./downloads.js";
 self.onmessage = (event) => handle(event.data);
 
 const networkFetch = globalThis.fetch; // the boot routes the global one for a while
-const SLICE_MS = 25;
+const SLICE_MS = 10;
 // How long Python restored from a snapshot may sit without a run before the stdlib's zip
 // is fetched anyway (for the lab, lazy imports and offline visits).
 const STDLIB_IDLE_MS = 3000;

@@ -48,6 +48,7 @@ from dataclasses import dataclass
 
 from .faults import parse_schedule
 from .params import Param, common_params
+from .queries import down_intervals
 from .result import Check
 from .sim import Node, Simulation
 
@@ -482,6 +483,8 @@ class Broker(Node):
                 self.advance_hw(p)
             else:
                 self.lead[p] = Leadership(state, len(self.logs[p]), self.sim.now)
+                if self.replicated:  # the watermark it starts from may be behind the last one
+                    self.record("hw", partition=p, offset=self.hw[p], epoch=state.epoch)
                 self.advance_hw(p)
             return
         self.lead.pop(p, None)  # acks it owed are dropped: the producer retries
@@ -1039,6 +1042,47 @@ def offsets_step(state: tuple, e: dict) -> tuple:
     else:
         return state
     return (up, gen, tuple(sorted((p, at, done) for p, (at, done) in held.items())))
+
+
+def replica_cells(trace: dict) -> list[dict]:
+    """Give every record each broker held: `broker`, `partition`, `offset`, `seq`, `key`, `t`
+    (when it arrived) and `until` (when a truncation cut it, or None)."""
+    out: list[dict] = []
+    held: dict[tuple[str, int], list[dict]] = {}
+    for e in trace["events"]:
+        if e["kind"] not in ("produce", "replicate", "truncate"):
+            continue
+        log = held.setdefault((e["node"], e["partition"]), [])
+        for cell in log[e["offset"] :]:
+            cell["until"] = e["t"]
+        del log[e["offset"] :]
+        if e["kind"] == "truncate":
+            continue
+        replicated = e["kind"] == "replicate"
+        seqs, keys = (e["seqs"], e["keys"]) if replicated else ([e["seq"]], [e["key"]])
+        for i, (seq, key) in enumerate(zip(seqs, keys, strict=True)):
+            cell = {"broker": e["node"], "partition": e["partition"], "offset": e["offset"] + i,
+                    "seq": seq, "key": key, "t": e["t"], "until": None}  # fmt: skip
+            log.append(cell)
+            out.append(cell)
+    return out
+
+
+def replica_parts(trace: dict, p: int, broker: str) -> list[tuple[float, str]]:
+    """Give a broker's part in partition p over time, by the controller's word: `leader`,
+    `in sync`, `behind` (out of the ISR), or `down`."""
+    states = [e for e in trace["events"] if e["kind"] == "isr" and e["partition"] == p]
+    down = down_intervals(trace).get(broker, [])
+    times = sorted({0.0} | {e["t"] for e in states} | {t for span in down for t in span})
+    out: list[tuple[float, str]] = []
+    for t in times:
+        now = [e for e in states if e["t"] <= t]
+        part = "in sync" if not now else "leader" if now[-1]["leader"] == broker else (
+            "in sync" if broker in now[-1]["isr"] else "behind")  # fmt: skip
+        part = "down" if any(a <= t < b for a, b in down) else part
+        if not out or out[-1][1] != part:
+            out.append((t, part))
+    return out
 
 
 # -- checks (pure functions of the trace) --------------------------------------------------

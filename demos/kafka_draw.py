@@ -1,5 +1,6 @@
 """The kafka figure: each node at the cursor (partitions, positions, commits, generation), a
-timeline of records produced, fetched, processed and committed, and each partition's log."""
+timeline of records produced, replicated, fetched, processed and committed, and each
+partition's replicas at the cursor: their logs, the leader, the ISR and the high watermark."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ from functools import partial
 
 from . import kafka, kit
 from .kafka import BROKER, PRODUCER
-from .queries import down_intervals, liveness, timeline
+from .queries import down_intervals, liveness, state_at, timeline
 from .result import Check
 from .svg import attrs, el
 
-PITCH, ROW = 30.0, 16.0  # lane pitch; a partition's row in the log section
-ROLES = {"broker": "dm-role-leader", "producer": "dm-role-candidate", "down": "dm-role-down"}
+PITCH, ROW = 30.0, 14.0  # lane pitch; a replica's row in the log section
+ROLES = {"leader": "dm-role-leader", "follower": "dm-role-follower"}
+ROLES |= {"producer": "dm-role-candidate", "down": "dm-role-down"}
+X0 = 96.0  # where the log cells start
 DRAWN = {"Produce": "kf-p", "Records": "dm-msg", "Assign": "kf-a", "Commit": "kf-c"}
+DRAWN |= {"ReplicaRecords": "kf-r"}
 DRAWN |= {"CommitAck": "kf-no"}  # only a refused commit's: see _style
 LEGEND = (
     *(("arrow", c, t) for c, t in (("kf-p", "record produced"), ("dm-msg", "records fetched"))),
@@ -21,6 +25,8 @@ LEGEND = (
     *(("dot", c, t) for c, t in (("dm-ok", "processed"), ("dm-warn", "processed again"))),
     *(("box", c, t) for c, t in (("dm-bad", "lost"), ("kf-cell", "unread"))),
     *(("arrow", "kf-no", "commit refused"), ("line", "kf-mark", "committed offset")),
+    *(("arrow", "kf-r", "replicated"), ("line", "kf-hw", "high watermark")),
+    *(("box", c, t) for c, t in (("kf-gone", "acked, then cut"), ("kf-cut", "cut, never acked"))),
 )
 STYLE = """
 .kf-p{stroke:var(--demo-accent,#1a5fb4);stroke-width:1;fill:none}
@@ -29,6 +35,11 @@ STYLE = """
 .kf-n{font-size:9px;text-anchor:middle}
 .kf-no{stroke:var(--demo-bad,#c01c28);stroke-width:1.2;fill:none}
 .kf-mark{stroke:var(--demo-fg,#1d1d1f);stroke-width:2}.kf-cell{fill:var(--demo-node,#e8eaed)}
+.kf-r{stroke:var(--demo-muted,#595f69);stroke-width:0.8;stroke-dasharray:1 2;fill:none}
+.kf-hw{stroke:var(--demo-accent,#1a5fb4);stroke-width:2;stroke-dasharray:3 2}
+.kf-gone{fill:none;stroke:var(--demo-bad,#c01c28);stroke-width:1.5}
+.kf-cut{fill:none;stroke:var(--demo-muted,#595f69);stroke-dasharray:2 1}
+.kf-lost{fill:var(--demo-bad,#c01c28)}
 """
 
 
@@ -40,6 +51,7 @@ def row_text(node: str, state: tuple) -> str:
     if node == BROKER:
         committed = " ".join(f"p{p}:{o}" for p, o, _ in offsets)
         return f"broker and coordinator · gen {gen} · committed {committed}"
+
     held = "  ".join(f"p{p} {at}/{c}" for p, at, c in offsets)
     return f"gen {gen} · {held or 'no partitions'}"
 
@@ -61,18 +73,17 @@ def say(node: str, before: tuple, now: tuple) -> str | None:
 
 def draw(trace: dict, checks: list[Check], summary: str) -> str:
     """Give the SVG of a kafka run."""
-    fig = kit.Figure(trace, title="Kafka: a partitioned log and a consumer group")
-    nodes, scale = trace["nodes"], fig.scale
+    fig = kit.Figure(trace, title="Kafka: a partitioned, replicated log and a consumer group")
+    nodes, scale, brokers = trace["nodes"], fig.scale, trace.get("brokers", [BROKER])
     fig.text(summary)
-    last = f"{nodes[2]}–{nodes[-1]} consumers" if len(nodes) > 3 else "n3 consumer"
-    fig.text(f"n1 broker and group coordinator · n2 producer · {last}", cls="dm-text")
+    fig.text(_cast(trace), cls="dm-text")
     turn = lambda n, _, up: f"{n} {'crashes' if up == 'down' else 'is up'}"  # noqa: E731
     heading = "At the cursor (consumers: partition position/committed)"
     panel = kit.StatePanel(fig.y, str, lambda *_: [], turn, ROLES, heading=heading)
     history = timeline(trace, ("up", 0, ()), kafka.offsets_step)
-    fig.add(panel.render(liveness(trace, trace["roles"])))
+    fig.add(panel.render(_roles(trace, brokers)))
     for i, (node, h) in enumerate(history.items()):
-        text = partial(_row_text, node, panel.y(i) + 11)
+        text = partial(_row_text, node if node not in brokers[1:] else None, panel.y(i) + 11)
         rows = kit.stretches(h, text, node=node, say=partial(say, node))
         fig.add(kit.group("dm-text dm-small", rows))  # its texts take the class from here
     fig.reserve(panel.height(nodes) + 4)
@@ -85,17 +96,45 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     fig.add(kit.violations(scale, lanes, checks))
     fig.add(kit.axis(scale, lanes.top, lanes.bottom))
     fig.reserve(30)
-    _logs(fig, trace)
+    _logs(fig, trace, brokers)
     legend, height = kit.legend(LEGEND, x=8, y=fig.y + 10, width=fig.width - 16)
     fig.add(legend)
     fig.reserve(height)
     desc = " Top: each node at the cursor. Middle: records produced, fetched, processed, committed."
-    return fig.svg(desc=summary + desc + " Bottom: each partition's log at the end.", style=STYLE)
+    desc += " Bottom: each partition's replicas at the cursor, coloured by each record's fate."
+    return fig.svg(desc=summary + desc, style=STYLE)
 
 
-def _row_text(node: str, y: float, state: tuple) -> list[str]:
-    """Give `node`'s panel text for `state`, its baseline at `y`."""
-    return [el("text", row_text(node, state), x=44, y=y)]
+def _cast(trace: dict) -> str:
+    """Give the line that says which node is what."""
+    nodes, brokers = trace["nodes"], trace.get("brokers", [BROKER])
+    consumers = [n for n in nodes[2:] if n not in brokers]
+    who = f"{consumers[0]}–{consumers[-1]} consumers" if len(consumers) > 1 else "n3 consumer"
+    more = f" · {' '.join(brokers[1:])} brokers" if len(brokers) > 1 else ""
+    return f"n1 broker and group coordinator · n2 producer · {who}{more}"
+
+
+def _roles(trace: dict, brokers: list[str]) -> dict[str, list[tuple[float, object]]]:
+    """Give each node's role mark over time: a broker is `leader` while it leads any
+    partition, else `follower`; the others keep their part; any node is `down` while down."""
+    out = liveness(trace, trace["roles"])
+    parts = range(int(trace["params"]["partitions"]))
+    for broker in brokers:
+        spans = [kafka.replica_parts(trace, p, broker) for p in parts]
+        times = sorted({t for span in spans for t, _ in span})
+        roles = [(t, _broker_role([state_at(span, t) for span in spans])) for t in times]
+        out[broker] = [c for i, c in enumerate(roles) if not i or roles[i - 1][1] != c[1]]
+    return out
+
+
+def _broker_role(parts: list[str]) -> str:
+    return "down" if "down" in parts else "leader" if "leader" in parts else "follower"
+
+
+def _row_text(node: str | None, y: float, state: tuple) -> list[str]:
+    """Give `node`'s panel text for `state`, its baseline at `y` (None: a broker but n1)."""
+    text = row_text(node, state) if node else "down" if state[0] == "down" else "broker"
+    return [el("text", text, x=44, y=y)]
 
 
 def _style(m: dict) -> str | None:
@@ -125,24 +164,57 @@ def _marks(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes) -> list[str]:
     return out
 
 
-def _logs(fig: kit.Figure, trace: dict) -> None:
-    """Add each partition's log at the end: a cell per offset coloured by its fate (times
-    processed, lost, unread) and a bar at the committed offset."""
-    parts, committed = int(trace["params"]["partitions"]), kafka.committed_at_end(trace)
-    done, records = kafka.times_processed(trace), kafka.written(trace)
+def _logs(fig: kit.Figure, trace: dict, brokers: list[str]) -> None:
+    """Add each partition's replicas at the cursor: a row per broker with its part (leader,
+    in sync, behind, down) and a cell per record it holds, coloured by the record's fate
+    (times processed, lost, unread; cut by a truncation: acked or not), the high
+    watermark (dashed) and the committed offset (bar)."""
+    parts, final = int(trace["params"]["partitions"]), kafka.final_logs(trace)
+    done, cells = kafka.times_processed(trace), kafka.replica_cells(trace)
     lost = [(e["partition"], e["offset"]) for e in kafka.lost_records(trace)]
-    width = min(22.0, (fig.width - 52) / max([e["offset"] + 1 for e in records], default=1))
-    fig.text("Each partition's log at the end, offset by offset", cls="dm-text", gap=2)
-    top = fig.reserve(ROW * parts + 6)
-    for p, y in ((p, top + p * ROW) for p in range(parts)):
-        x = 36 + committed[p] * width - 0.5
-        bar = el("line", class_="kf-mark", x1=x, x2=x, y1=y - 1, y2=y + ROW - 2)
-        fig.add([el("text", f"p{p}", class_="dm-text dm-small", x=8, y=y + 11), bar])
-    for e in records:
-        key, x = (e["partition"], e["offset"]), 36 + e["offset"] * width
-        y = top + key[0] * ROW
-        n = len(done.get(key, ()))
+    acked = {(e["partition"], e["seq"]) for e in trace["events"] if e["kind"] == "ack"}
+    width = min(22.0, (fig.width - X0 - 8) / max([c["offset"] + 1 for c in cells], default=1))
+    fig.text("Each partition's replicas at the cursor, offset by offset", cls="dm-text", gap=2)
+    block = ROW * len(brokers) + 6
+    top = fig.reserve(block * parts + 4)
+    row = {(p, b): top + p * block + i * ROW for p in range(parts) for i, b in enumerate(brokers)}
+    for (p, b), y in row.items():
+        name = f"p{p} {b}" if b == brokers[0] else b
+        fig.add(
+            [el("text", name, class_="dm-text dm-small", x=8 + 16 * (b != brokers[0]), y=y + 10)]
+        )
+        draw = lambda part, y=y: [el("text", part, class_="dm-text dm-small", x=48, y=y + 10)]  # noqa: E731
+        fig.add(kit.stretches(kafka.replica_parts(trace, p, b), draw))
+    for c in cells:
+        key, y = (c["partition"], c["offset"]), row[(c["partition"], c["broker"])]
+        log, n = final[key[0]], len(done.get(key, ()))
+        kept = key[1] < len(log) and log[key[1]]["seq"] == c["seq"]
         cls = "dm-bad" if key in lost else ("kf-cell", "dm-ok")[n] if n < 2 else "dm-warn"
-        tip = f"p{key[0]}@{key[1]} {e['key']}: processed {n}×" + ", lost" * (key in lost)
-        box = attrs(class_=cls, x=x, y=y, width=width - 1, height=ROW - 3)
+        cls = cls if kept else "kf-gone" if (key[0], c["seq"]) in acked else "kf-cut"
+        tip = f"p{key[0]}@{key[1]} {c['key']} on {c['broker']}" + ("" if kept else ", cut")
+        off = " dm-off" if c["until"] is not None else ""
+        box = attrs(class_=cls + off, x=X0 + key[1] * width, y=y, width=width - 1.5,
+                    height=ROW - 3, data_t=kit.tnum(c["t"]),
+                    data_until=None if c["until"] is None else kit.tnum(c["until"]))  # fmt: skip
         fig.add([f"<rect{box}>{el('title', tip)}</rect>"])
+    for p in range(parts):
+        y0, y1 = top + p * block - 1, top + p * block + ROW * len(brokers) - 2
+        for kind, cls in (("hw", "kf-hw"), ("commit", "kf-mark")):
+            marks = [(e["t"], e["offset"]) for e in trace["events"]
+                     if e["kind"] == kind and e["partition"] == p]  # fmt: skip
+            bar = lambda o, cls=cls, y0=y0, y1=y1: [el("line", class_=cls, x1=X0 + o * width - 0.75,  # noqa: E731
+                                         x2=X0 + o * width - 0.75, y1=y0, y2=y1)]  # fmt: skip
+            fig.add(kit.stretches([(0.0, 0), *_rising(marks)], bar))
+    for e in kafka.lost_acks(trace):  # gone from every log: say so from the moment it went
+        held = [c for c in cells if (c["partition"], c["seq"]) == (e["partition"], e["seq"])]
+        cut = max(held, key=lambda c: c["until"] or 0.0)
+        when = f"{e['t'] / 1000:.2f} s, cut from {cut['broker']} at {cut['until'] / 1000:.2f} s"
+        said = f"✗ p{e['partition']}@{e['offset']} {e['key']}: acknowledged at {when}"
+        y = fig.reserve(13)
+        fig.add([el("text", said, class_="dm-text dm-small kf-lost", x=8, y=y + 10,
+                    data_t=kit.tnum(cut["until"]))])  # fmt: skip
+
+
+def _rising(marks: list[tuple[float, int]]) -> list[tuple[float, int]]:
+    """Give the moments an offset moved (commits only move forward)."""
+    return [m for i, m in enumerate(marks) if not i or m[1] != marks[i - 1][1]]

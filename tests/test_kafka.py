@@ -18,14 +18,25 @@ import pytest
 import demos
 from demos import ParamError, kafka, search
 from demos.kafka import (
+    AlterIsr,
     Assign,
+    BrokerHeartbeat,
     Commit,
     CommitAck,
+    EpochEnd,
+    EpochQuery,
     Fetch,
     Heartbeat,
+    Metadata,
+    MetadataReply,
+    NotLeader,
+    PartitionState,
     Produce,
     ProduceAck,
+    ProduceError,
     Records,
+    ReplicaFetch,
+    ReplicaRecords,
 )
 from demos.kafka_draw import say
 from demos.queries import down_intervals
@@ -34,8 +45,11 @@ ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden" / "kafka-default.svg"
 
 
-def config(commit: str = "after", partitions: int = 2, records: int = 1) -> kafka.Config:
-    return kafka.Config(partitions, records, commit, 100.0, 1000.0)
+def config(commit: str = "after", partitions: int = 2, records: int = 1, **more) -> kafka.Config:
+    return kafka.Config(partitions, records, commit, 100.0, 1000.0, **more)
+
+
+THREE = ("n1", "n6", "n7")  # the brokers with three consumers
 
 
 def trace_of(given: dict) -> dict:
@@ -206,12 +220,15 @@ def test_a_missed_generation_drops_positions_a_consecutive_one_keeps_them(sim):
 
 
 def _random_params(rng: random.Random, i: int) -> dict:
-    consumers = rng.randint(1, 5)
-    nodes = kafka.node_names({"consumers": consumers})
+    consumers, brokers = rng.randint(1, 5), rng.choice((1, 2, 3, 3))
+    nodes = kafka.node_names({"consumers": consumers, "brokers": brokers})
     return {
         "seed": i,
         "commit": rng.choice(kafka.COMMITS),
         "consumers": consumers,
+        "brokers": brokers,
+        "acks": rng.choice(("all", "all", "1")),
+        "min_insync": rng.choice((1, 2)),
         "partitions": rng.randint(1, 6),
         "records": rng.randint(1, 40),
         "faults": search.random_schedule(rng, nodes, 5000.0),
@@ -257,6 +274,47 @@ def test_after_mode_processes_everything_in_a_quiet_run_with_time_enough():
     assert not kafka.has_time({"duration": 5000, "records": 80})
 
 
+LOSSY = {"brokers": 3, "acks": "1", "partitions": 2, "records": 40,
+         "faults": "crash n6@1000; restart n6@2500"}  # fmt: skip
+
+
+def test_acks_one_loses_an_acknowledged_record_in_a_leader_crash_for_some_seed():
+    lost = [s for s in range(1, 21)
+            if not kafka.check_acked_survive(trace_of(LOSSY | {"seed": s})).ok]  # fmt: skip
+    assert lost, "no seed in 1..20 lost an acknowledged record with acks=1 and n6 crashing"
+    result = demos.run("kafka", LOSSY | {"seed": lost[0]})
+    check, trace = result.checks[4], result.trace()
+    gone = kafka.lost_acks(trace)[0]
+    cut = next(e for e in trace["events"] if e["kind"] == "truncate" and gone["seq"] in e["seqs"])
+    assert not check.ok and (check.t, check.node) == (cut["t"], "n6")  # n6 cuts it on return
+    assert cut["t"] >= 2500 and gone["t"] < 1000 + kafka.LATENCY[1]  # acked as n6 crashed
+    assert re.search(r", [1-9]\d* acknowledged records? gone from the log;", result.summary)
+    assert 'data-check="Acknowledged records survive"' in result.svg
+    assert 'class="kf-gone"' in result.svg  # the acknowledged record, struck from n6's log
+    assert all(c.ok for c in result.checks[5:])  # consumers never saw it: it was above the hw
+
+
+def test_acks_all_keeps_every_acknowledged_record_through_a_leader_crash():
+    for s in range(1, 21):
+        result = demos.run("kafka", LOSSY | {"seed": s, "acks": "all", "min_insync": 2})
+        assert all(c.ok for c in result.checks[4:]), (s, result.checks)
+        assert "check_acked_survive" in search.guarantees(kafka, result.params)
+
+
+def test_acks_all_survives_any_one_broker_crash_with_duplicates_and_reordering():
+    rng = random.Random(11)
+    for i in range(40):
+        given = {"seed": i, "brokers": 3, "acks": "all", "min_insync": 2, "records": 40,
+                 "partitions": rng.randint(1, 4), "duplicate": rng.choice((0.0, 0.3)),
+                 "reorder": rng.choice((0.0, 50.0, 300.0))}  # fmt: skip
+        broker = rng.choice(kafka.broker_names(given | {"consumers": 3}))
+        at = rng.randint(300, 2500)
+        given["faults"] = f"crash {broker}@{at}; restart {broker}@{at + rng.randint(100, 2000)}"
+        result = demos.run("kafka", given)
+        assert all(c.ok for c in result.checks[4:]), (given, result.checks)
+        assert kafka.written(result.trace()), given
+
+
 def test_commit_before_with_a_consumer_crash_loses_a_record_for_some_seed():
     lost = [s for s in range(1, 21)
             if not kafka.check_no_loss(trace_of({"seed": s, "commit": "before"})).ok]  # fmt: skip
@@ -290,6 +348,13 @@ def test_not_guaranteed_names_what_each_mode_gives_up():
     for commit in kafka.COMMITS:
         assert set(kafka.NOT_GUARANTEED(base | {"commit": commit})) < names
     assert "check_key_order" in search.guarantees(kafka, base | {"commit": "before"})
+    assert kafka.NOT_GUARANTEED(base | {"commit": "after", "acks": "1"}) == (
+        "check_no_duplicates",
+        "check_acked_survive",
+    )
+    assert "check_acked_survive" in search.guarantees(kafka, base | {"commit": "after"})
+    after_one = base | {"commit": "after", "acks": "1"}
+    assert "check_read_committed" in search.guarantees(kafka, after_one)
 
 
 def test_same_params_same_bytes():
@@ -299,6 +364,145 @@ def test_same_params_same_bytes():
     b = demos.run("kafka", dict(reversed(list(given.items()))))
     assert a.to_json() == b.to_json() and a.svg == b.svg
     assert demos.run("kafka", {"seed": 1}).to_json() != demos.run("kafka", {"seed": 2}).to_json()
+
+
+# -- replication -----------------------------------------------------------------------
+
+
+def test_brokers_come_after_the_consumers_and_replicas_rotate_the_leader():
+    assert kafka.node_names({"consumers": 3, "brokers": 3}) == [f"n{i}" for i in range(1, 8)]
+    assert kafka.broker_names({"consumers": 2, "brokers": 2}) == ("n1", "n5")
+    assert kafka.replicas(1, THREE) == ("n6", "n7", "n1")
+    assert kafka.initial_state(2, THREE) == PartitionState(2, "n7", 0, ("n7", "n1", "n6"), 0)
+    log = [("a", 0, 0), ("b", 1, 0), ("c", 2, 3)]
+    assert [kafka.end_of_epoch(log, e) for e in (-1, 0, 2, 3)] == [0, 2, 2, 3]
+
+
+def leader_of_p1(sim, acks: str = "all", min_insync: int = 1) -> kafka.Broker:
+    """Give n6 leading p1 (epoch 0, ISR n6 n7 n1), its followers silent so far."""
+    broker = kafka.Broker("n6", sim, config(brokers=THREE, acks=acks, min_insync=min_insync))
+    broker.on_start()
+    sim.take("n6", "n1", ReplicaFetch(0, 0, 0, 1))  # it follows n1 for p0
+    sim.take("n6", "n1", BrokerHeartbeat((0, 0)))
+    return broker
+
+
+def test_acks_all_waits_for_every_in_sync_replica(sim):
+    leader = leader_of_p1(sim)
+    leader.on_Produce(Produce(1, 0, "bob"), "n2", 0)
+    assert [e["offset"] for e in sim.kinds("hw")] == [0]  # no follower has it: no ack yet
+    leader.on_ReplicaFetch(ReplicaFetch(1, 0, 0, 1), "n7", 0)
+    sim.take("n6", "n7", ReplicaRecords(1, 0, 0, (("bob", 0, 0),), 0, 1))
+    leader.on_ReplicaFetch(ReplicaFetch(1, 0, 1, 2), "n7", 0)  # n7 has it; n1 not yet
+    leader.on_ReplicaFetch(ReplicaFetch(1, 0, 0, 1), "n1", 0)
+    sim.take("n6", "n1", ReplicaRecords(1, 0, 0, (("bob", 0, 0),), 0, 1))
+    leader.on_ReplicaFetch(ReplicaFetch(1, 0, 1, 2), "n1", 0)
+    sim.take("n6", "n2", ProduceAck(1, 0, 0))  # the high watermark passed it
+    assert [e["offset"] for e in sim.kinds("hw")] == [0, 1]
+    leader.on_Fetch(Fetch(1, 0), "n3", 0)
+    sim.take("n6", "n3", Records(1, 0, ("bob",), (0,)))
+    leader.on_Fetch(Fetch(0, 0), "n3", 0)  # it does not lead p0
+    sim.take("n6", "n3", NotLeader(0))
+    sim.advance(kafka.FETCH_WAIT)  # the caught-up followers' parked fetches answer empty
+    assert {(d, m.entries) for _, d, m in sim.take_all(ReplicaRecords)} == {("n7", ()), ("n1", ())}
+    sim.take_all(BrokerHeartbeat)
+
+
+def test_acks_one_acks_on_append_and_a_consumer_sees_only_below_the_watermark(sim):
+    leader = leader_of_p1(sim, acks="1")
+    leader.on_Produce(Produce(1, 0, "bob"), "n2", 0)
+    sim.take("n6", "n2", ProduceAck(1, 0, 0))  # before any follower has it
+    leader.on_Fetch(Fetch(1, 0), "n3", 0)
+    sim.take("n6", "n3", Records(1, 0, (), ()))
+
+
+def test_too_few_in_sync_replicas_refuse_a_record_and_a_lagging_follower_is_dropped(sim):
+    leader = leader_of_p1(sim, min_insync=3)
+    sim.advance(kafka.LAG_MAX + kafka.ISR_CHECK)  # n7 and n1 never fetched: both lag
+    assert {m for _, _, m in sim.take_all(AlterIsr)} == {AlterIsr(1, 0, 0, ("n6",))}
+    sim.take_all(BrokerHeartbeat)
+    sim.take_all(ReplicaFetch)
+    leader.on_PartitionState(PartitionState(1, "n6", 0, ("n6", "n1"), 1), "n1", 0)
+    leader.on_Produce(Produce(1, 0, "bob"), "n2", 0)
+    sim.take("n6", "n2", ProduceError(1, 0))
+    assert leader.logs[1] == []
+    # n7 fetches again and catches up: the leader asks for it back at once (and drops n1,
+    # which still lags).
+    leader.on_ReplicaFetch(ReplicaFetch(1, 0, 0, 9), "n7", 0)
+    sim.take("n6", "n1", AlterIsr(1, 0, 1, ("n6", "n7")))
+
+
+def test_a_returning_replica_truncates_to_the_leader_epoch_end_before_fetching(sim):
+    follower = kafka.Broker("n6", sim, config(brokers=THREE))
+    follower.logs[1] = [("bob", 0, 0), ("erin", 1, 0), ("ivan", 2, 0)]  # 1, 2: acked, acks=1
+    follower.hw[1] = 1
+    follower.crash()
+    follower.restart()
+    sim.take("n6", "n1", BrokerHeartbeat((-1, -1)))
+    follower.on_PartitionState(PartitionState(1, "n7", 1, ("n7", "n1"), 2), "n1", 0)
+    sim.take("n6", "n7", EpochQuery(1, 1, 0))
+    follower.on_ReplicaRecords(ReplicaRecords(1, 1, 3, (), 1, 1), "n7", 0)  # not now
+    follower.on_EpochEnd(EpochEnd(1, 0, 0, 1), "n7", 0)  # an answer for another epoch
+    assert len(follower.logs[1]) == 3
+    follower.on_EpochEnd(EpochEnd(1, 1, 0, 1), "n7", 0)  # epoch 0 ends at 1 on n7
+    assert follower.logs[1] == [("bob", 0, 0)]
+    assert [(e["offset"], e["seqs"]) for e in sim.kinds("truncate")] == [(1, [1, 2])]
+    sim.take("n6", "n7", ReplicaFetch(1, 1, 1, 1))
+    follower.on_ReplicaRecords(ReplicaRecords(1, 1, 1, (("walter", 3, 1),), 2, 1), "n7", 0)
+    follower.on_ReplicaRecords(ReplicaRecords(1, 1, 1, (("walter", 3, 1),), 2, 1), "n7", 0)
+    assert follower.logs[1] == [("bob", 0, 0), ("walter", 3, 1)] and follower.hw[1] == 2
+    sim.take("n6", "n7", ReplicaFetch(1, 1, 2, 2))
+    follower.on_PartitionState(PartitionState(1, "n7", 1, ("n7", "n1"), 1), "n1", 0)  # stale
+    assert not sim.network.sent
+    follower.crash()
+
+
+def test_the_leader_answers_where_an_epoch_ends_and_accepts_a_gap_of_acked_records(sim):
+    leader = leader_of_p1(sim, acks="1")
+    leader.on_PartitionState(PartitionState(1, "n6", 2, ("n6", "n1"), 3), "n1", 0)
+    leader.logs[1] = [("bob", 0, 0), ("erin", 1, 2)]
+    leader.on_EpochQuery(EpochQuery(1, 2, 1), "n7", 0)
+    sim.take("n6", "n7", EpochEnd(1, 2, 0, 1))
+    leader.on_EpochQuery(EpochQuery(1, 1, 1), "n7", 0)  # asked of a past epoch: no answer
+    leader.on_Produce(Produce(1, 4, "ivan", lowest=3), "n2", 0)  # seq 3 is still unacked
+    leader.on_Produce(Produce(1, 1, "erin", lowest=1), "n2", 0)  # a retry of a written one
+    sim.take("n6", "n2", ProduceAck(1, 1, 1))
+    leader.on_Produce(Produce(1, 4, "ivan", lowest=4), "n2", 0)  # 2 and 3 acked, then lost
+    sim.take("n6", "n2", ProduceAck(1, 4, 2))
+    leader.on_Produce(Produce(1, 3, "sybil", lowest=3), "n2", 0)  # an old copy: ignored
+    assert [e[1] for e in leader.logs[1]] == [0, 1, 4]
+
+
+def test_the_controller_elects_from_the_isr_and_brings_the_last_member_back(sim):
+    controller = kafka.Controller("n1", sim, config(partitions=2, brokers=THREE))
+    controller.on_start()
+    controller.on_Metadata(Metadata(), "n2", 0)
+    sim.take("n1", "n2", MetadataReply(((0, "n1"), (0, "n6"))))
+    for t in range(1, 6):  # n7 heartbeats, n6 is silent
+        sim.advance(t * kafka.HEARTBEAT)
+        controller.on_BrokerHeartbeat(BrokerHeartbeat((0, 0)), "n7", 0)
+    assert controller.states[1] == PartitionState(1, "n7", 1, ("n7", "n1"), 1)
+    assert controller.states[0].isr == ("n1",)  # n1, p0's leader, dropped its silent followers
+    controller.on_AlterIsr(AlterIsr(1, 1, 1, ("n7",)), "n7", 0)  # n7 drops n1 from p1's ISR
+    sim.advance(5 * kafka.HEARTBEAT + kafka.SESSION + kafka.HEARTBEAT)  # n7 falls silent too
+    # p1 has no live in-sync replica: no leader, and n7, its last ISR member, stays in it.
+    assert controller.states[1] == PartitionState(1, None, 2, ("n7",), 3)
+    controller.on_BrokerHeartbeat(BrokerHeartbeat((-1, -1)), "n6", 0)  # n6 is back
+    assert controller.states[1].leader is None  # not in sync: never elected
+    controller.on_BrokerHeartbeat(BrokerHeartbeat((-1, -1)), "n7", 0)
+    assert controller.states[1] == PartitionState(1, "n7", 3, ("n7",), 4)
+    controller.on_AlterIsr(AlterIsr(1, 3, 4, ("n7", "n6")), "n6", 0)  # not from the leader
+    controller.on_AlterIsr(AlterIsr(1, 3, 3, ("n7", "n6")), "n7", 0)  # on a stale state
+    assert controller.states[1].isr == ("n7",)
+    controller.on_AlterIsr(AlterIsr(1, 3, 4, ("n7", "n6")), "n7", 0)
+    assert controller.states[1] == PartitionState(1, "n7", 3, ("n7", "n6"), 5)
+    sim.take_all(PartitionState)  # each change went to n6 and n7 (and a returning broker)
+    sim.take_all(ReplicaFetch)  # n1's own replica follows p1's leaders
+    leaders = [(e["partition"], e["leader"], e["epoch"]) for e in sim.kinds("isr")]
+    assert [x for x in leaders if x[0] == 1] == [
+        (1, "n6", 0), (1, "n7", 1), (1, "n7", 1), (1, None, 2), (1, "n7", 3), (1, "n7", 3)
+    ]  # fmt: skip
+    controller.crash()
 
 
 # -- the checks can fail ---------------------------------------------------------------
@@ -367,6 +571,40 @@ def test_no_duplicates_fails_when_a_record_is_processed_twice(clean_trace):
     assert f"(p{first['partition']}@{first['offset']}), 1 repeats" in check.detail
 
 
+@pytest.fixture(scope="module")
+def replicated_trace() -> dict:
+    trace = trace_of({"faults": "", "brokers": 3, "min_insync": 2})
+    assert all(c["ok"] for c in trace["checks"])
+    assert {e["kind"] for e in trace["events"]} >= {"replicate", "hw", "isr", "ack"}
+    return trace
+
+
+def test_acked_survive_fails_when_the_last_leader_cut_an_acknowledged_record(replicated_trace):
+    trace = _copy(replicated_trace)
+    ack = next(e for e in trace["events"] if e["kind"] == "ack" and e["partition"] == 1)
+    leader = [e["leader"] for e in trace["events"] if e["kind"] == "isr" and e["partition"] == 1]
+    cut = {"id": 10_000, "t": trace["duration"] - 1, "node": leader[-1], "kind": "truncate",
+           "partition": 1, "offset": ack["offset"], "keys": [ack["key"]],
+           "seqs": [ack["seq"]]}  # fmt: skip
+    trace["events"].append(cut)
+    check = kafka.check_acked_survive(trace)
+    assert not check.ok and (check.t, check.node) == (cut["t"], leader[-1])
+    assert f"(p1@{ack['offset']}" in check.detail
+    # A follower's truncation is not the final log's: nothing acknowledged is lost by it.
+    other = next(b for b in trace["brokers"] if b != leader[-1])
+    assert kafka.check_acked_survive(_copy(replicated_trace) | {"events": [
+        *replicated_trace["events"], cut | {"node": other}]}).ok  # fmt: skip
+
+
+def test_read_committed_fails_when_a_consumer_processed_a_record_the_log_lost(replicated_trace):
+    trace = _copy(replicated_trace)
+    done = [e for e in trace["events"] if e["kind"] == "process"]
+    done[3]["seq"] += 100  # a record that is not the one the log holds at that offset
+    check = kafka.check_read_committed(trace)
+    assert not check.ok and (check.t, check.node) == (done[3]["t"], done[3]["node"])
+    assert f"p{done[3]['partition']}@{done[3]['offset']}" in check.detail
+
+
 # -- contracts -------------------------------------------------------------------------
 
 
@@ -380,6 +618,10 @@ def test_no_duplicates_fails_when_a_record_is_processed_twice(clean_trace):
         ({"records": "many"}, "records"),
         ({"faults": "crash n6@100"}, "n6"),
         ({"reorder": -1}, "reorder"),
+        ({"brokers": 4}, "brokers"),
+        ({"acks": "0"}, "acks"),
+        ({"min_insync": 0}, "min_insync"),
+        ({"faults": "crash n7@100", "brokers": 2}, "n7"),
     ],
 )
 def test_bad_params_name_the_culprit(given, culprit):
@@ -409,7 +651,7 @@ def test_cli_json_has_the_contract_kinds():
 def test_svg_follows_the_contract_and_budget(commit):
     result = demos.run("kafka", {"commit": commit})
     svg = result.svg
-    assert len(svg.encode()) <= 36_000
+    assert len(svg.encode()) <= 44_000
     assert "<script" not in svg and not re.search(r"\son\w+=", svg) and " id=" not in svg
     assert "n1 broker and group coordinator · n2 producer · n3–n5 consumers" in svg
     assert 'data-sent="' in svg and 'data-node="n4"' in svg
@@ -437,6 +679,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 def expected_at(trace: dict, t: float) -> dict[str, tuple[str, str]]:
     """Give each node's role and panel text at `t`, read from the events up to `t`."""
     gen, committed, up = 0, {}, dict.fromkeys(trace["nodes"], True)
+    leaders: dict[int, str | None] = {}
     held = {n: {} for n in trace["nodes"][2:]}
     generation = dict.fromkeys(held, 0)
     for e in trace["events"]:
@@ -449,6 +692,8 @@ def expected_at(trace: dict, t: float) -> dict[str, tuple[str, str]]:
                 held[node], generation[node] = {}, 0
         elif e["kind"] == "rebalance":
             gen = e["generation"]
+        elif e["kind"] == "isr":
+            leaders[e["partition"]] = e["leader"]
         elif e["kind"] == "commit":
             committed[e["partition"]] = max(committed.get(e["partition"], 0), e["offset"])
         elif e["kind"] == "assign":  # [position, last commit acknowledged to it]
@@ -464,9 +709,11 @@ def expected_at(trace: dict, t: float) -> dict[str, tuple[str, str]]:
     for node in trace["nodes"]:
         if not up[node]:
             shown[node] = ("down", "down")
-        elif node == "n1":
+        elif node in trace["brokers"]:
+            role = "leader" if node in leaders.values() else "follower"
             offsets = " ".join(f"p{p}:{o}" for p, o in sorted(committed.items()))
-            shown[node] = ("broker", f"broker and coordinator · gen {gen} · committed {offsets}")
+            text = f"broker and coordinator · gen {gen} · committed {offsets}"
+            shown[node] = (role, text if node == "n1" else "broker")
         elif node == "n2":
             shown[node] = ("producer", "producer")
         else:
@@ -497,6 +744,8 @@ def panel_at(svg: str, t: float) -> dict[str, tuple[list[str], list[str]]]:
         {"seed": 4, "consumers": 2, "partitions": 5, "duplicate": 0.3, "reorder": 200},
         {"seed": 6, "faults": "crash n1@1000; restart n1@1800; crash n3@2500", "drop": 0.1},
         {"seed": 7, "faults": "partition n1,n2,n3|n4,n5@800-2600", "consumers": 3},
+        {"seed": 8, "brokers": 3, "faults": "crash n6@900; restart n6@2000; crash n7@2500"},
+        {"seed": 9, "brokers": 2, "consumers": 2, "faults": "partition n1,n2,n3|n4,n5@700-1900"},
     ],
 )
 def test_the_panel_shows_each_node_at_any_moment(given):

@@ -113,7 +113,9 @@ def random_schedule(rng: random.Random, nodes: list[str], duration: float) -> st
     return format_schedule(faults)
 
 
-def leader_moment(trace: Mapping[str, object], after: float, kinds: tuple[str, ...]):
+def leader_moment(
+    trace: Mapping[str, object], after: float, kinds: tuple[str, ...]
+) -> tuple[str, float] | None:
     """Give (node, t) of the first event of one of `kinds` after `after` that a node
     records while it leads (its role event says leader and it has not crashed since), or
     None when no leader records one before the run ends."""
@@ -171,12 +173,13 @@ def leader_schedule(
             rest = tuple(node for node in nodes if node not in cut)
             faults = [end_by(f, start) for f in faults if not starts_by(f, start)]
             faults.append(Partition((tuple(cut), rest), start, end))
-        t = at
+        t = start  # the next strike comes later, when this one's target may be down
         trace = simulate(params | {"faults": format_schedule(faults)})
     return format_schedule(sorted(faults, key=fault_time))
 
 
 def fault_time(fault: Fault) -> float:
+    """Give when `fault` starts."""
     return fault.start if isinstance(fault, Partition) else fault.t
 
 

@@ -166,6 +166,18 @@ def test_odd_cases_strike_leaders_just_after_their_moments(index, protocol):
         )
 
 
+@pytest.mark.parametrize("nodes", [3, 4, 7])
+def test_the_nemesis_gives_schedules_in_the_grammar_for_any_cluster_size(nodes, protocol):
+    module = demos.get("raft")
+    base = search.assemble_params(module, {"nodes": nodes, "requests": 8})
+    for index in range(1, 20, 2):
+        params = search.case(module, base, 9, index, protocol)
+        faults = parse_schedule(params["faults"], raft.node_names(params), params["duration"])
+        for fault in faults:
+            if isinstance(fault, Partition):
+                assert len(fault.groups[0]) <= (nodes - 1) // 2
+
+
 def test_even_cases_and_demos_without_a_nemesis_are_drawn_blind():
     raft_base = search.assemble_params(demos.get("raft"), {})
     clocks = demos.get("clocks")

@@ -1,12 +1,15 @@
 """Counterexample search: many seeds × random fault schedules, then shrinking.
 
 A case is a demo's params with a drawn seed, fault schedule, loss, duplication and
-reordering. The search runs cases in a fixed order (case i depends only on the search seed
-and i, so `shard k/n` runs every n-th case and n machines split one search exactly) until a
-guarantee of the demo fails. It then shrinks the failing case: fewer faults, shorter
-partitions, no loss or duplication or reordering, fewer nodes, a shorter run, as long as the
-same check still fails. Both steps are generators that yield their progress, so a browser
-worker can show it and stop between runs.
+reordering. A demo may name where its leaders are vulnerable (`NEMESIS`); then every
+other case aims its faults at whoever leads, as Jepsen's nemeses do, which reaches runs
+that blind faults almost never do (Raft's Figure 8). The search runs cases in a fixed
+order (case i depends only on the search seed, i and the protocol searched, so `shard k/n`
+runs every n-th case and n machines split one search exactly) until a guarantee of the
+demo fails. It then shrinks the failing case: fewer faults, shorter partitions, no loss or
+duplication or reordering, fewer nodes, a shorter run, as long as the same check still
+fails. Both steps are generators that yield their progress, so a browser worker can show
+it and stop between runs.
 """
 
 from __future__ import annotations

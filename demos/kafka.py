@@ -87,8 +87,7 @@ PARAMS = common_params(duration=5000, faults="crash n4@2000; restart n4@3500") +
         "int",
         1,
         "Brokers",
-        "How many brokers hold a replica of every partition: n1, then the names after the "
-        "consumers.",
+        "Brokers, each with a replica of every partition: n1, then names after the consumers.",
         min=1,
         max=3,
     ),
@@ -97,8 +96,7 @@ PARAMS = common_params(duration=5000, faults="crash n4@2000; restart n4@3500") +
         "choice",
         "all",
         "Acks",
-        "all: the leader acks a record once every in-sync replica has it. 1: the leader acks "
-        "as soon as it has appended it.",
+        "all: ack once every in-sync replica has the record. 1: ack on the leader's append.",
         choices=ACKS,
     ),
     Param(
@@ -106,7 +104,7 @@ PARAMS = common_params(duration=5000, faults="crash n4@2000; restart n4@3500") +
         "int",
         1,
         "Min in-sync",
-        "With acks all, the fewest in-sync replicas a leader needs to take and ack a record.",
+        "With acks all, the fewest in-sync replicas a leader needs to take a record.",
         min=1,
         max=3,
     ),
@@ -1299,7 +1297,7 @@ def check_acked_survive(trace: dict) -> Check:
         return Check(
             "Acknowledged records survive",
             True,
-            f"all {acked} acknowledged records are in the final logs at their offsets",
+            f"all {acked} acknowledged records are in the final logs",
         )
     first = lost[0]
     gone = next(
@@ -1345,7 +1343,7 @@ def check_read_committed(trace: dict) -> Check:
     return Check(
         "Only committed records read",
         True,
-        f"all {count} records processed are in the final logs at their offsets",
+        f"all {count} records processed are in the final logs",
     )
 
 

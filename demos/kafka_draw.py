@@ -1,5 +1,5 @@
 """The kafka figure: each node at the cursor (partitions, positions, commits, generation), a
-timeline of records produced, replicated, fetched, processed and committed, and each
+timeline of records produced, processed and committed, and each
 partition's replicas at the cursor: their logs, the leader, the ISR and the high watermark."""
 
 from __future__ import annotations
@@ -16,16 +16,19 @@ PITCH, ROW = 30.0, 14.0  # lane pitch; a replica's row in the log section
 ROLES = {"leader": "dm-role-leader", "follower": "dm-role-follower"}
 ROLES |= {"producer": "dm-role-candidate", "down": "dm-role-down"}
 X0 = 96.0  # where the log cells start
-DRAWN = {"Produce": "kf-p", "Records": "dm-msg", "Assign": "kf-a", "Commit": "kf-c"}
-DRAWN |= {"ReplicaRecords": "kf-r"}
+# Fetched batches are left out: the dots where they are processed follow at once, and an
+# article carries all its figures inline within its page budget.
+DRAWN = {"Produce": "kf-p", "Assign": "kf-a", "Commit": "kf-c"}
 DRAWN |= {"CommitAck": "kf-no"}  # only a refused commit's: see _style
 LEGEND = (
-    *(("arrow", c, t) for c, t in (("kf-p", "record produced"), ("dm-msg", "records fetched"))),
-    *(("arrow", c, t) for c, t in (("kf-c", "offset commit"), ("kf-a", "assignment"))),
+    *(("arrow", c, t) for c, t in (("kf-p", "record produced"), ("kf-c", "offset commit"))),
+    ("arrow", "kf-a", "assignment"),
     *(("dot", c, t) for c, t in (("dm-ok", "processed"), ("dm-warn", "processed again"))),
     *(("box", c, t) for c, t in (("dm-bad", "lost"), ("kf-cell", "unread"))),
     *(("arrow", "kf-no", "commit refused"), ("line", "kf-mark", "committed offset")),
-    *(("arrow", "kf-r", "replicated"), ("line", "kf-hw", "high watermark")),
+)
+REPLICATION = (  # in the legend only when there is more than one broker
+    ("line", "kf-hw", "high watermark"),
     *(("box", c, t) for c, t in (("kf-gone", "acked, then cut"), ("kf-cut", "cut, never acked"))),
 )
 STYLE = """
@@ -35,7 +38,6 @@ STYLE = """
 .kf-n{font-size:9px;text-anchor:middle}
 .kf-no{stroke:var(--demo-bad,#c01c28);stroke-width:1.2;fill:none}
 .kf-mark{stroke:var(--demo-fg,#1d1d1f);stroke-width:2}.kf-cell{fill:var(--demo-node,#e8eaed)}
-.kf-r{stroke:var(--demo-muted,#595f69);stroke-width:0.8;stroke-dasharray:1 2;fill:none}
 .kf-hw{stroke:var(--demo-accent,#1a5fb4);stroke-width:2;stroke-dasharray:3 2}
 .kf-gone{fill:none;stroke:var(--demo-bad,#c01c28);stroke-width:1.5}
 .kf-cut{fill:none;stroke:var(--demo-muted,#595f69);stroke-dasharray:2 1}
@@ -97,12 +99,20 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     fig.add(kit.axis(scale, lanes.top, lanes.bottom))
     fig.reserve(30)
     _logs(fig, trace, brokers)
-    legend, height = kit.legend(LEGEND, x=8, y=fig.y + 10, width=fig.width - 16)
+    legend, height = kit.legend(_drawn(fig, LEGEND + REPLICATION), x=8, y=fig.y + 10,
+                                width=fig.width - 16)  # fmt: skip
     fig.add(legend)
     fig.reserve(height)
-    desc = " Top: each node at the cursor. Middle: records produced, fetched, processed, committed."
+    desc = " Top: each node at the cursor. Middle: records produced, processed, committed."
     desc += " Bottom: each partition's replicas at the cursor, coloured by each record's fate."
     return fig.svg(desc=summary + desc, style=STYLE)
+
+
+def _drawn(fig: kit.Figure, items: tuple) -> list:
+    """Give the legend entries whose marks the figure draws: an article carries all its
+    figures inline, so an entry for nothing costs every reader bytes."""
+    drawn = "".join(fig.parts)
+    return [item for item in items if f'class="{item[1]}' in drawn or f'"{item[1]}"' in drawn]
 
 
 def _cast(trace: dict) -> str:
@@ -191,15 +201,18 @@ def _logs(fig: kit.Figure, trace: dict, brokers: list[str]) -> None:
         kept = key[1] < len(log) and log[key[1]]["seq"] == c["seq"]
         cls = "dm-bad" if key in lost else ("kf-cell", "dm-ok")[n] if n < 2 else "dm-warn"
         cls = cls if kept else "kf-gone" if (key[0], c["seq"]) in acked else "kf-cut"
-        tip = f"p{key[0]}@{key[1]} {c['key']} on {c['broker']}" + ("" if kept else ", cut")
+        # Only a cut record gets a tooltip (the timeline's dots name the others): an article
+        # carries all its figures inline, within its page budget.
+        tip = "" if kept else el("title", f"p{key[0]}@{key[1]} {c['key']} on {c['broker']}, cut")
         off = " dm-off" if c["until"] is not None else ""
         box = attrs(class_=cls + off, x=X0 + key[1] * width, y=y, width=width - 1.5,
                     height=ROW - 3, data_t=kit.tnum(c["t"]),
                     data_until=None if c["until"] is None else kit.tnum(c["until"]))  # fmt: skip
-        fig.add([f"<rect{box}>{el('title', tip)}</rect>"])
+        fig.add([f"<rect{box}>{tip}</rect>"])
     for p in range(parts):
         y0, y1 = top + p * block - 1, top + p * block + ROW * len(brokers) - 2
-        for kind, cls in (("hw", "kf-hw"), ("commit", "kf-mark")):
+        # With one broker the high watermark is the log's end: no mark says more.
+        for kind, cls in (("hw", "kf-hw"), ("commit", "kf-mark"))[len(brokers) == 1 :]:
             marks = [(e["t"], e["offset"]) for e in trace["events"]
                      if e["kind"] == kind and e["partition"] == p]  # fmt: skip
             bar = lambda o, cls=cls, y0=y0, y1=y1: [el("line", class_=cls, x1=X0 + o * width - 0.75,  # noqa: E731
@@ -207,12 +220,13 @@ def _logs(fig: kit.Figure, trace: dict, brokers: list[str]) -> None:
             fig.add(kit.stretches([(0.0, 0), *_rising(marks)], bar))
     for e in kafka.lost_acks(trace):  # gone from every log: say so from the moment it went
         held = [c for c in cells if (c["partition"], c["seq"]) == (e["partition"], e["seq"])]
-        cut = max(held, key=lambda c: c["until"] or 0.0)
-        when = f"{e['t'] / 1000:.2f} s, cut from {cut['broker']} at {cut['until'] / 1000:.2f} s"
-        said = f"✗ p{e['partition']}@{e['offset']} {e['key']}: acknowledged at {when}"
+        cut = max((c["until"] for c in held if c["until"] is not None), default=None)
+        fate = f"cut at {cut / 1000:.2f} s" if cut is not None else "not in the leader's log"
+        said = f"✗ p{e['partition']}@{e['offset']} {e['key']}: acknowledged at "
         y = fig.reserve(13)
+        said += f"{e['t'] / 1000:.2f} s, {fate}"
         fig.add([el("text", said, class_="dm-text dm-small kf-lost", x=8, y=y + 10,
-                    data_t=kit.tnum(cut["until"]))])  # fmt: skip
+                    data_t=kit.tnum(e["t"] if cut is None else cut))])  # fmt: skip
 
 
 def _rising(marks: list[tuple[float, int]]) -> list[tuple[float, int]]:

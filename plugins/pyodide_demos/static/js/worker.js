@@ -203,9 +203,13 @@ async function boot({ id, manifestURL, manifest, stallMs, cached }) {
   // handed the compiled module (see withModule).
   const compiled = compileRuntime(downloads, wasmURL, { packed, cached });
   compiled.catch((err) => downloads.note(err));
-  // The snapshot holds Python already started with the demos imported.
-  const snapshot = manifest.snapshot
-    ? downloads.inflate(new URL(manifest.snapshot, manifestURL).href) : null;
+  // The snapshot holds Python already started with the demos imported. The cache keeps it
+  // inflated (under its own name: the worker takes either), which spares a repeat visit
+  // the inflating on its way to Python.
+  const snapshotURL = manifest.snapshot && new URL(manifest.snapshot, manifestURL).href;
+  const snapshot = snapshotURL
+    ? downloads.inflate(snapshotURL, { url: snapshotURL, type: "application/octet-stream" })
+    : null;
   snapshot?.catch(() => {}); // a normal boot follows when it fails
   downloads.start(indexURL + "pyodide-lock.json");
   const wheel = downloads.start(wheelURL);

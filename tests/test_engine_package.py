@@ -16,8 +16,12 @@ import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from pyodide_demos.catalog import Catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).parent / "fixtures" / "engine_site"
@@ -127,6 +131,76 @@ def test_stock_theme_page_has_the_figure_and_the_runner(built: Path, installed: 
         assert (runner / name).read_bytes() == (static / name).read_bytes(), name
     # The stock theme's own files are where the theme puts them.
     assert (built / "theme" / "css" / "main.css").is_file()
+
+
+def test_a_package_without_the_lab_gets_no_code_view_and_no_sources(built: Path) -> None:
+    """pingkit has no `edit`/`search` modules: its figure is not marked for the lab (so the
+    runner offers no Code control) and the build writes no protocol sources for it."""
+    page = (built / "pings.html").read_text(encoding="utf-8")
+    figure = page[page.index('<figure class="demo"') : page.index("</figure>")]
+    assert "data-lab" not in figure
+    # No `faults` param either, so no schedule field for the fault tools to edit.
+    assert 'name="faults"' not in figure
+    assert not list((built / "lab").glob("sources-*.json"))
+
+
+def copy_kit(folder: Path, name: str, files: dict[str, str]) -> Catalog:
+    """Give a catalog of a copy of pingkit named `name` in `folder`, with `files` (relative
+    path: text) written over it; each case gets its own name, so no import is shared."""
+    from pyodide_demos.catalog import Catalog
+
+    shutil.copytree(
+        FIXTURE / "pingkit", folder / name, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    for path, text in files.items():
+        (folder / name / path).write_text(text, encoding="utf-8")
+    return Catalog(name, folder).load()
+
+
+LAB_MODULES = {
+    "edit.py": "def load_protocol(name, source):\n    raise NotImplementedError\n",
+    "search.py": "def search(name, **options):\n    return iter(())\n",
+}
+SIMULATE = "\n\ndef simulate(params):\n    return {}\n"
+
+
+def test_the_build_offers_the_lab_only_where_the_package_has_it(tmp_path: Path) -> None:
+    from pyodide_demos.errors import DemoBuildError
+
+    ping = (FIXTURE / "pingkit" / "ping.py").read_text(encoding="utf-8")
+    assert not copy_kit(tmp_path, "kit_plain", {}).has_lab("ping")
+    # The lab's modules, and a protocol with the simulate() an edit replaces: the lab opens.
+    full = copy_kit(tmp_path, "kit_full", {**LAB_MODULES, "ping.py": ping + SIMULATE})
+    assert full.has_lab("ping")
+    # Any one piece missing: no lab, and no error either.
+    assert not copy_kit(tmp_path, "kit_no_simulate", LAB_MODULES).has_lab("ping")
+    only_edit = {"edit.py": LAB_MODULES["edit.py"], "ping.py": ping + SIMULATE}
+    assert not copy_kit(tmp_path, "kit_no_search", only_edit).has_lab("ping")
+    no_function = {**LAB_MODULES, "edit.py": "EDITED = 1\n", "ping.py": ping + SIMULATE}
+    assert not copy_kit(tmp_path, "kit_no_load", no_function).has_lab("ping")
+    # A lab module that is there but broken is the package's bug, not a missing lab.
+    broken = {**LAB_MODULES, "edit.py": "import no_such_module_here\n", "ping.py": ping + SIMULATE}
+    with pytest.raises(DemoBuildError, match=r"kit_broken\.edit does not import"):
+        copy_kit(tmp_path, "kit_broken", broken).has_lab("ping")
+
+
+def test_the_fence_marks_lab_figures_and_only_those(tmp_path: Path) -> None:
+    """Our own package keeps the lab on its figures; pingkit's figure has none."""
+    from markdown import Markdown
+    from pyodide_demos.catalog import Catalog
+    from pyodide_demos.fence import DemoFenceExtension
+    from pyodide_demos.prerender import Prerenderer
+
+    def convert(catalog: Catalog, text: str) -> str:
+        return Markdown(extensions=[DemoFenceExtension(catalog, Prerenderer(None))]).convert(text)
+
+    ours = convert(Catalog("demos", ROOT).load(), "```demo clocks\nseed: 2\n```\n")
+    assert re.search(
+        r'<figure class="demo" id="demo-clocks-1" data-demo="clocks" data-lab="true"', ours
+    )
+    theirs = convert(copy_kit(tmp_path, "kit_fence", {}), "```demo ping\nseed: 2\n```\n")
+    assert '<figure class="demo" id="demo-ping-1" data-demo="ping"' in theirs
+    assert "data-lab" not in theirs
 
 
 def test_pages_without_figures_link_nothing_of_the_runner(built: Path) -> None:
@@ -270,6 +344,14 @@ def test_the_stock_theme_site_runs_its_figure_in_the_browser(browser, served: st
         summary = fig.locator(".demo-summary").text_content()
         fig.dispatch_event("pointerenter")
         page.wait_for_function("document.documentElement.classList.contains('demos-enhanced')")
+        # The runner's bar is there (the time slider), without the tools pingkit cannot use:
+        # no Code control (no lab modules) and no fault picking (no `faults` param).
+        page.wait_for_selector("#demo-ping-1 .demo-tools .demo-player")
+        assert fig.locator("[data-action=code]").count() == 0
+        assert fig.locator(".demo-add-partition, .demo-fault-help").count() == 0
+        # Its nodes are not keyboard stops for crashing them.
+        assert fig.locator(".demo-output [data-node]").count() > 0
+        assert fig.locator(".demo-output [tabindex], .demo-output [role=button]").count() == 0
         fig.locator("input[name=seed]").fill("11")
         fig.locator("[data-action=run]").click()
         page.wait_for_function(
@@ -284,6 +366,13 @@ def test_the_stock_theme_site_runs_its_figure_in_the_browser(browser, served: st
         assert fig.locator(".demo-summary").text_content() != summary
         assert "(seed 11)" in fig.locator(".demo-summary").text_content()
         assert "seed=11" in page.evaluate("location.hash")
+        # A link that carries edited code is refused here, not opened in a lab that is not.
+        page.goto(served + "pings.html#demo-ping-1:seed=4&code=AAAA")
+        page.wait_for_function(
+            "document.querySelector('#demo-ping-1 .demo-status').dataset.state === 'error'"
+        )
+        assert "no Code view" in fig.locator(".demo-error").text_content()
+        assert fig.locator(".demo-lab").count() == 0
     finally:
         context.close()
     assert problems == [], problems

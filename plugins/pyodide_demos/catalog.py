@@ -39,6 +39,7 @@ class Catalog:
     files: list[Path] = field(default_factory=list)
     digest: str = ""
     _package: ModuleType | None = None
+    _lab_modules: bool | None = None  # whether the package has the lab's modules
 
     @property
     def package_dir(self) -> Path:
@@ -53,6 +54,7 @@ class Catalog:
         if digest != self.digest:
             self.digest = digest
             self._package = None
+            self._lab_modules = None
         return self
 
     @property
@@ -93,6 +95,32 @@ class Catalog:
             return self.package.get(name)
         except ImportError as err:
             raise DemoBuildError(f"demo {name!r} does not import: {err}") from None
+
+    def has_lab(self, name: str) -> bool:
+        """Tell whether demo `name` can open in the lab: the package has the modules the
+        lab's worker calls (`edit.load_protocol`, `search.search`) and the demo has a
+        protocol source (`<package>/<name>.py`) with the `simulate` an edit replaces."""
+        if self._lab_modules is None:
+            self._lab_modules = all(
+                callable(getattr(self._optional(module), function, None))
+                for module, function in (("edit", "load_protocol"), ("search", "search"))
+            )
+        if not self._lab_modules or not (self.package_dir / f"{name}.py").is_file():
+            return False
+        return callable(getattr(self.module(name), "simulate", None))
+
+    def _optional(self, module: str) -> ModuleType | None:
+        """Give `<package>.<module>`, None when the package has no such module; one that is
+        there but fails to import stops the build (a broken lab is not a missing one)."""
+        full = f"{self.package.__name__}.{module}"
+        try:
+            return importlib.import_module(full)
+        except ModuleNotFoundError as err:
+            if err.name != full:
+                raise DemoBuildError(f"{full} does not import: {err}") from None
+            return None
+        except ImportError as err:
+            raise DemoBuildError(f"{full} does not import: {err}") from None
 
     @property
     def param_error(self) -> type[Exception]:

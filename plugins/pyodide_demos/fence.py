@@ -179,6 +179,7 @@ class DemoFencePreprocessor(Preprocessor):
             rendered=rendered,
             at=at,
             page=self.md.demo_page,
+            lab=catalog.has_lab(name),
         )
 
     def _slug(

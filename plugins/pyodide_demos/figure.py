@@ -30,9 +30,14 @@ def figure(
     rendered: Rendered,
     at: float | None = None,
     page: PageShared | None = None,
+    lab: bool = False,
 ) -> str:
     """Give the whole `<figure class="demo">` for one fence; `at` is the moment (ms) where
     the player's cursor starts (None: at the end of the run, as the diagram is drawn).
+
+    `lab`: the demo opens in the lab (its protocol can be edited and searched), so the
+    runner offers its Code control (`data-lab="true"`); without it the runner leaves that
+    control out rather than offer one that can only fail.
 
     `page` holds what earlier figures of the page already carry: a later figure leaves out
     an identical style sheet (a `<style>` in inline SVG applies to the whole page; a Python
@@ -44,6 +49,8 @@ def figure(
     fid = f"demo-{slug}"
     defaults = json.dumps(params, ensure_ascii=False, separators=(",", ":"))
     start = "" if at is None else f' data-at="{_number(at)}"'
+    if lab:
+        start += ' data-lab="true"'
     # A figure that opens mid-run keeps the stretches of that moment inline too.
     inline, whole = lite.split(rendered.svg, at)
     inline = lite.share_style(inline, page.styles)

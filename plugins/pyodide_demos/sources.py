@@ -1,7 +1,8 @@
 """The lab's sources: each demo's protocol module as text, and its presets, for the Code view.
 
 The wheel ships bytecode only, so the browser cannot read a demo's source from it. This
-module writes `lab/sources-<hash>.<demo>.json` in the output (the manifest names them
+module writes `lab/sources-<hash>.<demo>.json` in the output for each demo the lab opens
+(`Catalog.has_lab`: the others' figures offer no Code view; the manifest names the files
 under "sources", relative to itself, with `{demo}` for the demo's name): the source of
 `<package>/<demo>.py` and the package's presets for it (title, explanation, the params
 they search from, and the edited source). The page fetches one only when a reader opens
@@ -36,18 +37,21 @@ def url_from_manifest(config: Config, catalog: Catalog) -> str:
     return "../" * depth + f"{FOLDER}/{name_for(catalog)}"
 
 
+def lab_demos(catalog: Catalog) -> list[str]:
+    """Give the demos that open in the lab (the others' Code view is never offered)."""
+    return [name for name in catalog.names() if catalog.has_lab(name)]
+
+
 def collect(catalog: Catalog) -> dict:
-    """Give {demo: {"source": text, "presets": [...]}} for every demo of the catalog."""
+    """Give {demo: {"source": text, "presets": [...]}} for every demo the lab opens."""
     package = catalog.package
     try:
         presets_module = importlib.import_module(f"{package.__name__}.presets")
     except ModuleNotFoundError:  # a package without a lab: sources only
         presets_module = None
     demos = {}
-    for name in catalog.names():
+    for name in lab_demos(catalog):
         path = catalog.package_dir / f"{name}.py"
-        if not path.is_file():
-            continue
         entry = {"source": path.read_text(encoding="utf-8"), "presets": []}
         for preset in presets_module.presets(name) if presets_module else []:
             try:
@@ -62,7 +66,7 @@ def collect(catalog: Catalog) -> dict:
 def write(out: Path, catalog: Catalog) -> set[str]:
     """Write each demo's sources file into `out` (once per digest); give their names."""
     pattern = name_for(catalog)
-    names = {pattern.format(demo=name) for name in catalog.names()}
+    names = {pattern.format(demo=name) for name in lab_demos(catalog)}
     out.mkdir(parents=True, exist_ok=True)
     if not all((out / name).is_file() for name in names):
         for demo, entry in collect(catalog).items():

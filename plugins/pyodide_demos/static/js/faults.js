@@ -65,6 +65,8 @@ export class FaultPicker {
   // `figure` gives: svg(), playback, faultsField(), say(text), rerun().
   constructor(figure, idPrefix) {
     this.figure = figure;
+    // A demo without a `faults` param has no schedule to edit: no button, tip or node stops.
+    this.offered = Boolean(figure.faultsField());
     this.picked = new Set();
     this.targets = new Map(); // node -> its focusable element in the current diagram
     this.button = Object.assign(document.createElement("button"), {
@@ -92,7 +94,7 @@ export class FaultPicker {
     const target = event.target instanceof Element ? event.target.closest("[data-node]") : null;
     if (!svg || !target || !svg.contains(target)) return;
     const node = target.getAttribute("data-node");
-    if (!NODE.test(node) || !this.figure.faultsField()) return;
+    if (!this.offered || !NODE.test(node) || !this.figure.faultsField()) return;
     if (event.shiftKey) {
       this.toggle(node);
       return;
@@ -217,7 +219,7 @@ export class FaultPicker {
   attach(refocus = null) {
     this.paintPicks();
     const svg = this.figure.svg();
-    this.targets = svg ? nodeTargets(svg) : new Map();
+    this.targets = svg && this.offered ? nodeTargets(svg) : new Map();
     for (const el of this.targets.values()) {
       el.setAttribute("tabindex", "0");
       el.setAttribute("role", "button");

@@ -82,8 +82,12 @@ export class DemoFigure {
     tools.className = "demo-tools";
     const buttons = document.createElement("div");
     buttons.className = "demo-tool-buttons";
-    buttons.append(this.faults.button, this.lab.button);
-    tools.append(this.playback.element, buttons, this.faults.help);
+    // Only the tools that can work here: fault picking needs a `faults` param in the form,
+    // the Code view a demo the build found editable (data-lab); the bar keeps its height.
+    if (this.faults.offered) buttons.append(this.faults.button);
+    if (this.lab.offered) buttons.append(this.lab.button);
+    tools.append(this.playback.element, buttons);
+    if (this.faults.offered) tools.append(this.faults.help);
     this.tools = tools;
     this.output.after(this.error, tools);
     this.status?.after(this.progress);

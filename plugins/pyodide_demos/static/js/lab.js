@@ -31,6 +31,10 @@ export class Lab {
   constructor(figure) {
     this.figure = figure;
     this.demo = figure.demo;
+    // The build marks a figure whose demo the lab can edit and search (data-lab): the
+    // site's package has the lab's modules and the demo a protocol source. Elsewhere there
+    // is no Code control, and a link's code= is refused rather than opened.
+    this.offered = figure.el.dataset.lab === "true";
     this.hidden = {}; // params of a counterexample or link that the form has no field for
     this.encoded = null; // the code= value of the reader's last run edited code
     this.sources = null; // promise of {source, presets} for this demo
@@ -218,6 +222,9 @@ export class Lab {
   takeCode(pairs) {
     const codes = pairs.filter(([name]) => name === "code");
     if (codes.length > 1) throw new Error("the link holds code= twice");
+    if (codes.length && !this.offered) {
+      throw new Error("the link changes the demo's code, and this figure has no Code view");
+    }
     return [pairs.filter(([name]) => name !== "code"), codes.length ? codes[0][1] : null];
   }
 

@@ -167,18 +167,18 @@ KEPT = [
     "pyodide.asm.js",
     "python_stdlib.zip",
     ".whl",
-    ".snapshot.gz",
     "/manifest-",
 ]
 READY = "document.addEventListener('demo-python-ready', (e) => { window.pythonBoot = e.detail; })"
 
 
-def wait_until_cached(page, timeout_s: float = 60) -> None:
-    """Poll until the origin's caches hold every part of KEPT."""
+def wait_until_cached(page, snapshot: bool, timeout_s: float = 60) -> None:
+    """Poll until the origin's caches hold every part of KEPT (and the snapshot if any)."""
+    kept = [*KEPT, ".snapshot.gz"] if snapshot else KEPT
     deadline = time.monotonic() + timeout_s
-    while not page.evaluate(CACHE_FILLED, KEPT):
+    while not page.evaluate(CACHE_FILLED, kept):
         if time.monotonic() > deadline:
-            raise TimeoutError(f"the service worker's cache never held all of {KEPT}")
+            raise TimeoutError(f"the service worker's cache never held all of {kept}")
         page.wait_for_timeout(200)
 
 
@@ -251,7 +251,7 @@ def floor_boot_ms(browser, url: str, network: dict | None) -> float:
 
 
 def cold_warm_repeat(
-    browser, url: str, figure_id: str, network: dict | None, warm_runs: int = 5
+    browser, url: str, figure_id: str, network: dict | None, snapshot: bool, warm_runs: int = 5
 ) -> dict:
     """Give the cold click, the bytes it took, warm reruns and a repeat visit's click."""
     tab = Tab(browser, network)
@@ -263,7 +263,7 @@ def cold_warm_repeat(
     warm = statistics.median(
         tab.page.evaluate(CLICK_TO_DIAGRAM, figure_id) for _ in range(warm_runs)
     )
-    wait_until_cached(tab.page)
+    wait_until_cached(tab.page, snapshot)
     again = Tab(browser, network, context=tab.context)
     again.page.goto(url)
     again.page.wait_for_function("navigator.serviceWorker.controller !== null")
@@ -342,7 +342,7 @@ def one_network(
             "snapshot_boot_ms",
             floor_boot_ms(browser, f"{floor}?snapshot={plan['snapshot']}", network),
         )
-    run = cold_warm_repeat(browser, base + busiest, figure, network)
+    run = cold_warm_repeat(browser, base + busiest, figure, network, bool(plan["snapshot"]))
     add("cold_click_to_diagram_ms", run["cold"])
     add("warm_ms", run["warm"])
     add("repeat_click_to_diagram_ms", run["repeat"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from . import kafka, kit
+from . import kafka, kafka_checks, kit
 from .kafka import BROKER, PRODUCER
 from .queries import down_intervals, liveness, state_at, timeline
 from .result import Check
@@ -130,7 +130,7 @@ def _roles(trace: dict, brokers: list[str]) -> dict[str, list[tuple[float, objec
     out = liveness(trace, trace["roles"])
     parts = range(int(trace["params"]["partitions"]))
     for broker in brokers:
-        spans = [kafka.replica_parts(trace, p, broker) for p in parts]
+        spans = [kafka_checks.replica_parts(trace, p, broker) for p in parts]
         times = sorted({t for span in spans for t, _ in span})
         roles = [(t, _broker_role([state_at(span, t) for span in spans])) for t in times]
         out[broker] = [c for i, c in enumerate(roles) if not i or roles[i - 1][1] != c[1]]
@@ -179,9 +179,9 @@ def _logs(fig: kit.Figure, trace: dict, brokers: list[str]) -> None:
     in sync, behind, down) and a cell per record it holds, coloured by the record's fate
     (times processed, lost, unread; cut by a truncation: acked or not), the high
     watermark (dashed) and the committed offset (bar)."""
-    parts, final = int(trace["params"]["partitions"]), kafka.final_logs(trace)
-    done, cells = kafka.times_processed(trace), kafka.replica_cells(trace)
-    lost = [(e["partition"], e["offset"]) for e in kafka.lost_records(trace)]
+    parts, final = int(trace["params"]["partitions"]), kafka_checks.final_logs(trace)
+    done, cells = kafka_checks.times_processed(trace), kafka_checks.replica_cells(trace)
+    lost = [(e["partition"], e["offset"]) for e in kafka_checks.lost_records(trace)]
     acked = {(e["partition"], e["seq"]) for e in trace["events"] if e["kind"] == "ack"}
     width = min(22.0, (fig.width - X0 - 8) / max([c["offset"] + 1 for c in cells], default=1))
     fig.text("Each partition's replicas at the cursor, offset by offset", cls="dm-text", gap=2)
@@ -194,7 +194,7 @@ def _logs(fig: kit.Figure, trace: dict, brokers: list[str]) -> None:
             [el("text", name, class_="dm-text dm-small", x=8 + 16 * (b != brokers[0]), y=y + 10)]
         )
         draw = lambda part, y=y: [el("text", part, class_="dm-text dm-small", x=48, y=y + 10)]  # noqa: E731
-        fig.add(kit.stretches(kafka.replica_parts(trace, p, b), draw))
+        fig.add(kit.stretches(kafka_checks.replica_parts(trace, p, b), draw))
     for c in cells:
         key, y = (c["partition"], c["offset"]), row[(c["partition"], c["broker"])]
         log, n = final[key[0]], len(done.get(key, ()))
@@ -218,7 +218,7 @@ def _logs(fig: kit.Figure, trace: dict, brokers: list[str]) -> None:
             bar = lambda o, cls=cls, y0=y0, y1=y1: [el("line", class_=cls, x1=X0 + o * width - 0.75,  # noqa: E731
                                          x2=X0 + o * width - 0.75, y1=y0, y2=y1)]  # fmt: skip
             fig.add(kit.stretches([(0.0, 0), *_rising(marks)], bar))
-    for e in kafka.lost_acks(trace):  # gone from every log: say so from the moment it went
+    for e in kafka_checks.lost_acks(trace):  # gone from every log: say so from the moment it went
         held = [c for c in cells if (c["partition"], c["seq"]) == (e["partition"], e["seq"])]
         cut = max((c["until"] for c in held if c["until"] is not None), default=None)
         fate = f"cut at {cut / 1000:.2f} s" if cut is not None else "not in the leader's log"

@@ -16,7 +16,7 @@ from xml.etree import ElementTree
 import pytest
 
 import demos
-from demos import ParamError, kafka, kafka_draw, search
+from demos import ParamError, kafka, kafka_checks, kafka_draw, search
 from demos.kafka import (
     AlterIsr,
     Assign,
@@ -281,11 +281,11 @@ LOSSY = {"brokers": 3, "acks": "1", "partitions": 2, "consumers": 2, "records": 
 
 def test_acks_one_loses_an_acknowledged_record_in_a_leader_crash_for_some_seed():
     lost = [s for s in range(1, 21)
-            if not kafka.check_acked_survive(trace_of(LOSSY | {"seed": s})).ok]  # fmt: skip
+            if not kafka_checks.check_acked_survive(trace_of(LOSSY | {"seed": s})).ok]  # fmt: skip
     assert lost == [15], "the article says seed 15, alone of 1..20, loses an acked record"
     result = demos.run("kafka", LOSSY | {"seed": lost[0]})
     check, trace = result.checks[4], result.trace()
-    gone = kafka.lost_acks(trace)[0]
+    gone = kafka_checks.lost_acks(trace)[0]
     cut = next(e for e in trace["events"] if e["kind"] == "truncate" and gone["seq"] in e["seqs"])
     assert not check.ok and (check.t, check.node) == (cut["t"], "n5")  # n5 cuts it on return
     assert cut["t"] >= 1700 and gone["t"] < 800 + kafka.LATENCY[1]  # acked as n5 crashed
@@ -314,12 +314,12 @@ def test_acks_all_survives_any_one_broker_crash_with_duplicates_and_reordering()
         given["faults"] = f"crash {broker}@{at}; restart {broker}@{at + rng.randint(100, 2000)}"
         result = demos.run("kafka", given)
         assert all(c.ok for c in result.checks[4:]), (given, result.checks)
-        assert kafka.written(result.trace()), given
+        assert kafka_checks.written(result.trace()), given
 
 
 def test_commit_before_with_a_consumer_crash_loses_a_record_for_some_seed():
-    lost = [s for s in range(1, 21)
-            if not kafka.check_no_loss(trace_of({"seed": s, "commit": "before"})).ok]  # fmt: skip
+    loses = lambda s: not kafka_checks.check_no_loss(trace_of({"seed": s, "commit": "before"})).ok  # noqa: E731
+    lost = [s for s in range(1, 21) if loses(s)]
     assert lost, "no seed in 1..20 lost a record with commit before and n4 crashing"
     result = demos.run("kafka", {"seed": lost[0], "commit": "before"})
     assert result.checks[0].node in ("n3", "n4", "n5")
@@ -329,7 +329,7 @@ def test_commit_before_with_a_consumer_crash_loses_a_record_for_some_seed():
 
 def test_commit_after_repeats_records_after_the_rebalance_and_shows_them():
     result = demos.run("kafka", {})
-    repeats = kafka.duplicates(result.trace())
+    repeats = kafka_checks.duplicates(result.trace())
     crash = next(e["t"] for e in result.doc["events"] if e["kind"] == "crash")
     assert repeats and all(e["t"] > crash for e in repeats)
     assert f"({len(repeats)} repeats)" in result.summary
@@ -529,7 +529,7 @@ def _drop_processing(trace: dict, partition: int, offset: int) -> dict:
 
 def test_no_loss_fails_when_a_commit_passed_an_unprocessed_record(clean_trace):
     trace = _drop_processing(_copy(clean_trace), 0, 0)
-    check = kafka.check_no_loss(trace)
+    check = kafka_checks.check_no_loss(trace)
     past = next(e for e in trace["events"] if e["kind"] == "commit" and e["partition"] == 0)
     assert not check.ok and "(p0@0)" in check.detail
     assert (check.t, check.node) == (past["t"], past["by"])
@@ -537,14 +537,14 @@ def test_no_loss_fails_when_a_commit_passed_an_unprocessed_record(clean_trace):
 
 def test_all_processed_fails_for_a_record_never_read(clean_trace):
     trace = _copy(clean_trace)
-    last = max(e["offset"] for e in kafka.written(trace) if e["partition"] == 1)
+    last = max(e["offset"] for e in kafka_checks.written(trace) if e["partition"] == 1)
     trace = _drop_processing(trace, 1, last)
     for e in trace["events"]:  # nor committed past: unread, not lost
         if e["kind"] == "commit" and e["partition"] == 1:
             e["offset"] = min(e["offset"], last)
-    check = kafka.check_all_processed(trace)
+    check = kafka_checks.check_all_processed(trace)
     assert not check.ok and f"(p1@{last})" in check.detail and "1 still unread" in check.detail
-    assert kafka.check_no_loss(trace).ok
+    assert kafka_checks.check_no_loss(trace).ok
 
 
 def test_key_order_fails_when_a_consumer_goes_back_in_one_tenure(clean_trace):
@@ -553,14 +553,14 @@ def test_key_order_fails_when_a_consumer_goes_back_in_one_tenure(clean_trace):
     a, b = next((a, b) for a, b in zip(events, events[1:], strict=False)
                 if a["node"] == b["node"] and a["partition"] == b["partition"])  # fmt: skip
     b["key"], b["offset"] = a["key"], a["offset"]
-    check = kafka.check_key_order(trace)
+    check = kafka_checks.check_key_order(trace)
     assert not check.ok and (check.t, check.node) == (b["t"], b["node"])
     # The same repeat in a new tenure (an assign that starts the partition afresh) is fine.
     p = b["partition"]
     start = {"id": -1, "t": b["t"], "node": b["node"], "kind": "assign", "generation": 9,
              "partitions": [p], "start": {str(p): b["offset"]}}  # fmt: skip
     trace["events"].insert(trace["events"].index(b), start)
-    assert kafka.check_key_order(trace).ok
+    assert kafka_checks.check_key_order(trace).ok
 
 
 def test_no_duplicates_fails_when_a_record_is_processed_twice(clean_trace):
@@ -568,7 +568,7 @@ def test_no_duplicates_fails_when_a_record_is_processed_twice(clean_trace):
     first = next(e for e in trace["events"] if e["kind"] == "process")
     again = first | {"id": 10_000, "t": trace["duration"] - 1}
     trace["events"].append(again)
-    check = kafka.check_no_duplicates(trace)
+    check = kafka_checks.check_no_duplicates(trace)
     assert not check.ok and (check.t, check.node) == (again["t"], again["node"])
     assert f"(p{first['partition']}@{first['offset']}), 1 repeats" in check.detail
 
@@ -589,12 +589,12 @@ def test_acked_survive_fails_when_the_last_leader_cut_an_acknowledged_record(rep
            "partition": 1, "offset": ack["offset"], "keys": [ack["key"]],
            "seqs": [ack["seq"]]}  # fmt: skip
     trace["events"].append(cut)
-    check = kafka.check_acked_survive(trace)
+    check = kafka_checks.check_acked_survive(trace)
     assert not check.ok and (check.t, check.node) == (cut["t"], leader[-1])
     assert f"(p1@{ack['offset']}" in check.detail
     # A follower's truncation is not the final log's: nothing acknowledged is lost by it.
     other = next(b for b in trace["brokers"] if b != leader[-1])
-    assert kafka.check_acked_survive(_copy(replicated_trace) | {"events": [
+    assert kafka_checks.check_acked_survive(_copy(replicated_trace) | {"events": [
         *replicated_trace["events"], cut | {"node": other}]}).ok  # fmt: skip
 
 
@@ -602,7 +602,7 @@ def test_an_acknowledged_record_no_log_holds_is_drawn_as_missing(replicated_trac
     trace = _copy(replicated_trace)
     ack = next(e for e in trace["events"] if e["kind"] == "ack")
     ack["seq"] += 1000  # acknowledged, yet no replica ever held it
-    check = kafka.check_acked_survive(trace)
+    check = kafka_checks.check_acked_survive(trace)
     assert not check.ok and (check.t, check.node) == (ack["t"], ack["node"])
     svg = kafka_draw.draw(trace, [check], "summary")
     when = f"{ack['t'] / 1000:.2f} s"
@@ -614,7 +614,7 @@ def test_read_committed_fails_when_a_consumer_processed_a_record_the_log_lost(re
     trace = _copy(replicated_trace)
     done = [e for e in trace["events"] if e["kind"] == "process"]
     done[3]["seq"] += 100  # a record that is not the one the log holds at that offset
-    check = kafka.check_read_committed(trace)
+    check = kafka_checks.check_read_committed(trace)
     assert not check.ok and (check.t, check.node) == (done[3]["t"], done[3]["node"])
     assert f"p{done[3]['partition']}@{done[3]['offset']}" in check.detail
 

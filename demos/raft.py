@@ -562,6 +562,40 @@ def check_state_machine_safety(trace: dict) -> Check:
     return Check(name, True, f"{len(first_at)} log indexes applied, one command each")
 
 
+def check_leader_completeness(trace: dict) -> Check:
+    """Every leader elected after an entry was applied somewhere holds that entry (§5.4).
+
+    Terms only grow and every election needs a majority, so a server that wins after an
+    entry was committed wins a later term than the one that committed it. Its log is
+    rebuilt from the `log` events (logs survive crashes), the committed entries from the
+    `commit` events.
+    """
+    name = "Leader completeness"
+    logs: dict[str, list[tuple[int, str]]] = {node: [] for node in trace["nodes"]}
+    applied: dict[int, tuple[int, str]] = {}
+    elections = 0
+    for e in trace["events"]:
+        if e["kind"] == "log":
+            kept = logs[e["node"]][: e["keep"]]
+            logs[e["node"]] = kept + [(term, command) for term, command in e["entries"]]
+        elif e["kind"] == "commit":
+            applied.setdefault(e["index"], (e["term"], e["command"]))
+        elif e["kind"] == "role" and e["role"] == LEADER:
+            elections += 1
+            log = logs[e["node"]]
+            for index, (term, command) in sorted(applied.items()):
+                if index > len(log) or log[index - 1] != (term, command):
+                    return Check(
+                        name,
+                        False,
+                        f"{e['node']} leads term {e['term']} without the entry at index "
+                        f"{index} ({command!r}, term {term}) applied before it won",
+                        t=e["t"],
+                        node=e["node"],
+                    )
+    return Check(name, True, f"{elections} leader(s) each held every entry applied before they won")
+
+
 def check_liveness(trace: dict) -> Check:
     """With no faults, no loss and timely messages, every client command is applied on every
     server. Raft promises progress only while a message round trip fits well inside the
@@ -611,7 +645,13 @@ def summarize(trace: dict, checks: list[Check]) -> str:
     )
 
 
-CHECKS = (check_election_safety, check_log_matching, check_state_machine_safety, check_liveness)
+CHECKS = (
+    check_election_safety,
+    check_log_matching,
+    check_state_machine_safety,
+    check_leader_completeness,
+    check_liveness,
+)
 # Progress needs a quiet network: a counterexample search looks for safety failures only.
 NOT_GUARANTEED = ("check_liveness",)
 # The search's nemesis aims at leaders, as Jepsen's do: it cuts a leader off from the rest

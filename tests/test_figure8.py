@@ -233,6 +233,7 @@ def test_the_articles_figure_is_safe_as_written_and_breaks_with_the_preset(proto
     assert {(term, command) for _, _, term, command in applied if command == "y=2"} == {(4, "y=2")}
     broken = demos.run("raft", params, protocol=protocol)
     failed = [c for c in broken.checks if not c.ok]
-    assert [c.name for c in failed] == ["State machine safety"]
+    assert [c.name for c in failed] == ["State machine safety", "Leader completeness"]
     assert failed[0].node == "n4" and failed[0].detail.startswith("index 2: n1 applied 'y=2'")
+    assert failed[1].node == "n4" and failed[1].detail.startswith("n4 leads term 7 without")
     assert ("n1", 2, 1, "y=2") in commits(broken) and ("n4", 2, 3, "y=2") in commits(broken)

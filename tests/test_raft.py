@@ -360,6 +360,7 @@ def test_trace_follows_the_contract():
         "Election safety",
         "Log matching",
         "State machine safety",
+        "Leader completeness",
         "Liveness",
     ]
 
@@ -409,6 +410,34 @@ def test_state_machine_safety_fails_on_the_same_command_applied_from_another_ter
     check = failed(trace, "State machine safety")
     assert (check.t, check.node) == (victim["t"], victim["node"])
     assert f"(term {victim['term']})" in check.detail and "index 3" in check.detail
+
+
+def elect(trace: dict, node: str, log_change: dict) -> float:
+    """Append a change to `node`'s log and then its election in a new term; give the time."""
+    t = trace["duration"] - 1
+    term = max(e["term"] for e in trace["events"] if e["kind"] == "role") + 1
+    base = {"node": node, "t": t}
+    trace["events"] += [
+        base | {"id": 998, "kind": "log"} | log_change,
+        base | {"id": 999, "kind": "role", "role": "leader", "term": term},
+    ]
+    return t
+
+
+def test_leader_completeness_fails_on_a_leader_without_an_applied_entry(good_trace):
+    trace = copy.deepcopy(good_trace)
+    t = elect(trace, "n3", {"keep": 1, "entries": []})  # n3 lost everything after index 1
+    check = failed(trace, "Leader completeness")
+    assert (check.t, check.node) == (t, "n3") and "index 2" in check.detail
+
+
+def test_leader_completeness_fails_on_an_applied_entry_replaced_by_another_term(good_trace):
+    trace = copy.deepcopy(good_trace)
+    first = next(e for e in trace["events"] if e["kind"] == "commit" and e["index"] == 2)
+    t = elect(trace, "n2", {"keep": 1, "entries": [[first["term"] + 5, first["command"]]]})
+    check = failed(trace, "Leader completeness")
+    assert (check.t, check.node) == (t, "n2")
+    assert f"({first['command']!r}, term {first['term']})" in check.detail
 
 
 def test_log_matching_fails_on_diverging_final_logs(good_trace):

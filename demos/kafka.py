@@ -519,7 +519,7 @@ class Broker(Node):
             self.send(src, ProduceAck(p, req.seq, offset), label="ack")
         else:
             lead.waiting[req.seq] = (offset, src)
-            self.advance_hw(p)
+        self.advance_hw(p)  # a leader alone in its ISR moves it on its own append
 
     def advance_hw(self, p: int) -> None:
         """Move the high watermark to what every ISR member (and every replica asked to

@@ -261,7 +261,10 @@ def test_guarantees_over_3000_seeded_fault_schedules():
 def test_after_mode_processes_everything_in_a_quiet_run_with_time_enough():
     rng, judged = random.Random(5), 0
     for i in range(60):
+        brokers = rng.randint(1, 3)
         given = {"seed": i, "faults": "", "duplicate": rng.choice((0.0, 0.3)),
+                 "brokers": brokers, "min_insync": rng.randint(1, brokers),
+                 "acks": rng.choice(kafka.ACKS),
                  "consumers": rng.randint(1, 6), "partitions": rng.randint(1, 8),
                  "records": rng.randint(1, 80), "duration": rng.choice((2e3, 5e3, 9e3)),
                  }  # fmt: skip
@@ -269,6 +272,7 @@ def test_after_mode_processes_everything_in_a_quiet_run_with_time_enough():
         if "check_all_processed" not in kafka.NOT_GUARANTEED(result.params):
             judged += 1
             assert all(c.ok for c in result.checks[:3]), (given, result.checks)
+            assert all(c.ok for c in result.checks[4:]), (given, result.checks)
     assert judged >= 30
     assert kafka.has_time({"duration": 5000, "records": 24})
     assert not kafka.has_time({"duration": 5000, "records": 80})

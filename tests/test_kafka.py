@@ -669,7 +669,7 @@ def test_cli_json_has_the_contract_kinds():
 def test_svg_follows_the_contract_and_budget(commit):
     result = demos.run("kafka", {"commit": commit})
     svg = result.svg
-    assert len(svg.encode()) <= 44_000
+    assert len(svg.encode()) <= 36_000
     assert "<script" not in svg and not re.search(r"\son\w+=", svg) and " id=" not in svg
     assert "n1 broker and group coordinator · n2 producer · n3–n5 consumers" in svg
     assert 'data-sent="' in svg and 'data-node="n4"' in svg
@@ -680,6 +680,8 @@ def test_svg_follows_the_contract_and_budget(commit):
 def test_a_busy_run_stays_reasonable():
     given = {"records": 80, "partitions": 8, "consumers": 6, "duration": 20000, "drop": 0.2}
     assert len(demos.run("kafka", given).svg.encode()) <= 150_000
+    replicated = given | {"brokers": 3, "faults": "crash n9@3000; restart n9@9000"}
+    assert len(demos.run("kafka", replicated).svg.encode()) <= 200_000
 
 
 def test_golden_svg():

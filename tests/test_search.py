@@ -184,6 +184,18 @@ def test_bad_search_input_is_refused():
 
 
 # -- the command line -------------------------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize(("demo", "name"), PRESETS)
+def test_cli_finds_each_presets_bug_as_the_search_does(demo, name):
+    preset = presets.get_preset(demo, name)
+    sets = [arg for key, value in preset.base.items() for arg in ("--set", f"{key}={value}")]
+    done = cli("search", demo, "--preset", name, "--runs", "300", *sets, "--format", "json")
+    assert done.returncode == 1, done.stdout + done.stderr
+    protocol = edit.load_protocol(demo, preset.source())
+    found, _ = search.run_search(demo, runs=300, seed=1, protocol=protocol, base=preset.base)
+    assert json.loads(done.stdout)["counterexample"] == found.to_json()
+
+
 def test_cli_finds_a_presets_bug_with_exit_1_and_reports_it_as_json():
     done = cli(
         "search", "raft", "--preset", "vote-without-log-check", "--runs", "50", "--format", "json"

@@ -135,6 +135,9 @@ def browser(output: Path, runs: int, port: int, chosen: list[presets.Preset]) ->
                 page = chromium.new_page()  # a fresh page: no earlier counterexample's params
                 try:
                     open_lab(page, base + path, fig)
+                    if not page.locator(f"{fig} .lab-preset option[value='{preset.name}']").count():
+                        print(f"  {preset.demo}/{preset.name}: not in the page's menu (old build?)")
+                        continue
                     page.select_option(f"{fig} .lab-preset", preset.name)
                     page.wait_for_function(
                         "sel => !document.querySelector(sel).hidden",
@@ -184,8 +187,10 @@ def report(chosen: list[presets.Preset], browsed: dict | None) -> None:
         print("  (browser s: in the worker from the search's start; click s: from the click,")
         print("   a cold worker's boot included; runs: search runs + shrinking tries)")
         for preset in chosen:
-            page = browsed["presets"][(preset.demo, preset.name)]
-            print(f"  {preset.demo}/{preset.name}: {page['page']}, base {json.dumps(page['base'])}")
+            page = browsed["presets"].get((preset.demo, preset.name))
+            if page:
+                where = f"{page['page']}, base {json.dumps(page['base'])}"
+                print(f"  {preset.demo}/{preset.name}: {where}")
 
 
 def main() -> None:

@@ -511,8 +511,9 @@ class Broker(Node):
                 return
             log.append((req.key, req.seq, lead.epoch))
             offset = len(log) - 1
-            self.record("produce", partition=p, offset=offset, key=req.key, seq=req.seq,
-                        epoch=lead.epoch)  # fmt: skip
+            self.record(
+                "produce", partition=p, offset=offset, key=req.key, seq=req.seq, epoch=lead.epoch
+            )
             for follower, fetch in sorted(lead.parked.items()):
                 self.answer_follower(p, follower, fetch)
         if self.config.acks == "1":
@@ -624,8 +625,11 @@ class Broker(Node):
         if lead is None or lead.epoch != q.leader_epoch:
             return
         found = max((e for _, _, e in log if e <= q.epoch), default=-1)
-        self.send(src, EpochEnd(q.partition, q.leader_epoch, found, end_of_epoch(log, found)),
-                  label=f"ends at {end_of_epoch(log, found)}")  # fmt: skip
+        self.send(
+            src,
+            EpochEnd(q.partition, q.leader_epoch, found, end_of_epoch(log, found)),
+            label=f"ends at {end_of_epoch(log, found)}",
+        )
 
     def on_EpochEnd(self, r: EpochEnd, src: str, msg_id: int) -> None:
         p, follow = r.partition, self.follow.get(r.partition)
@@ -637,8 +641,13 @@ class Broker(Node):
             cut = log[keep:]
             del log[keep:]
             self.hw[p] = min(self.hw[p], keep)
-            self.record("truncate", partition=p, offset=keep, keys=[e[0] for e in cut],
-                        seqs=[e[1] for e in cut])  # fmt: skip
+            self.record(
+                "truncate",
+                partition=p,
+                offset=keep,
+                keys=[e[0] for e in cut],
+                seqs=[e[1] for e in cut],
+            )
         follow.phase = "fetch"
         self.fetch_from_leader(p, follow.epoch)
 
@@ -664,9 +673,14 @@ class Broker(Node):
             return  # a late or repeated answer
         if r.entries:
             log.extend(r.entries)
-            self.record("replicate", partition=p, offset=r.offset,
-                        keys=[e[0] for e in r.entries], seqs=[e[1] for e in r.entries],
-                        epochs=[e[2] for e in r.entries])  # fmt: skip
+            self.record(
+                "replicate",
+                partition=p,
+                offset=r.offset,
+                keys=[e[0] for e in r.entries],
+                seqs=[e[1] for e in r.entries],
+                epochs=[e[2] for e in r.entries],
+            )
         self.hw[p] = max(self.hw[p], min(r.hw, len(log)))
         self.fetch_from_leader(p, r.epoch)
 
@@ -705,8 +719,14 @@ class Controller(Broker):
 
     # -- the controller -------------------------------------------------------------------
     def record_state(self, s: PartitionState) -> None:
-        self.record("isr", partition=s.partition, leader=s.leader, epoch=s.epoch,
-                    isr=list(s.isr), version=s.version)  # fmt: skip
+        self.record(
+            "isr",
+            partition=s.partition,
+            leader=s.leader,
+            epoch=s.epoch,
+            isr=list(s.isr),
+            version=s.version,
+        )
 
     def publish(self, state: PartitionState) -> None:
         """Store a partition's new state and tell every broker, n1's own replica first."""
@@ -1004,8 +1024,16 @@ def simulate(params: dict) -> dict:
     deadline = float(params["duration"]) * PRODUCE_SHARE
     spacing = min(deadline / int(params["records"]), 150.0)
     brokers = broker_names(params)
-    config = Config(params["partitions"], params["records"], params["commit"], spacing, deadline,
-                    brokers, params["acks"], params["min_insync"])  # fmt: skip
+    config = Config(
+        params["partitions"],
+        params["records"],
+        params["commit"],
+        spacing,
+        deadline,
+        brokers,
+        params["acks"],
+        params["min_insync"],
+    )
     sim.add(Controller(BROKER, sim, config))
     sim.add(Producer(PRODUCER, sim, config))
     for name in names[2 : 2 + int(params["consumers"])]:

@@ -35,8 +35,15 @@ def replica_cells(trace: dict) -> list[dict]:
         replicated = e["kind"] == "replicate"
         seqs, keys = (e["seqs"], e["keys"]) if replicated else ([e["seq"]], [e["key"]])
         for i, (seq, key) in enumerate(zip(seqs, keys, strict=True)):
-            cell = {"broker": e["node"], "partition": e["partition"], "offset": e["offset"] + i,
-                    "seq": seq, "key": key, "t": e["t"], "until": None}  # fmt: skip
+            cell = {
+                "broker": e["node"],
+                "partition": e["partition"],
+                "offset": e["offset"] + i,
+                "seq": seq,
+                "key": key,
+                "t": e["t"],
+                "until": None,
+            }
             log.append(cell)
             out.append(cell)
     return out
@@ -51,8 +58,13 @@ def replica_parts(trace: dict, p: int, broker: str) -> list[tuple[float, str]]:
     out: list[tuple[float, str]] = []
     for t in times:
         now = [e for e in states if e["t"] <= t]
-        part = "in sync" if not now else "leader" if now[-1]["leader"] == broker else (
-            "in sync" if broker in now[-1]["isr"] else "behind")  # fmt: skip
+        part = (
+            "in sync"
+            if not now
+            else "leader"
+            if now[-1]["leader"] == broker
+            else ("in sync" if broker in now[-1]["isr"] else "behind")
+        )
         part = "down" if any(a <= t < b for a, b in down) else part
         if not out or out[-1][1] != part:
             out.append((t, part))

@@ -99,8 +99,9 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     fig.add(kit.axis(scale, lanes.top, lanes.bottom))
     fig.reserve(30)
     _logs(fig, trace, brokers)
-    legend, height = kit.legend(_drawn(fig, LEGEND + REPLICATION), x=8, y=fig.y + 10,
-                                width=fig.width - 16)  # fmt: skip
+    legend, height = kit.legend(
+        _drawn(fig, LEGEND + REPLICATION), x=8, y=fig.y + 10, width=fig.width - 16
+    )
     fig.add(legend)
     fig.reserve(height)
     desc = " Top: each node at the cursor. Middle: records produced, processed, committed."
@@ -176,13 +177,9 @@ def _marks(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes) -> list[str]:
 
 def _logs(fig: kit.Figure, trace: dict, brokers: list[str]) -> None:
     """Add each partition's replicas at the cursor: a row per broker with its part (leader,
-    in sync, behind, down) and a cell per record it holds, coloured by the record's fate
-    (times processed, lost, unread; cut by a truncation: acked or not), the high
-    watermark (dashed) and the committed offset (bar)."""
-    parts, final = int(trace["params"]["partitions"]), kafka_checks.final_logs(trace)
-    done, cells = kafka_checks.times_processed(trace), kafka_checks.replica_cells(trace)
-    lost = [(e["partition"], e["offset"]) for e in kafka_checks.lost_records(trace)]
-    acked = {(e["partition"], e["seq"]) for e in trace["events"] if e["kind"] == "ack"}
+    in sync, behind, down) and a cell per record it holds, the high watermark (dashed) and
+    the committed offset (bar); under them, each acknowledged record that was lost."""
+    parts, cells = int(trace["params"]["partitions"]), kafka_checks.replica_cells(trace)
     width = min(22.0, (fig.width - X0 - 8) / max([c["offset"] + 1 for c in cells], default=1))
     fig.text("Each partition's replicas at the cursor, offset by offset", cls="dm-text", gap=2)
     block = ROW * len(brokers) + 6
@@ -190,11 +187,35 @@ def _logs(fig: kit.Figure, trace: dict, brokers: list[str]) -> None:
     row = {(p, b): top + p * block + i * ROW for p in range(parts) for i, b in enumerate(brokers)}
     for (p, b), y in row.items():
         name = f"p{p} {b}" if b == brokers[0] else b
-        fig.add(
-            [el("text", name, class_="dm-text dm-small", x=8 + 16 * (b != brokers[0]), y=y + 10)]
-        )
-        draw = lambda part, y=y: [el("text", part, class_="dm-text dm-small", x=48, y=y + 10)]  # noqa: E731
-        fig.add(kit.stretches(kafka_checks.replica_parts(trace, p, b), draw))
+        x = 8 + 16 * (b != brokers[0])
+        fig.add([el("text", name, class_="dm-text dm-small", x=x, y=y + 10)])
+        fig.add(kit.stretches(kafka_checks.replica_parts(trace, p, b), partial(_part, y)))
+    fig.add(_cells(trace, cells, row, width))
+    for p in range(parts):
+        span = (top + p * block - 1, top + p * block + ROW * len(brokers) - 2)
+        # With one broker the high watermark is the log's end: no mark says more.
+        for kind, cls in (("hw", "kf-hw"), ("commit", "kf-mark"))[len(brokers) == 1 :]:
+            moves = [(e["t"], e["offset"]) for e in trace["events"]
+                     if e["kind"] == kind and e["partition"] == p]  # fmt: skip
+            bar = partial(_offset_bar, cls, span, width)
+            fig.add(kit.stretches([(0.0, 0), *_rising(moves)], bar))
+    for e in kafka_checks.lost_acks(trace):
+        y = fig.reserve(13)
+        fig.add([_lost_ack(e, cells, y)])
+
+
+def _part(y: float, part: str) -> list[str]:
+    """Give a replica row's part (leader, in sync, behind, down), its baseline at `y`."""
+    return [el("text", part, class_="dm-text dm-small", x=48, y=y + 10)]
+
+
+def _cells(trace: dict, cells: list[dict], row: dict, width: float) -> list[str]:
+    """Give a box per record a replica holds, from its arrival until a truncation cuts it,
+    coloured by the record's fate: times processed, lost, unread; cut, acked or not."""
+    final, done = kafka_checks.final_logs(trace), kafka_checks.times_processed(trace)
+    lost = [(e["partition"], e["offset"]) for e in kafka_checks.lost_records(trace)]
+    acked = {(e["partition"], e["seq"]) for e in trace["events"] if e["kind"] == "ack"}
+    out = []
     for c in cells:
         key, y = (c["partition"], c["offset"]), row[(c["partition"], c["broker"])]
         log, n = final[key[0]], len(done.get(key, ()))
@@ -205,28 +226,28 @@ def _logs(fig: kit.Figure, trace: dict, brokers: list[str]) -> None:
         # carries all its figures inline, within its page budget.
         tip = "" if kept else el("title", f"p{key[0]}@{key[1]} {c['key']} on {c['broker']}, cut")
         off = " dm-off" if c["until"] is not None else ""
+        until = None if c["until"] is None else kit.tnum(c["until"])
         box = attrs(class_=cls + off, x=X0 + key[1] * width, y=y, width=width - 1.5,
-                    height=ROW - 3, data_t=kit.tnum(c["t"]),
-                    data_until=None if c["until"] is None else kit.tnum(c["until"]))  # fmt: skip
-        fig.add([f"<rect{box}>{tip}</rect>"])
-    for p in range(parts):
-        y0, y1 = top + p * block - 1, top + p * block + ROW * len(brokers) - 2
-        # With one broker the high watermark is the log's end: no mark says more.
-        for kind, cls in (("hw", "kf-hw"), ("commit", "kf-mark"))[len(brokers) == 1 :]:
-            marks = [(e["t"], e["offset"]) for e in trace["events"]
-                     if e["kind"] == kind and e["partition"] == p]  # fmt: skip
-            bar = lambda o, cls=cls, y0=y0, y1=y1: [el("line", class_=cls, x1=X0 + o * width - 0.75,  # noqa: E731
-                                         x2=X0 + o * width - 0.75, y1=y0, y2=y1)]  # fmt: skip
-            fig.add(kit.stretches([(0.0, 0), *_rising(marks)], bar))
-    for e in kafka_checks.lost_acks(trace):  # gone from every log: say so from the moment it went
-        held = [c for c in cells if (c["partition"], c["seq"]) == (e["partition"], e["seq"])]
-        cut = max((c["until"] for c in held if c["until"] is not None), default=None)
-        fate = f"cut at {cut / 1000:.2f} s" if cut is not None else "not in the leader's log"
-        said = f"✗ p{e['partition']}@{e['offset']} {e['key']}: acknowledged at "
-        y = fig.reserve(13)
-        said += f"{e['t'] / 1000:.2f} s, {fate}"
-        fig.add([el("text", said, class_="dm-text dm-small kf-lost", x=8, y=y + 10,
-                    data_t=kit.tnum(e["t"] if cut is None else cut))])  # fmt: skip
+                    height=ROW - 3, data_t=kit.tnum(c["t"]), data_until=until)  # fmt: skip
+        out.append(f"<rect{box}>{tip}</rect>")
+    return out
+
+
+def _offset_bar(cls: str, span: tuple[float, float], width: float, offset: int) -> list[str]:
+    """Give a bar across a partition's rows at `offset` (before the record there)."""
+    x = X0 + offset * width - 0.75
+    return [el("line", class_=cls, x1=x, x2=x, y1=span[0], y2=span[1])]
+
+
+def _lost_ack(e: dict, cells: list[dict], y: float) -> str:
+    """Give the line that names an acknowledged record gone from every log, shown from the
+    moment it went (the truncation that cut it, else its acknowledgement)."""
+    held = [c for c in cells if (c["partition"], c["seq"]) == (e["partition"], e["seq"])]
+    cut = max((c["until"] for c in held if c["until"] is not None), default=None)
+    fate = f"cut at {cut / 1000:.2f} s" if cut is not None else "not in the leader's log"
+    said = f"✗ p{e['partition']}@{e['offset']} {e['key']}: acknowledged at {e['t'] / 1000:.2f} s"
+    return el("text", f"{said}, {fate}", class_="dm-text dm-small kf-lost", x=8, y=y + 10,
+              data_t=kit.tnum(e["t"] if cut is None else cut))  # fmt: skip
 
 
 def _rising(marks: list[tuple[float, int]]) -> list[tuple[float, int]]:

@@ -8,6 +8,7 @@ The build checks run without a browser; the last test (marked `browser`) serves 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -182,6 +183,23 @@ def test_the_build_offers_the_lab_only_where_the_package_has_it(tmp_path: Path) 
     broken = {**LAB_MODULES, "edit.py": "import no_such_module_here\n", "ping.py": ping + SIMULATE}
     with pytest.raises(DemoBuildError, match=r"kit_broken\.edit does not import"):
         copy_kit(tmp_path, "kit_broken", broken).has_lab("ping")
+
+
+def test_the_lab_sources_are_written_for_lab_demos_only(tmp_path: Path) -> None:
+    from pyodide_demos import sources
+
+    ping = (FIXTURE / "pingkit" / "ping.py").read_text(encoding="utf-8")
+    full = copy_kit(tmp_path, "kit_src_full", {**LAB_MODULES, "ping.py": ping + SIMULATE})
+    out = tmp_path / "lab"
+    (written,) = sources.write(out, full)
+    assert written == f"sources-{full.digest[:16]}.ping.json"
+    entry = json.loads((out / written).read_text(encoding="utf-8"))
+    assert "def simulate(params)" in entry["source"] and entry["presets"] == []
+    assert sources.write(out, full) == {written}  # a second build keeps it
+    # The same demo without the lab: no file, and the other package's file is dropped.
+    plain = copy_kit(tmp_path, "kit_src_plain", {})
+    assert sources.write(out, plain) == set()
+    assert list(out.iterdir()) == []
 
 
 def test_the_fence_marks_lab_figures_and_only_those(tmp_path: Path) -> None:

@@ -66,13 +66,19 @@ def collect(catalog: Catalog) -> dict:
 def write(out: Path, catalog: Catalog) -> set[str]:
     """Write each demo's sources file into `out` (once per digest); give their names."""
     pattern = name_for(catalog)
-    names = {pattern.format(demo=name) for name in lab_demos(catalog)}
     out.mkdir(parents=True, exist_ok=True)
+    # Only the lab's demos get a file, and telling which imports every demo module. When
+    # each demo with a source already has its file for this digest, an earlier build of
+    # these same sources found them all in the lab: a no-change build imports nothing.
+    with_source = [n for n in catalog.names() if (catalog.package_dir / f"{n}.py").is_file()]
+    names = {pattern.format(demo=name) for name in with_source}
     if not all((out / name).is_file() for name in names):
-        for demo, entry in collect(catalog).items():
-            text = json.dumps(entry, ensure_ascii=False, sort_keys=True)
-            (out / pattern.format(demo=demo)).write_text(text, encoding="utf-8")
-        logger.debug("wrote the lab's sources for %d demos", len(names))
+        names = {pattern.format(demo=name) for name in lab_demos(catalog)}
+        if not all((out / name).is_file() for name in names):
+            for demo, entry in collect(catalog).items():
+                text = json.dumps(entry, ensure_ascii=False, sort_keys=True)
+                (out / pattern.format(demo=demo)).write_text(text, encoding="utf-8")
+            logger.debug("wrote the lab's sources for %d demos", len(names))
     for old in out.glob(f"{PREFIX}*.json"):
         if old.name not in names:
             old.unlink()

@@ -417,17 +417,18 @@ def split_trace(sim: Simulation) -> tuple[list[dict], list[dict], list[dict]]:
     return events, messages, downtime
 
 
-def pick_focus(cause: Causality, focus: tuple[str, int] | None, duration: float) -> int:
-    """Give the position of the focus event.
+def pick_focus(cause: Causality, focus: tuple[str, int] | None, duration: float) -> int | None:
+    """Give the position of the focus event, or None in a run without events.
 
     A focus past the node's last event falls back to that last event (or, on a node with
     none, to the middle of the run): a reader who changes the seed of a figure whose
-    author picked `n3:7` still gets a diagram, and the summary says what is shown.
+    author picked `n3:7` still gets a diagram, and the summary says what is shown. A run
+    can have no events at all (every process crashed before its first action, as a random
+    fault schedule may make it): that is still a run, with nothing to point at.
     """
     events = cause.events
     if not events:
-        # The focus is not at fault: with too few actions there is nothing to point at.
-        raise ParamError("rate: the run has no events; raise rate or duration")
+        return None
     middle = duration / 2
     nearest_middle = min(range(len(events)), key=lambda i: (abs(events[i]["t"] - middle), i))
     if focus is None:
@@ -448,13 +449,15 @@ def simulate(params: Mapping[str, object]) -> dict:
     events, messages, downtime = split_trace(sim)
     cause = causality({"nodes": names, "events": events, "messages": messages})
     focus_at = pick_focus(cause, focus, float(params["duration"]))
-    relation = {
-        "event": events[focus_at]["id"],
-        "name": f"{events[focus_at]['node']}:{events[focus_at]['seq']}",
-        "past": _bits(cause.past[focus_at]),
-        "future": _bits(cause.future(focus_at)),
-        "asked": f"{focus[0]}:{focus[1]}" if focus else None,
-    }
+    relation = None
+    if focus_at is not None:
+        relation = {
+            "event": events[focus_at]["id"],
+            "name": f"{events[focus_at]['node']}:{events[focus_at]['seq']}",
+            "past": _bits(cause.past[focus_at]),
+            "future": _bits(cause.future(focus_at)),
+            "asked": f"{focus[0]}:{focus[1]}" if focus else None,
+        }
     return {
         "nodes": names,
         "events": events,
@@ -468,6 +471,11 @@ def simulate(params: Mapping[str, object]) -> dict:
 def summarize(trace: dict, checks: list[Check]) -> str:
     """Give one line: sizes, losses, and the focus event's past, future and concurrency."""
     events, messages, relation = trace["events"], trace["messages"], trace["focus"]
+    if relation is None:
+        return (
+            f"{len(trace['nodes'])} processes, no events: no process acted before the end "
+            "of the run or its crash, so there is no focus"
+        )
     concurrent = len(events) - 1 - len(relation["past"]) - len(relation["future"])
     flying = sum(1 for m in messages if m.get("reason") == "in flight at the end")
     lost = sum(1 for m in messages if m["status"] != "delivered") - flying

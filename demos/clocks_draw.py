@@ -83,8 +83,9 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
     pitch = 50.0 if len(nodes) <= 4 else 38.0  # 38: no row of vectors
     lanes = fig.timeline(trace, pitch=pitch, down=18, label_y=fig.y + pitch * len(nodes) + 30)
     f = trace["focus"]
-    relation = {e["id"]: "c" for e in trace["events"]} | {i: "p" for i in f["past"]}
-    relation |= {i: "f" for i in f["future"]} | {f["event"]: "x"}
+    relation = {e["id"]: "c" for e in trace["events"]}
+    if f is not None:  # None: a run without events
+        relation |= {i: "p" for i in f["past"]} | {i: "f" for i in f["future"]} | {f["event"]: "x"}
     style = partial(arrow_class, relation)
     fig.add(kit.messages(scale, lanes, trace["messages"], style, typical=200))
     fig.add(events(trace, scale, lanes, relation))
@@ -114,8 +115,10 @@ def events(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes, relation: dict) 
         return text, scale.x(e["t"]) - half, scale.x(e["t"]) + half
 
     rows = ROWS if len(trace["nodes"]) <= 4 else ROWS[:1]  # longer vectors are for the panel
-    focus = next(e for e in trace["events"] if relation[e["id"]] == "x")
-    kept = {(focus["node"], k): [label(focus, k)[1:]] for k in range(len(rows))}  # row's spans
+    focus = next((e for e in trace["events"] if relation[e["id"]] == "x"), None)
+    kept = {}  # (node, row) -> spans of the labels kept there; the focus's come first
+    if focus is not None:
+        kept = {(focus["node"], k): [label(focus, k)[1:]] for k in range(len(rows))}
     out = []
     for e in trace["events"]:
         x, y, rel, c = scale.x(e["t"]), lanes.y(e["node"]), relation[e["id"]], step(None, e)

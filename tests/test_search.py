@@ -130,17 +130,10 @@ def test_search_finds_each_presets_bug_and_shrinks_it(demo, name):
         assert search.violation(module, params)[1] is None, (demo, params)
 
 
-# Case 493 of seed 1 crashes all three clocks processes before their first event, and
-# clocks refuses such a run ("the run has no events") instead of giving an empty one.
-NO_EVENTS = pytest.mark.xfail(
-    raises=DemoError, strict=True, reason="clocks refuses a run with no events"
-)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("demo", "name"),
-    [pytest.param(*p, marks=NO_EVENTS) if p[0] == "clocks" else p for p in PRESETS],
+    PRESETS,
 )
 def test_the_original_protocol_survives_each_presets_whole_search(demo, name):
     # The browser's search of a preset: its base, seed 1; the original must pass all of it.

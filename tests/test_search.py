@@ -224,6 +224,40 @@ def test_cli_bad_input_exits_2_with_one_line(args):
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
 
 
+def test_shrinking_keeps_to_cases_where_the_check_is_still_a_guarantee(monkeypatch):
+    # The preset's case, found as usual; then a demo that promises the failed check only at
+    # the case's own duration and fault count or more: nothing smaller may stand in for it.
+    preset = presets.get_preset("raft", "vote-without-log-check")
+    protocol = edit.load_protocol("raft", preset.source())
+    found, _ = search.run_search("raft", runs=300, seed=1, protocol=protocol, base=preset.base)
+    assert found is not None
+    module = demos.get("raft")
+    checks = zip(module.CHECKS, found.result.checks, strict=True)
+    failed = next(fn.__name__ for fn, c in checks if c.name == found.check)
+
+    def size(params) -> tuple[float, int]:
+        nodes = module.node_names(params)
+        return float(params["duration"]), len(parse_schedule(params["faults"], nodes, 1e9))
+
+    floor = size(found.first)
+    honest = module.NOT_GUARANTEED
+
+    def promised_only_at_full_size(params):
+        smaller = size(params)[0] < floor[0] or size(params)[1] < floor[1]
+        return (*honest, failed) if smaller else honest
+
+    monkeypatch.setattr(module, "NOT_GUARANTEED", promised_only_at_full_size)
+    steps = search.shrink(module, dict(found.first), found.check, protocol)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            best, result, tries = done.value
+            break
+    assert tries > 0 and size(best) >= floor, best
+    assert search.still_fails(module, result, found.check)
+
+
 @pytest.mark.parametrize("demo", ["raft", "pbft", "kafka"])
 def test_every_shrinking_step_is_strictly_smaller(demo):
     module = demos.get(demo)

@@ -97,6 +97,7 @@ async function runDemo({ runner, cooperative, stdlib }, msg) {
   if (labTask(msg)) {
     stdlib.want();
     await stdlib.settled;
+    stdlib.forget();
   }
   if (cancelled.has(msg.id)) { // stopped while it waited for the boot
     self.postMessage({ type: "error", id: msg.id, error: "stopped", stopped: true });
@@ -134,6 +135,7 @@ async function runDemo({ runner, cooperative, stdlib }, msg) {
       console.warn(`A run waited for the Python stdlib (${lastLine(err)}).`);
       stdlib.want();
       await stdlib.settled;
+      stdlib.forget();
       text = await call();
     }
     const ms = Math.round(performance.now() - start);
@@ -284,10 +286,16 @@ async function boot({ id, manifestURL, manifest, stallMs, cached }) {
       lab: () => (lab ??= pyodide.pyimport("pyodide_demos_lab")) };
     mark("imported");
     const cooperative = await canYield(pyodide, module);
+    // Where the restored Python looks for its stdlib (asked now, while no run is under way).
+    const zipPath = fromSnapshot && pyodide.runPython(
+      "import sys\nnext(p for p in sys.path if p.startswith('/lib/python') and p.endswith('.zip'))");
     const installed = fromSnapshot
-      ? installLater(pyodide, stdlibWanted.then(fetchStdlib)) : Promise.resolve(true);
-    if (fromSnapshot) setTimeout(wantStdlib, STDLIB_IDLE_MS);
+      ? installLater(pyodide, stdlibWanted.then(fetchStdlib), zipPath) : Promise.resolve(true);
+    setTimeout(wantStdlib, STDLIB_IDLE_MS);
+    // Filling the cache copies tens of MB: it waits, like the stdlib, until the first run is
+    // out, so as not to slow the reader's next clicks.
     const keep = async () => {
+      await stdlibWanted;
       await keepForNextVisit(manifest, manifestURL, indexURL, downloads);
       // A snapshot boot's stdlib comes later; it joins the cache once it is in.
       if (fromSnapshot && await installed) {
@@ -295,7 +303,18 @@ async function boot({ id, manifestURL, manifest, stallMs, cached }) {
       }
     };
     return { runner, cooperative, snapshot: fromSnapshot, phases, keep,
-      stdlib: { ...watchStdlib(installed), want: wantStdlib },
+      stdlib: { ...watchStdlib(installed), want: wantStdlib,
+        // An import tried while the zip was missing may have left no importer for it;
+        // called between runs, never while one is paused. zipimport still holds the table
+        // it read in Node from this very file, so nothing is read again.
+        forget: () => {
+          if (!zipPath) return;
+          const names = pyodide.globals.get("dict")();
+          names.set("zip", zipPath);
+          pyodide.runPython("import sys\nsys.path_importer_cache.pop(zip, None)",
+            { globals: names });
+          names.destroy();
+        } },
       ms: Math.round(performance.now() - start) };
   } finally {
     restoreFetch();
@@ -362,20 +381,13 @@ async function runScript(bytes) {
   }
 }
 
-// Give the promise that Python restored from a snapshot has the stdlib's zip in place, at
-// the path the snapshot's sys.path names (true), or that it never came (false).
-async function installLater(pyodide, stdlib) {
+// Give the promise that Python restored from a snapshot has the stdlib's zip in place at
+// `zipPath`, the path its sys.path names (true), or that it never came (false).
+async function installLater(pyodide, stdlib, zipPath) {
   try {
     const bytes = new Uint8Array(await (await stdlib).arrayBuffer());
-    const zip = pyodide.runPython(
-      "import sys\nnext(p for p in sys.path if p.startswith('/lib/python') and p.endswith('.zip'))");
-    pyodide.FS.writeFile(zip, bytes);
-    // An import tried while the zip was missing may have left no importer for it; zipimport
-    // still holds the table it read in Node from this very file, so nothing is read again.
-    const forget = pyodide.globals.get("dict")();
-    forget.set("zip", zip);
-    pyodide.runPython("import sys\nsys.path_importer_cache.pop(zip, None)", { globals: forget });
-    forget.destroy();
+    // Only the file system: no Python here, since a run may be paused at a slice.
+    pyodide.FS.writeFile(zipPath, bytes);
     return true;
   } catch (err) {
     console.warn(`The Python stdlib did not arrive (${lastLine(err)}); `

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
+import rcssmin
+
 from .bundle import Bundle
 from .config import Config
 
@@ -61,14 +63,22 @@ def plan_runner(config: Config, static_dir: Path = STATIC_DIR) -> Runner:
     return Runner(f"{config.demos_output}/{RUNNER_PREFIX}{key}", files, key)
 
 
+def shipped(source: Path) -> bytes:
+    """Give the bytes a page gets for runner file `source`: style sheets minified (every page
+    with a figure loads them before a reader does anything), the rest as it is."""
+    if source.suffix == ".css":
+        return rcssmin.cssmin(source.read_text(encoding="utf-8")).encode()
+    return source.read_bytes()
+
+
 def write_runner(config: Config, runner: Runner, static_dir: Path = STATIC_DIR) -> Path:
     """Give output/<runner folder> holding the runner's files, dropping older builds' folders."""
     target = config.output_path / runner.folder
     for name in runner.files:
-        source, copy = static_dir / name, target / name
-        if not copy.is_file() or copy.read_bytes() != source.read_bytes():
+        data, copy = shipped(static_dir / name), target / name
+        if not copy.is_file() or copy.read_bytes() != data:
             copy.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, copy)
+            copy.write_bytes(data)
     for old in (config.output_path / config.demos_output).glob(f"{RUNNER_PREFIX}*"):
         if old.is_dir() and old != target:
             shutil.rmtree(old)

@@ -212,7 +212,7 @@ def test_manifest_and_wheel(site: Path) -> None:
         assert whl.read("demos/__init__.pyc")[:4] == importlib.util.MAGIC_NUMBER
 
 
-def test_runtime_copy_is_exactly_the_five_files_and_gzipd_wasm_and_script(site: Path) -> None:
+def test_runtime_copy_is_exactly_the_five_files_and_a_gzipd_wasm(site: Path) -> None:
     (version_dir,) = (site / "pyodide").iterdir()
     packed = [f"{name}.gz" for name in COMPRESSED]
     assert sorted(p.name for p in version_dir.iterdir()) == sorted([*RUNTIME_FILES, *packed])

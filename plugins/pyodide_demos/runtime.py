@@ -1,9 +1,9 @@
 """The runtime copy: the few files of node_modules/pyodide that `loadPyodide` fetches.
 
-The two big ones that compress well also get a gzip'd copy beside them (`<name>.gz`): simple
-static hosts send the wasm as it is (8.6 MB, 2.8 MB gzip'd), so the worker fetches these
-copies and inflates them as they stream in. The plain files stay for hosts that compress
-on their own, for the service worker's cache and for a runtime on a CDN.
+The wasm also gets a gzip'd copy beside it (`pyodide.asm.wasm.gz`): simple static hosts send
+the wasm as it is (8.6 MB, 2.8 MB gzip'd), so the worker fetches the copy and inflates it as
+it streams into the compiler. The plain file stays for hosts that compress on their own, for
+the service worker's cache and for a runtime on a CDN.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from .errors import DemoBuildError
 
 logger = logging.getLogger(__name__)
 
-# python_stdlib.zip is left out: its members are deflated already (2.42 -> 2.38 MB).
-COMPRESSED = ("pyodide.asm.wasm", "pyodide.asm.js")
+# python_stdlib.zip is left out: its members are deflated already (2.42 -> 2.38 MB). So is
+# pyodide.asm.js (1.07 -> 0.22 MB): the worker imports it as it is, parsed off its thread.
+COMPRESSED = ("pyodide.asm.wasm",)
 GZIP_LEVEL = 9
 
 

@@ -402,7 +402,8 @@ def test_service_worker_at_the_root_names_this_builds_cache(site: Path) -> None:
     build = json.loads(re.match(r"const BUILD = (\{.*?\});\n", worker, re.S)[1])
     assert build["cache"] == offline["cache"]
     version = json.loads((ROOT / "node_modules/pyodide/package.json").read_text())["version"]
-    assert build["versioned"] == ["demos/", f"pyodide/{version}/"]
+    # The bundle's folder, the lab's protocol sources, the runtime: all named by version.
+    assert build["versioned"] == ["demos/", "lab/", f"pyodide/{version}/"]
     # What an offline run needs of the runner, and never a page.
     (runner,) = (site / "demos").glob("runner-*")
     assert f"demos/{runner.name}/js/worker.js" in build["assets"]

@@ -442,3 +442,23 @@ def test_translate_moves_a_row_once_and_names_its_owner_escaped():
     assert row.get("transform") == "translate(124 40.5)" and row.get("data-node") == HOSTILE
     assert [t.text for t in row] == ["a"]
     assert kit.translate(0, 0, [])[-1] == "</g>"  # an empty row is still one well-formed group
+
+
+def test_esc_escapes_as_html_escape_does_without_importing_html():
+    import html
+    import random
+    import subprocess
+    import sys
+
+    from demos.svg import esc
+
+    rng = random.Random(7)
+    for _ in range(5000):
+        text = "".join(rng.choice("&<>\"'a é—;#x") for _ in range(rng.randint(0, 10)))
+        assert esc(text) == html.escape(text, quote=True), text
+    assert esc(HOSTILE) == "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#x27;q&#x27;"
+    # The browser's memory snapshot holds every module a first run imports: html would
+    # bring html.entities' tables along.
+    probe = "import sys, demos; demos.run('raft', {}); print('html' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.stdout.strip() == "False", done.stderr

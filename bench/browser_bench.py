@@ -239,7 +239,7 @@ def bytes_before_interaction(browser, url: str) -> tuple[float, list[str]]:
     entries = tab.page.evaluate(BYTES_LOADED)
     tab.close()
     runtime = [name for name, _ in entries if "pyodide" in name or "worker" in name]
-    return sum(size for _, size in entries) / 1000, runtime
+    return sum(size for _, size in entries) / 1024, runtime  # KiB, as tests/test_page_weight.py
 
 
 def floor_boot_ms(browser, url: str, network: dict | None) -> float:

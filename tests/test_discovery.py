@@ -389,3 +389,16 @@ def test_comments_are_off_by_default(built_site: Path, articles) -> None:
         text = path.read_text(encoding="utf-8")
         # As a word: "Poisson" is prose, not the comment client.
         assert not re.search(r"\bisso\b|data-isso", text, re.I), path
+
+
+def test_the_theme_style_sheets_go_out_minified(built_site: Path, tmp_path: Path) -> None:
+    source = (ROOT / "theme/static/css/main.css").read_text(encoding="utf-8")
+    shipped = (built_site / "theme/css/main.css").read_text(encoding="utf-8")
+    assert "/*" in source and "/*" not in shipped and len(shipped) < len(source)
+    assert shipped.count("{") == source.count("{")  # every rule is still there
+    # In place, once: a second pass finds nothing left to save.
+    (tmp_path / "css").mkdir()
+    (tmp_path / "css" / "a.css").write_text("/* note */\na {\n  color: red;\n}\n")
+    assert plugin.minify_css(tmp_path) > 0
+    assert (tmp_path / "css" / "a.css").read_text() == "a{color:red}"
+    assert plugin.minify_css(tmp_path) == 0

@@ -15,16 +15,27 @@ from conftest import ROOT
 
 BUDGET = 150 * 1024
 LINKED = re.compile(r'<(?:link rel="(?:stylesheet|icon)"[^>]*href|script[^>]*src)="([^"]+)"')
+# A module's static imports load with it (`import("...")`, on a reader's intent, does not).
+STATIC_IMPORT = re.compile(r'^\s*(?:import|export)\b[^;(]*?["\']([^"\']+\.js)["\']', re.M)
 
 
 def weight(site: Path, page: Path) -> int:
-    """Give the bytes of `page` and of everything it links for loading at once."""
+    """Give the bytes of `page`, of everything it links for loading at once, and of the
+    modules those scripts import statically."""
     html = page.read_text(encoding="utf-8")
     files = set()
     for url in LINKED.findall(html):
         path = urlsplit(url).path
         target = site / path.lstrip("/") if path.startswith("/") else page.parent / path
         files.add(target.resolve())
+    todo = [f for f in files if f.suffix == ".js"]
+    while todo:
+        module = todo.pop()
+        for name in STATIC_IMPORT.findall(module.read_text(encoding="utf-8")):
+            imported = (module.parent / name).resolve()
+            if imported not in files:
+                files.add(imported)
+                todo.append(imported)
     return len(html.encode()) + sum(f.stat().st_size for f in files)
 
 
@@ -56,3 +67,10 @@ def test_the_measure_counts_linked_files(tmp_path: Path) -> None:
     page = tmp_path / "a" / "index.html"
     page.write_text('<link rel="stylesheet" href="/s.css"><script src="../s.css"></script>')
     assert weight(tmp_path, page) == len(page.read_text()) + 1000
+    # A module's static imports count, once each; what it imports on demand does not.
+    (tmp_path / "m.js").write_text('import { a } from "./n.js";\nconst p = import("./lazy.js");\n')
+    (tmp_path / "n.js").write_text('export { b } from "./m.js";\n' + "y" * 500)
+    (tmp_path / "lazy.js").write_text("z" * 5000)
+    page.write_text('<script type="module" src="../m.js"></script>')
+    sizes = sum((tmp_path / n).stat().st_size for n in ("m.js", "n.js"))
+    assert weight(tmp_path, page) == len(page.read_text()) + sizes

@@ -269,10 +269,18 @@ def _params(
                 given[key] = specs[key].coerce(value)
             except catalog.param_error as err:
                 raise FenceError(number, f"demo {name}: {err}") from None
+            except Exception as err:  # the package's own code failed
+                raise FenceError(
+                    number, f"demo {name}: reading {key} failed: {type(err).__name__}: {err}"
+                ) from None
     try:
         return catalog.resolve(module, given)
     except catalog.param_error as err:
         raise FenceError(_line_of(err, entries, line), f"demo {name}: {err}") from None
+    except Exception as err:  # the package's own code failed (or does not fit the plugin)
+        raise FenceError(
+            line, f"demo {name}: resolving its params failed: {type(err).__name__}: {err}"
+        ) from None
 
 
 def _moment(name: str, entries: dict[str, tuple[int, str]], params: dict) -> float | None:

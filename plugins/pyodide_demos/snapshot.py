@@ -16,6 +16,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import logging
+import re
 import shutil
 import subprocess
 import tempfile
@@ -27,6 +28,8 @@ from .config import Config
 logger = logging.getLogger(__name__)
 
 SCRIPT = Path(__file__).with_name("make_snapshot.mjs")
+# "AttributeError: ...", "PythonError: ...", "Error: ...": the lines that say what failed.
+ERROR_LINE = re.compile(r"^[A-Za-z_.]*(?:Error|Exception)\b.*:")
 SUFFIX = ".snapshot.gz"
 # Node's names for the stack switching flag: 20 and 21, then 22 on. Without either the
 # snapshot still boots, only its runs cannot pause (Stop then replaces the worker).
@@ -112,9 +115,17 @@ def _run_node(config: Config, wheel: Path, wheel_path: str, output: Path) -> str
     except (OSError, subprocess.TimeoutExpired) as err:
         return f"{config.node}: {err}"
     if done.returncode != 0 or not output.is_file():
-        last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-        return f"node exited with {done.returncode}: {last[0]}"
+        return f"node exited with {done.returncode}: {_cause(done.stderr or done.stdout)}"
     return None
+
+
+def _cause(log: str) -> str:
+    """Give the line of Node's output that names what failed: a Python traceback's last
+    line or a JavaScript error's, not a line of minified source Node quotes above it."""
+    lines = [line.strip() for line in log.strip().splitlines() if line.strip()]
+    named = [line for line in lines if len(line) <= 500 and ERROR_LINE.match(line)]
+    last = (named or lines or ["no output"])[-1]
+    return last if len(last) <= 300 else last[:300] + "..."
 
 
 def _stack_switching_flag(node: str) -> list[str]:

@@ -20,8 +20,9 @@ Every figure is taken twice per round: on loopback and under Chromium's network 
 - bytes on first Run: everything the cold page downloaded up to its first new diagram, and
   of it what was not the snapshot. (A site without a snapshot downloads the stdlib's zip,
   2.4 MB, before its first run too; with one, the zip follows the first run.)
-- Stop -> next diagram also notes the next run's own time in the worker, so the rest (the
-  stopped run reaching its slice's end, messages, the page drawing) shows by difference.
+- Stop -> next diagram also notes the next run's own time in the worker and the page's
+  drawing of its answer (figure.js's `demo-draw <figure id>` performance measure), so the
+  rest (the stopped run reaching its slice's end, messages) shows by difference.
 
 Without a built `--output` folder the site is built into a temporary one first.
 """
@@ -146,7 +147,10 @@ STOP = r"""async ([id, heavy]) => {
   // The next run's own time in the worker, as the status reports it; the rest of nextMs is
   // the stopped run reaching its slice's end, the messages and the page drawing the figure.
   const ran = /Done in (\d+) ms/.exec(status.textContent);
-  return { controlsMs, back, nextMs, nextRunMs: ran ? Number(ran[1]) : null };
+  // The page's own part, from the run's answer to its diagram in place (figure.js measures).
+  const drawn = performance.getEntriesByName(`demo-draw ${id}`).at(-1);
+  return { controlsMs, back, nextMs, nextRunMs: ran ? Number(ran[1]) : null,
+    drawMs: drawn ? drawn.duration : null };
 }"""
 
 BYTES_LOADED = """() => {
@@ -371,6 +375,8 @@ def one_network(
         add("stop_to_next_diagram_ms", stop["nextMs"])
         if stop["nextRunMs"] is not None:
             add("stop_next_run_in_worker_ms", stop["nextRunMs"])
+        if stop["drawMs"] is not None:
+            add("stop_next_draw_in_page_ms", stop["drawMs"])
         if not stop["back"]:
             notes.append("controls not back after Stop")
 

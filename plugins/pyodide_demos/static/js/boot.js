@@ -9,20 +9,12 @@ export function fetchManifest(manifestURL) {
   });
 }
 
-// Ask the browser to keep the demos' runtime for the next visit and for offline runs: the
-// site's service worker (named by the manifest) caches the versioned files, never HTML.
-// Called once Python is up, so that it never competes with the first start.
-export function keepOffline(manifestURL, manifest) {
-  const worker = manifest && manifest.offline && manifest.offline.serviceWorker;
-  if (!worker || !("serviceWorker" in navigator)) return;
-  navigator.serviceWorker.register(new URL(worker, manifestURL), { updateViaCache: "none" })
-    .catch((err) => console.warn(`The demos' service worker was not registered: ${err}`));
-}
-
 // Give {worker, id, interrupt, early, manifest}: a module worker already told to boot.
-// `early` keeps what the worker says until the page's client takes it over; `manifest` is
-// the promise the worker's init waits for, so the page need not fetch it again.
-export function startWorker(manifestURL, id, manifest = fetchManifest(manifestURL)) {
+// `early` keeps what the worker says until the page's client takes it over. Without a
+// `manifest` promise the worker is told to boot at once and fetches the manifest itself,
+// off this thread, which is busy setting up the runner meanwhile; it hands the page a copy
+// (on its failure the page asks for itself, and says what went wrong).
+export function startWorker(manifestURL, id, manifest = null) {
   // An interrupt buffer stops Python in place; it needs SharedArrayBuffer, which only a
   // cross-origin-isolated page has. Elsewhere Stop means terminate and start afresh.
   const interrupt = globalThis.crossOriginIsolated
@@ -32,14 +24,28 @@ export function startWorker(manifestURL, id, manifest = fetchManifest(manifestUR
   const early = [];
   worker.onmessage = (event) => early.push(event);
   worker.onerror = (event) => early.push(event);
-  // The manifest travels while the worker's script does; the worker needs it first thing.
-  // Without it the worker fetches the manifest itself and reports what goes wrong.
   // A test (or a site) may shorten how long a silent download is waited for.
   const stallMs = Number(document.documentElement.dataset.demoStallMs) || 0;
   // With the site's service worker in charge, the runtime's files come from its cache.
   const cached = Boolean(globalThis.navigator?.serviceWorker?.controller);
   const init = (data) => worker.postMessage({ type: "init", id, manifestURL, manifest: data,
     interrupt: interrupt && interrupt.buffer, stallMs, cached });
-  manifest.then(init, () => init(undefined));
+  if (manifest) {
+    manifest.then(init, () => init(undefined)); // the worker then fetches it and reports
+  } else {
+    init(undefined);
+    manifest = new Promise((resolve) => {
+      const heard = (event) => {
+        const msg = event.data;
+        const said = msg?.id === id && (msg.type === "manifest" || msg.type === "error");
+        if (event.type === "message" && !said) return;
+        worker.removeEventListener("message", heard);
+        worker.removeEventListener("error", heard);
+        resolve(msg?.type === "manifest" ? msg.manifest : fetchManifest(manifestURL));
+      };
+      worker.addEventListener("message", heard);
+      worker.addEventListener("error", heard);
+    });
+  }
   return { worker, id, interrupt, early, manifest };
 }

@@ -2,7 +2,7 @@
 // started on the reader's first intent. A stopped run ends at its next slice and the same
 // warm Python takes the next one; only a run that does not yield (or a runtime that cannot)
 // costs the worker, replaced by a fresh one.
-import { fetchManifest, keepOffline, startWorker } from "./boot.js";
+import { fetchManifest, startWorker } from "./boot.js";
 
 export const RUN_LIMIT_MS = 20000;
 // How long a stopped run may take to reach its next slice before its worker is replaced.
@@ -45,6 +45,16 @@ function keepLoaded() {
     type: "keep", urls: performance.getEntriesByType("resource").map((entry) => entry.name) }));
   send().catch(() => {});
   container.addEventListener("controllerchange", () => send().catch(() => {}), { once: true });
+}
+
+// Ask the browser to keep the demos' runtime for the next visit and for offline runs: the
+// site's service worker (named by the manifest) caches the versioned files, never HTML.
+// Called once Python is up, so that it never competes with the first start.
+function keepOffline(manifestURL, manifest) {
+  const worker = manifest && manifest.offline && manifest.offline.serviceWorker;
+  if (!worker || !("serviceWorker" in navigator)) return;
+  navigator.serviceWorker.register(new URL(worker, manifestURL), { updateViaCache: "none" })
+    .catch((err) => console.warn(`The demos' service worker was not registered: ${err}`));
 }
 
 export class PythonClient {

@@ -188,7 +188,7 @@ export class Lab {
   async ran(source) {
     this.editor?.markLine(null);
     this.encoded = source === null ? null : await encodeCode(source);
-    this.figure.share();
+    this.figure.shareSoon(); // after the new diagram is drawn, not on the way to it
   }
 
   // The reader's code raised: mark its line and say where.

@@ -49,6 +49,9 @@ export function writeFragment(id, pairs) {
   }
   const hash = [...entries].map(([key, query]) => `${key}:${query}`).join(";");
   const url = location.pathname + location.search + (hash ? `#${hash}` : "");
+  // The same link again (a rerun with the same params, a Reset of a figure not in it) is
+  // no change: replaceState costs several ms, each time.
+  if (new URL(url, location.href).href === location.href) return;
   // replaceState: no scroll jump, no history entry per run, no hashchange event.
   history.replaceState(history.state, "", url);
 }

@@ -3,17 +3,21 @@
 // {type, id, ...} messages. From the page: init {manifestURL, manifest, interrupt, stallMs,
 // cached}; run {demo, params}; cancel (ends run `id` at its next slice). To the page:
 // progress {stage, loaded, total} and ready {ms, phases, cooperative, snapshot} or error
-// under init's id; started, then result {ms, svg, summary, checks, params} or error
-// {error, stopped} under a run's id.
+// under init's id (first manifest {manifest} when init came without one); started, then
+// result {ms, svg, summary, checks, params} or error {error, stopped} under a run's id.
 // The lab (lab.js): a run with `source` (the reader's protocol module) answers a result that
 // may instead hold {error, line} for a fault in that code; search {demo, options: {base,
 // runs, seed}, source} answers progress {phase, runs, found} under its id, then a result
 // {found: counterexample or null, runs} (or {error, line}).
 
-import { DownloadError, Downloads, fileName } from "./downloads.js";
-
 // Set before any await: a message that arrives while the module is still awaiting is lost.
 self.onmessage = (event) => handle(event.data);
+
+// The downloads' module comes by import(), not by a static import, which the browser would
+// fetch before running this script at all: this way the boot's first fetch (the manifest,
+// when the page did not send it) goes out while that module is still on its way.
+const downloadsModule = import("./downloads.js");
+downloadsModule.catch(() => {}); // the boot awaits it and reports a failure
 
 const networkFetch = globalThis.fetch; // the boot routes the global one for a while
 const SLICE_MS = 10;
@@ -174,7 +178,12 @@ function labArgs(msg, params) {
 
 async function boot({ id, manifestURL, manifest, stallMs, cached }) {
   const start = performance.now();
-  manifest ??= await fetchJSON(manifestURL);
+  const [lib, fetched] = await Promise.all([downloadsModule, manifest ?? fetchJSON(manifestURL)]);
+  if (!manifest) {
+    manifest = fetched;
+    self.postMessage({ type: "manifest", id, manifest }); // the page waits for it too
+  }
+  const { Downloads } = lib;
   const indexURL = new URL(manifest.runtime.indexURL, manifestURL).href.replace(/\/?$/, "/");
   const wheelURL = new URL(manifest.wheel, manifestURL).href;
   const wasmURL = indexURL + "pyodide.asm.wasm";
@@ -203,7 +212,7 @@ async function boot({ id, manifestURL, manifest, stallMs, cached }) {
   const loaderWatched = downloads.expect(indexURL + "pyodide.mjs", loader);
   // The wasm compiles while it streams in, and while the snapshot does; the runtime is then
   // handed the compiled module (see withModule).
-  const compiled = compileRuntime(downloads, wasmURL, { packed, cached });
+  const compiled = compileRuntime(lib, downloads, wasmURL, { packed, cached });
   compiled.catch((err) => downloads.note(err));
   // The snapshot holds Python already started with the demos imported. The cache keeps it
   // inflated (under its own name: the worker takes either), which spares a repeat visit
@@ -328,7 +337,9 @@ async function boot({ id, manifestURL, manifest, stallMs, cached }) {
 // has a URL (the service worker's cached plain file) lets the browser keep the compiled code
 // for the next visit; the gzip'd copy streams through DecompressionStream into the compiler;
 // a runtime on another host is fetched as it is.
-async function compileRuntime(downloads, wasmURL, { packed, cached }) {
+// `lib`: the downloads.js module.
+async function compileRuntime(lib, downloads, wasmURL, { packed, cached }) {
+  const { DownloadError, fileName } = lib;
   const name = fileName(wasmURL);
   let response;
   if (packed) {

@@ -20,6 +20,7 @@ from types import ModuleType
 
 from .params import resolve
 from .result import Check, Result
+from .sim import COOPERATE
 
 SCHEMA = 1
 
@@ -34,6 +35,7 @@ def assemble(
     """
     params = resolve(module.PARAMS, given, module.node_names)
     raw = (protocol or module).simulate(params)
+    checkpoint()
     trace = {
         "schema": SCHEMA,
         "demo": module.NAME,
@@ -46,13 +48,27 @@ def assemble(
     trace.update({k: v for k, v in raw.items() if k not in trace})
     checks = tuple(run_checks(module, trace))
     summary = module.summarize(trace, list(checks))
+    checkpoint()
     svg = drawer(module).draw(trace, list(checks), summary)
     return Result(module.NAME, params, svg, summary, checks, trace)
 
 
 def run_checks(module: ModuleType, trace: dict) -> list[Check]:
     """Give the module's checks applied to `trace`, in the order the module lists them."""
-    return [check(trace) for check in module.CHECKS]
+    results = []
+    for check in module.CHECKS:
+        results.append(check(trace))
+        checkpoint()
+    return results
+
+
+def checkpoint() -> None:
+    """Give the host's cooperation hook (`sim.COOPERATE`) a turn between the stages after
+    the simulation (checks, summary, figure), which can take as long as a slice or more:
+    a Stop pressed then lands at the next stage instead of after the figure."""
+    hook = COOPERATE.get()
+    if hook is not None:
+        hook()
 
 
 def drawer(module: ModuleType) -> ModuleType:

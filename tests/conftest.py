@@ -36,6 +36,18 @@ CORE = (
 )
 
 
+def demos_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Give the finished `python -m demos ARGS` run from the repository (text output)."""
+    return subprocess.run(
+        [sys.executable, "-m", "demos", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def run_pelican(
     content: Path,
     output: Path,

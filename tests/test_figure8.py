@@ -7,11 +7,10 @@ from __future__ import annotations
 import json
 import random
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import demos_cli
 
 import demos
 from demos import edit, presets, raft, search
@@ -39,17 +38,6 @@ def found(protocol):
     )
     assert counterexample is not None
     return counterexample
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "demos", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def fence_params(figure_id: str) -> dict:
@@ -84,14 +72,14 @@ def test_the_preset_removes_the_current_term_rule_and_the_no_op_once_each():
 # -- the search finds it, the unmodified code survives it -----------------------------------------
 def test_cli_finds_the_figure_8_overwrite_and_the_same_one_again(found):
     args = ("search", "raft", "--preset", "figure-8", "--runs", str(RUNS), "--seed", str(SEED))
-    done = cli(*args, "--format", "json")
+    done = demos_cli(*args, "--format", "json")
     assert done.returncode == 1, done.stderr
     report = json.loads(done.stdout)["counterexample"]
     assert report["check"] == "State machine safety"
     assert report["runs"] == found.runs <= MOST_RUNS
     assert report["params"] == found.params  # the CLI and the library search agree
-    assert cli(*args, "--format", "json").stdout == done.stdout
-    text = cli(*args, "--format", "text")
+    assert demos_cli(*args, "--format", "json").stdout == done.stdout
+    text = demos_cli(*args, "--format", "text")
     assert text.returncode == 1
     assert f"State machine safety fails after {found.runs} runs" in text.stdout
 

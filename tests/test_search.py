@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from conftest import demos_cli
 
 import demos
 from demos import edit, presets, search
 from demos.errors import DemoError
 from demos.faults import parse_schedule
 
-ROOT = Path(__file__).resolve().parent.parent
 PRESETS = [(p.demo, p.name) for p in presets.presets()]
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "demos", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 # -- edited protocols -------------------------------------------------------------------------
@@ -182,7 +168,7 @@ def test_bad_search_input_is_refused():
 def test_cli_finds_each_presets_bug_as_the_search_does(demo, name):
     preset = presets.get_preset(demo, name)
     sets = [arg for key, value in preset.base.items() for arg in ("--set", f"{key}={value}")]
-    done = cli("search", demo, "--preset", name, "--runs", "300", *sets, "--format", "json")
+    done = demos_cli("search", demo, "--preset", name, "--runs", "300", *sets, "--format", "json")
     assert done.returncode == 1, done.stdout + done.stderr
     protocol = edit.load_protocol(demo, preset.source())
     found, _ = search.run_search(demo, runs=300, seed=1, protocol=protocol, base=preset.base)
@@ -190,13 +176,13 @@ def test_cli_finds_each_presets_bug_as_the_search_does(demo, name):
 
 
 def test_cli_finds_a_presets_bug_with_exit_1_and_reports_it_as_json():
-    done = cli(
+    done = demos_cli(
         "search", "raft", "--preset", "vote-without-log-check", "--runs", "50", "--format", "json"
     )
     assert done.returncode == 1, done.stderr
     report = json.loads(done.stdout)
     assert report["found"] and report["counterexample"]["check"] == "State machine safety"
-    again = cli(
+    again = demos_cli(
         "search", "raft", "--preset", "vote-without-log-check", "--runs", "50", "--format", "json"
     )
     assert again.stdout == done.stdout  # seeded: the same search finds the same case
@@ -205,7 +191,7 @@ def test_cli_finds_a_presets_bug_with_exit_1_and_reports_it_as_json():
 def test_cli_finds_nothing_in_the_original_with_exit_0(tmp_path):
     edited = tmp_path / "clocks.py"
     edited.write_text(edit.original_source("clocks"))
-    done = cli("search", "clocks", "--module", str(edited), "--runs", "20")
+    done = demos_cli("search", "clocks", "--module", str(edited), "--runs", "20")
     assert done.returncode == 0 and "no counterexample in 20 runs" in done.stdout
 
 
@@ -220,7 +206,7 @@ def test_cli_finds_nothing_in_the_original_with_exit_0(tmp_path):
     ],
 )
 def test_cli_bad_input_exits_2_with_one_line(args):
-    done = cli(*args)
+    done = demos_cli(*args)
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
 
 

@@ -394,6 +394,25 @@ def test_without_node_the_site_ships_no_snapshot(tmp_path: Path, pelican_runner)
     assert "snapshot" not in json.loads(manifest_path.read_text())
 
 
+def test_a_snapshot_that_cannot_be_made_is_not_named(tmp_path: Path, pelican_runner) -> None:
+    # A Node that fails: the build warns and its manifest names no snapshot, so a page
+    # never asks for a file that is not there.
+    node = tmp_path / "failing-node"
+    node.write_text("#!/bin/sh\necho 'Error: the snapshot broke here' >&2\nexit 3\n")
+    node.chmod(0o755)
+    content = make_site(tmp_path, {"post.md": POST.format(a=A, b=B)})
+    done = build(
+        pelican_runner, tmp_path, content, PYODIDE_DEMOS_SNAPSHOT=True, PYODIDE_DEMOS_NODE=str(node)
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    log = done.stdout + done.stderr
+    assert "could not be made" in log and "the snapshot broke here" in log
+    demos_dir = tmp_path / "output" / "demos"
+    (manifest_path,) = demos_dir.glob("manifest-*.json")
+    assert "snapshot" not in json.loads(manifest_path.read_text())
+    assert not list(demos_dir.glob("*.snapshot.gz"))
+
+
 def test_service_worker_at_the_root_names_this_builds_cache(site: Path) -> None:
     (manifest_path,) = (site / "demos").glob("manifest-*.json")
     offline = json.loads(manifest_path.read_text())["offline"]

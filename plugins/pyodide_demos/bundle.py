@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import logging
@@ -52,31 +53,40 @@ class Bundle:
 
 
 def plan(config: Config, catalog: Catalog) -> Bundle:
-    """Check the package is pure and give the bundle's file names and manifest.
+    """Check the package is pure, make the snapshot, and give the bundle's names and manifest.
 
-    Both depend only on the sources and the runtime, so they are cached under their hash:
-    a no-change build neither parses nor imports the demos.
+    They depend only on the sources and the runtime, so they are cached under their hash:
+    a no-change build neither parses nor imports the demos. The snapshot is made here,
+    before any page is written, so that a manifest names it only when it exists.
     """
     mode = f"pyc-{config.runtime_python}" if config.compile_bytecode else "source"
     runner = hashlib.sha256(RUNNER_SOURCE.read_bytes() + LAB_SOURCE.read_bytes()).hexdigest()
     wheel_key = hashlib.sha256(f"{catalog.digest}:{mode}:{runner}".encode()).hexdigest()[:16]
     dist = catalog.name.replace("-", "_")
-    wheel_name = f"{dist}-{wheel_key}.whl"
+    names = Bundle(
+        dist=dist,
+        version=_version(catalog.root),
+        wheel_name=f"{dist}-{wheel_key}.whl",
+        wheel_key=wheel_key,
+        manifest_name="",
+        manifest_text="",
+    )
     runtime = {"version": config.runtime_version, "indexURL": config.index_url_from_manifest}
     snapshot_name = snapshot.name_for(config, wheel_key)
-    key = hashlib.sha256(
-        json.dumps([wheel_key, runtime, snapshot_name, config.service_worker]).encode()
-    ).hexdigest()[:16]
-    cached = config.cache_dir / "manifests" / f"{key}.json"
-    if cached.is_file():
-        text = cached.read_text()
-    else:
+    cached = _manifest_cache(config, wheel_key, runtime, snapshot_name)
+    if not cached.is_file():
         problems = purity.violations(catalog.package_dir, catalog.files, catalog.root)
         if problems:
             raise DemoBuildError("the demos package cannot run in Pyodide:\n" + "\n".join(problems))
+    if snapshot_name and _snapshot(config, catalog, names, snapshot_name) is None:
+        snapshot_name = None  # the warning says why; Python starts without one
+        cached = _manifest_cache(config, wheel_key, runtime, snapshot_name)
+    if cached.is_file():
+        text = cached.read_text()
+    else:
         manifest = {
             "runtime": runtime,
-            "wheel": wheel_name,
+            "wheel": names.wheel_name,
             "demos": catalog.manifest_demos(),
             "sources": sources.url_from_manifest(config, catalog),
         }
@@ -86,7 +96,7 @@ def plan(config: Config, catalog: Catalog) -> Bundle:
             depth = len(Path(config.demos_output).parts)
             manifest["offline"] = {
                 "serviceWorker": "../" * depth + config.service_worker,
-                "cache": f"pyodide-demos-{key}",
+                "cache": _cache_name(cached),
             }
         text = json.dumps(manifest, indent=1, ensure_ascii=False) + "\n"
         cached.parent.mkdir(parents=True, exist_ok=True)
@@ -94,16 +104,35 @@ def plan(config: Config, catalog: Catalog) -> Bundle:
             old.unlink()
         cached.write_text(text)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    return Bundle(
-        dist=dist,
-        version=_version(catalog.root),
-        wheel_name=wheel_name,
-        wheel_key=wheel_key,
+    return dataclasses.replace(
+        names,
         manifest_name=f"manifest-{digest}.json",
         manifest_text=text,
         snapshot_name=snapshot_name,
-        cache_name=f"pyodide-demos-{key}",
+        cache_name=_cache_name(cached),
     )
+
+
+def _manifest_cache(
+    config: Config, wheel_key: str, runtime: dict, snapshot_name: str | None
+) -> Path:
+    """Give where the manifest made from these parts is cached (its name is their hash)."""
+    key = hashlib.sha256(
+        json.dumps([wheel_key, runtime, snapshot_name, config.service_worker]).encode()
+    ).hexdigest()[:16]
+    return config.cache_dir / "manifests" / f"{key}.json"
+
+
+def _cache_name(manifest_cache: Path) -> str:
+    """Give the service worker's cache name for the build whose manifest is cached there."""
+    return f"pyodide-demos-{manifest_cache.stem}"
+
+
+def _snapshot(config: Config, catalog: Catalog, names: Bundle, name: str) -> Path | None:
+    """Give the cached snapshot `name`, made from this build's wheel if need be; None if
+    it could not be made."""
+    wheel = _cached_wheel(config, catalog, names)
+    return snapshot.cached(config, name, wheel, names.wheel_path)
 
 
 def write(config: Config, catalog: Catalog, bundle: Bundle) -> None:
@@ -120,8 +149,8 @@ def write(config: Config, catalog: Catalog, bundle: Bundle) -> None:
     keep = {bundle.wheel_name, bundle.manifest_name}
     sources.write(config.output_path / sources.FOLDER, catalog)
     if bundle.snapshot_name:
-        # Without it the manifest's name answers 404 and the worker boots without it.
-        made = snapshot.cached(config, bundle.snapshot_name, wheel, bundle.wheel_path)
+        # Made when the bundle was planned (the manifest names it only then): cached now.
+        made = _snapshot(config, catalog, bundle, bundle.snapshot_name)
         shipped = out / bundle.snapshot_name
         if made and (not shipped.is_file() or shipped.stat().st_size != made.stat().st_size):
             shutil.copyfile(made, shipped)

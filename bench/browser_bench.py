@@ -69,7 +69,8 @@ TARGETS = {
 }
 
 # The floor: a page that only boots the same runtime in a module worker, nothing else; with
-# ?snapshot=<url> it restores that gzip'd memory snapshot instead of starting CPython.
+# ?snapshot=<url>&expander=<url> it restores that gzip'd sparse memory snapshot (laid out by
+# the site's own js/snapshot.js) instead of starting CPython.
 FLOOR_HTML = """<!doctype html><meta charset="utf-8"><title>bare Pyodide boot</title>
 <script type="module">
 const worker = new Worker("floor-worker.js", { type: "module" });
@@ -77,18 +78,26 @@ const start = performance.now();
 window.bootMs = new Promise((resolve) => {
   worker.onmessage = () => resolve(performance.now() - start);
 });
-const snapshot = new URLSearchParams(location.search).get("snapshot");
+const query = new URLSearchParams(location.search);
+const absolute = (name) => query.get(name) && new URL(query.get(name), location.href).href;
 worker.postMessage({ indexURL: new URL(INDEX_URL, location.href).href,
-  snapshot: snapshot && new URL(snapshot, location.href).href });
+  snapshot: absolute("snapshot"), expander: absolute("expander") });
 </script>
 """
 FLOOR_WORKER = """self.onmessage = async (event) => {
-  const { indexURL, snapshot } = event.data;
+  const { indexURL, snapshot, expander } = event.data;
   const { loadPyodide } = await import(indexURL + "pyodide.mjs");
   const options = { indexURL };
   if (snapshot) {
-    options._loadSnapshot = fetch(snapshot).then((r) =>
-      new Response(r.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer());
+    const { SnapshotExpander } = await import(expander);
+    options._loadSnapshot = fetch(snapshot).then(async (r) => {
+      const memory = new SnapshotExpander();
+      const reader = r.body.pipeThrough(new DecompressionStream("gzip")).getReader();
+      for (let part = await reader.read(); !part.done; part = await reader.read()) {
+        memory.push(part.value);
+      }
+      return memory.finish();
+    });
   }
   await loadPyodide(options);
   self.postMessage("ready");
@@ -344,7 +353,9 @@ def one_network(
     if plan["snapshot"]:
         add(
             "snapshot_boot_ms",
-            floor_boot_ms(browser, f"{floor}?snapshot={plan['snapshot']}", network),
+            floor_boot_ms(
+                browser, f"{floor}?snapshot={plan['snapshot']}&expander={plan['expander']}", network
+            ),
         )
     run = cold_warm_repeat(browser, base + busiest, figure, network, bool(plan["snapshot"]))
     add("cold_click_to_diagram_ms", run["cold"])
@@ -399,6 +410,10 @@ def run(output: Path, rounds: int, port: int, hover_ms: int) -> None:
         "stop_figure": first_figure(output, stop_page, heavy_demo),
         "heavy": heaviest_params(output, heavy_demo),
         "snapshot": site_manifest.get("snapshot") and f"/blog/demos/{site_manifest['snapshot']}",
+        "expander": "/blog/demos/"
+        + next((output / "demos").glob("runner-*/js/snapshot.js"))
+        .relative_to(output / "demos")
+        .as_posix(),
     }
 
     samples: dict[tuple[str, str], list[float]] = {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import struct
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -204,7 +205,20 @@ BROKEN_SNAPSHOTS = {
     "not a snapshot": lambda route: route.fulfill(
         status=200, content_type="application/gzip", body=gzip.compress(b"not a snapshot" * 64)
     ),
+    # The real snapshot cut off halfway: its header is fine, so the runtime is already being
+    # set up in memory of the right size when the bytes run out.
+    "cut short": lambda route: _fulfill_inflated(route, lambda memory: memory[: len(memory) // 2]),
+    # A run table that points past the memory's end.
+    "runs out of bounds": lambda route: _fulfill_inflated(
+        route, lambda memory: memory[:16] + struct.pack("<II", 1 << 30, 4096) + memory[24:]
+    ),
 }
+
+
+def _fulfill_inflated(route, change) -> None:
+    """Answer with the real snapshot, inflated, changed by `change`, and gzip'd again."""
+    real = route.fetch()
+    route.fulfill(response=real, body=gzip.compress(change(gzip.decompress(real.body()))))
 
 
 @browser_test

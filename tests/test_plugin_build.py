@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
-from pyodide_demos import lite
+from pyodide_demos import lite, snapshot
 from pyodide_demos.config import RUNTIME_FILES
 from pyodide_demos.runtime import COMPRESSED
 
@@ -330,7 +330,7 @@ def _snapshot_build_id(packed: Path) -> str:
     import struct
 
     with gzip.open(packed, "rb") as raw:
-        header = raw.read(48)
+        header = snapshot.unpack(raw.read())[:48]
     words = struct.unpack("<12I", header)
     return "".join(f"{word:08x}" for word in words[4:12])
 

@@ -6,6 +6,10 @@ changed nothing reuses the cached file, and a change to the demos, the runtime o
 recipe gives a new name that no browser cache can confuse with the old one. It ships gzip'd;
 the worker inflates it as it streams in.
 
+What ships is not the memory as Node wrote it but a sparse copy of it (`pack`): about a third
+of the memory is pages of zeros, which the browser would otherwise inflate byte by byte.
+The worker (js/snapshot.js) lays the stored runs into a zeroed buffer as they arrive.
+
 Node is started with WebAssembly stack switching switched on, so that the snapshot records
 a runtime that can pause a run (the browser's own JSPI does the pausing); see DESIGN.md,
 "Browser facts".
@@ -18,6 +22,7 @@ import hashlib
 import logging
 import re
 import shutil
+import struct
 import subprocess
 import tempfile
 import time
@@ -35,6 +40,14 @@ SUFFIX = ".snapshot.gz"
 # snapshot still boots, only its runs cannot pause (Stop then replaces the worker).
 STACK_SWITCHING_FLAGS = ("--experimental-wasm-stack-switching", "--experimental-wasm-jspi")
 GZIP_LEVEL = 9
+# The sparse copy: a header (magic, version, the memory's size, the number of runs), then
+# each run's (offset, length), then the runs' bytes in that order; all words little-endian.
+# A run is a stretch of whole BLOCKs that are not all zero (the last block may be short).
+MAGIC = b"PDSS"
+VERSION = 1
+HEADER = struct.Struct("<4sIII")
+RUN = struct.Struct("<II")
+BLOCK = 4096
 TIMEOUT_S = 300
 
 
@@ -55,6 +68,7 @@ def name_for(config: Config, wheel_key: str) -> str | None:
         wheel_key,
         config.runtime_version,
         SCRIPT.read_bytes(),
+        Path(__file__).read_bytes(),  # how it is packed
         (config.runtime_dir / "pyodide-lock.json").read_bytes(),
     ):
         recipe.update(part if isinstance(part, bytes) else part.encode())
@@ -82,11 +96,10 @@ def cached(config: Config, name: str, wheel: Path, wheel_path: str) -> Path | No
             return None
         packed = Path(tmp) / name
         with (
-            raw.open("rb") as source,
             open(packed, "wb") as sink,
             gzip.GzipFile(fileobj=sink, mode="wb", compresslevel=GZIP_LEVEL, mtime=0) as zipped,
         ):
-            shutil.copyfileobj(source, zipped, 1 << 20)
+            zipped.write(pack(raw.read_bytes()))
         packed.replace(target)
     for old in cache.glob(f"*{SUFFIX}"):
         if old != target:
@@ -98,6 +111,48 @@ def cached(config: Config, name: str, wheel: Path, wheel_path: str) -> Path | No
         time.perf_counter() - start,
     )
     return target
+
+
+def pack(memory: bytes) -> bytes:
+    """Give the sparse copy of `memory`: its runs of blocks that are not all zero."""
+    runs: list[tuple[int, int]] = []
+    start = None
+    for offset in range(0, len(memory), BLOCK):
+        block = memory[offset : offset + BLOCK]
+        if block.count(0) == len(block):
+            if start is not None:
+                runs.append((start, offset - start))
+                start = None
+        elif start is None:
+            start = offset
+    if start is not None:
+        runs.append((start, len(memory) - start))
+    table = b"".join(RUN.pack(*run) for run in runs)
+    body = b"".join(memory[at : at + length] for at, length in runs)
+    return HEADER.pack(MAGIC, VERSION, len(memory), len(runs)) + table + body
+
+
+def unpack(packed: bytes) -> bytes:
+    """Give the memory a sparse copy holds (what the browser's worker does, for tests and
+    tools); ValueError when `packed` is not one."""
+    if len(packed) < HEADER.size:
+        raise ValueError(f"{len(packed)} bytes are too few for a snapshot")
+    magic, version, size, count = HEADER.unpack_from(packed)
+    if magic != MAGIC or version != VERSION:
+        raise ValueError(f"not a sparse snapshot (starts {magic!r}, version {version})")
+    memory = bytearray(size)
+    at = HEADER.size + count * RUN.size
+    end = 0
+    for i in range(count):
+        offset, length = RUN.unpack_from(packed, HEADER.size + i * RUN.size)
+        if offset < end or offset + length > size or at + length > len(packed):
+            raise ValueError(f"run {i} ({offset}+{length}) does not fit")
+        memory[offset : offset + length] = packed[at : at + length]
+        at += length
+        end = offset + length
+    if at != len(packed):
+        raise ValueError(f"{len(packed) - at} bytes after the last run")
+    return bytes(memory)
 
 
 def _run_node(config: Config, wheel: Path, wheel_path: str, output: Path) -> str | None:

@@ -138,21 +138,32 @@ export class Downloads {
     return body.then(toResponse);
   }
 
-  // Give the promise of the bytes at `url`, gunzipped as they stream in when they are gzip
-  // (a host may have undone the compression already, saying Content-Encoding). Counted
-  // and watched like the rest, but its failure does not end the boot: the caller has a
-  // way without it (the snapshot's is a normal boot). `keepAs`: keep the plain bytes for
-  // the next visit under that URL with that type, instead of the bytes as served.
-  async inflate(url, keepAs = null) {
+  // Give the promise that the bytes at `url`, gunzipped as they stream in when they are gzip
+  // (a host may have undone the compression already, saying Content-Encoding), have all
+  // gone to `sink(chunk)` in order. Counted and watched like the rest, but its failure
+  // does not end the boot: the caller has a way without it (the snapshot's is a normal
+  // boot). An error `sink` throws ends the download and is what the promise rejects with.
+  // `keepAs`: keep the plain bytes for the next visit under that URL with that type,
+  // instead of the bytes as served.
+  async inflate(url, keepAs, sink) {
     const opened = this.open(url);
+    let refused = null;
     try {
       const { plain, keep } = await opened.plain(keepAs);
-      const bytes = new Uint8Array(await new Response(plain).arrayBuffer());
+      const reader = plain.getReader();
+      for (let part = await reader.read(); !part.done; part = await reader.read()) {
+        try {
+          sink(part.value);
+        } catch (err) {
+          refused = err;
+          reader.cancel().catch(() => {});
+          throw err;
+        }
+      }
       this.report(true);
       keep();
-      return bytes;
     } catch (err) {
-      throw opened.explain(err);
+      throw refused ?? opened.explain(err);
     } finally {
       opened.close();
     }

@@ -18,6 +18,8 @@ self.onmessage = (event) => handle(event.data);
 // when the page did not send it) goes out while that module is still on its way.
 const downloadsModule = import("./downloads.js");
 downloadsModule.catch(() => {}); // the boot awaits it and reports a failure
+const snapshotModule = import("./snapshot.js");
+snapshotModule.catch(() => {}); // likewise
 
 const networkFetch = globalThis.fetch; // the boot routes the global one for a while
 const SLICE_MS = 10;
@@ -178,7 +180,8 @@ function labArgs(msg, params) {
 
 async function boot({ id, manifestURL, manifest, stallMs, cached }) {
   const start = performance.now();
-  const [lib, fetched] = await Promise.all([downloadsModule, manifest ?? fetchJSON(manifestURL)]);
+  const [lib, { SnapshotExpander }, fetched] = await Promise.all([downloadsModule,
+    snapshotModule, manifest ?? fetchJSON(manifestURL)]);
   if (!manifest) {
     manifest = fetched;
     self.postMessage({ type: "manifest", id, manifest }); // the page waits for it too
@@ -214,14 +217,16 @@ async function boot({ id, manifestURL, manifest, stallMs, cached }) {
   // handed the compiled module (see withModule).
   const compiled = compileRuntime(lib, downloads, wasmURL, { packed, cached });
   compiled.catch((err) => downloads.note(err));
-  // The snapshot holds Python already started with the demos imported. The cache keeps it
-  // inflated (under its own name: the worker takes either), which spares a repeat visit
-  // the inflating on its way to Python.
+  // The snapshot holds Python already started with the demos imported: a sparse copy of
+  // its memory, laid into place as it inflates. The cache keeps it inflated (under its own
+  // name: the worker takes either), which spares a repeat visit the inflating.
   const snapshotURL = manifest.snapshot && new URL(manifest.snapshot, manifestURL).href;
+  const expander = snapshotURL ? new SnapshotExpander() : null;
   const snapshot = snapshotURL
-    ? downloads.inflate(snapshotURL, { url: snapshotURL, type: "application/octet-stream" })
+    ? downloads.inflate(snapshotURL, { url: snapshotURL, type: "application/octet-stream" },
+      (chunk) => expander.push(chunk)).then(() => expander.finish())
     : null;
-  snapshot?.catch(() => {}); // a normal boot follows when it fails
+  snapshot?.catch((err) => expander.fail(err)); // a normal boot follows when it fails
   downloads.start(indexURL + "pyodide-lock.json");
   const wheel = downloads.start(wheelURL);
   // Python restored from the snapshot runs the demos without the stdlib's zip (the snapshot
@@ -255,14 +260,18 @@ async function boot({ id, manifestURL, manifest, stallMs, cached }) {
     let pyodide = null;
     if (snapshot) {
       try {
+        // The runtime gets the snapshot's memory as soon as its size is known (the first
+        // bytes in), so that its script sets itself up and its wasm is instantiated while
+        // the rest streams in; it gets the instance once every run is in place.
+        const filled = snapshot.then(plausible);
+        filled.catch(() => {}); // awaited by the instantiation
         pyodide = await orFail(withModule(compiled, mark, async (trampoline) => {
-          const bytes = await snapshot;
-          plausible(bytes);
-          const restored = await loadPyodide({ indexURL, _loadSnapshot: bytes,
+          const memory = await expander.sized;
+          const restored = await loadPyodide({ indexURL, _loadSnapshot: memory,
             stdLibURL: `${stdlibURL}?later` });
           trampoline();
           return restored;
-        }));
+        }, filled));
       } catch (err) {
         if (downloads.failed) throw downloads.failed;
         // Another browser or a mismatched runtime: a normal boot still gives the reader
@@ -359,18 +368,21 @@ async function compileRuntime(lib, downloads, wasmURL, { packed, cached }) {
 
 // Give what `boot(trampoline)` gives (`mark` notes when the module is instantiated), while
 // the runtime, when it instantiates its wasm, gets
-// the module `compiled` instead of compiling the bytes it fetched. `trampoline()` is for
+// the module `compiled` instead of compiling the bytes it fetched, and gets the instance
+// only once `ready` (when given) has settled: its failure fails the boot in the making.
+// `trampoline()` is for
 // after a snapshot restore: the snapshot comes from Node, where CPython set up its calls to
 // C without the browser's wasm features; its own set-up function (an import of the wasm
 // module, caught here) runs again, so that calls stay inside wasm and a run can pause (see
 // canYield).
-async function withModule(compiled, mark, boot) {
+async function withModule(compiled, mark, boot, ready = null) {
   const { instantiate, instantiateStreaming } = WebAssembly;
   let env = null;
   WebAssembly.instantiateStreaming = async function (source, imports) {
     if (imports?.env?._PyEM_InitTrampoline_js) env = imports.env;
     const module = await compiled;
     const instance = await instantiate.call(WebAssembly, module, imports);
+    await ready;
     mark("instantiated");
     return { module, instance };
   };

@@ -41,7 +41,12 @@ ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", 
 
 def esc(text: object) -> str:
     """Give `text` escaped for SVG text content and attribute values."""
-    return str(text).translate(ESCAPES)
+    s = str(text)
+    # Most text (class names, numbers, labels) has nothing to escape, and `in` is several
+    # times quicker than a translate that finds nothing: a figure escapes thousands.
+    if "&" in s or "<" in s or ">" in s or '"' in s or "'" in s:
+        return s.translate(ESCAPES)
+    return s
 
 
 def num(x: float) -> str:

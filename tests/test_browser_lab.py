@@ -138,6 +138,35 @@ def test_code_view_loads_only_when_opened(tab: Tab) -> None:
     assert tab.problems == []
 
 
+def test_code_that_does_not_arrive_says_so_and_opens_on_the_next_try(tab: Tab) -> None:
+    """A source request that hangs ends in a message, not an endless "Loading"; closing and
+    opening Code again asks afresh."""
+    held = []
+
+    def hold(route) -> None:
+        held.append(route)  # never answered
+
+    tab.page.route("**/lab/sources-*", hold)
+    tab.open()
+    tab.page.evaluate("document.documentElement.dataset.demoLoadLimitMs = '1500'")
+    tab.page.hover(tab.fig)
+    tab.page.wait_for_selector(tab.sel("[data-action=code]"), timeout=20_000)
+    tab.page.click(tab.sel("[data-action=code]"))
+    note = tab.page.locator(tab.sel(".lab-note"))
+    note.filter(has_text="did not arrive within 2 s").wait_for(timeout=10_000)
+    assert held, "the source was asked for"
+    assert tab.page.locator(tab.sel(".demo-lab[data-ready]")).count() == 0
+    tab.page.unroute("**/lab/sources-*", hold)
+    tab.page.click(tab.sel("[data-action=code]"))  # closes
+    tab.page.click(tab.sel("[data-action=code]"))  # opens again: a new request
+    tab.page.wait_for_selector(
+        tab.sel(".demo-lab[data-ready] .lab-editor .cm-content"), timeout=20_000
+    )
+    assert "raft" in tab.page.locator(tab.sel(".lab-editor .cm-content")).inner_text().lower()
+    assert tab.page.locator(tab.sel(".lab-editor")).count() == 1
+    assert note.text_content() == ""
+
+
 def test_preset_search_shrinks_marks_and_shares(tab: Tab, browser, site) -> None:
     """Break Raft's vote rule, find the counterexample, match the CLI, share it, reopen it."""
     tab.open()

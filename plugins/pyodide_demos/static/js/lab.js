@@ -21,6 +21,14 @@ function searchLimit() {
   return Number(document.documentElement.dataset.demoSearchLimitMs) || SEARCH_LIMIT_MS;
 }
 
+// How long the Code view waits for its editor and source (a connection that hangs, or an
+// offline visit whose cache lacks them) before it says so and may be opened again.
+const LOAD_LIMIT_MS = 20000;
+
+function loadLimit() {
+  return Number(document.documentElement.dataset.demoLoadLimitMs) || LOAD_LIMIT_MS;
+}
+
 const make = (tag, props = {}, ...children) => {
   const el = Object.assign(document.createElement(tag), props);
   el.append(...children);
@@ -100,14 +108,26 @@ export class Lab {
     this.panel.hidden = false;
     this.button.setAttribute("aria-expanded", "true");
     if (this.editor) return this.editor;
-    this.loading ??= this.load();
+    if (!this.loading) {
+      // A load that failed or ran out of time is tried afresh the next time Code is opened.
+      this.loading = this.load();
+      this.loading.catch(() => { this.loading = null; });
+    }
     return this.loading;
   }
 
   async load() {
     this.say("Loading the code…");
-    const [editorModule, sources] = await Promise.all([import(EDITOR_URL.href),
-      this.fetchSources()]);
+    let timer = 0;
+    const late = new Promise((_, reject) => {
+      timer = setTimeout(() => {
+        this.sources = null; // asked for again on the next try, not awaited forever
+        reject(new Error(`The code did not arrive within ${Math.round(loadLimit() / 1000)} s.`
+          + " Close the Code view and open it again to retry."));
+      }, loadLimit());
+    });
+    const [editorModule, sources] = await Promise.race([late, Promise.all([
+      import(EDITOR_URL.href), this.fetchSources()])]).finally(() => clearTimeout(timer));
     this.modules = editorModule;
     for (const preset of sources.presets) {
       this.presetMenu.append(make("option", { value: preset.name, textContent: preset.title }));

@@ -138,6 +138,62 @@ def test_code_view_loads_only_when_opened(tab: Tab) -> None:
     assert tab.problems == []
 
 
+# Every colour the editor paints text in, with the editor's background: for a contrast check.
+EDITOR_COLOURS = """(root) => {
+  const parse = (css) => css.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const editor = root.querySelector(".cm-editor");
+  const colours = new Set([getComputedStyle(root.querySelector(".cm-content")).color]);
+  for (const span of root.querySelectorAll(".cm-content span")) {
+    colours.add(getComputedStyle(span).color);
+  }
+  return { background: parse(getComputedStyle(editor).backgroundColor),
+    active: parse(getComputedStyle(root.querySelector(".cm-activeLine")).backgroundColor),
+    colours: [...colours].map(parse) };
+}"""
+
+
+def _contrast(a: list[float], b: list[float]) -> float:
+    def luminance(rgb: list[float]) -> float:
+        linear = [c / 255 / 12.92 if c <= 10 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_code_view_reads_well_in_both_schemes_on_a_phone(browser, site, scheme: str) -> None:
+    """Highlighted code keeps WCAG AA contrast on the editor's background and its active
+    line, in the light and the dark scheme, and the preset menu stays inside a 390 px page."""
+    opened = Tab(browser, site)
+    opened.context.close()
+    opened.context = browser.new_context(
+        color_scheme=scheme, viewport={"width": 390, "height": 844}
+    )
+    opened.page = opened.context.new_page()
+    try:
+        opened.open()
+        opened.open_code()
+        # The highlighter parses as the page idles: wait until the visible part is coloured.
+        opened.page.wait_for_function(
+            "(sel) => document.querySelectorAll(sel).length > 10",
+            arg=opened.sel(".lab-editor .cm-content span[class]"),
+            timeout=10_000,
+        )
+        seen = opened.page.eval_on_selector(opened.sel(".lab-editor"), EDITOR_COLOURS)
+        dark_background = _contrast(seen["background"], [0, 0, 0]) < 5
+        assert dark_background == (scheme == "dark"), seen["background"]
+        assert len(seen["colours"]) >= 3, seen  # plain text, keywords, strings at least
+        for colour in seen["colours"]:
+            for surface in (seen["background"], seen["active"]):
+                assert _contrast(colour, surface) >= 4.5, (colour, surface)
+        panel = opened.page.locator(opened.sel(".demo-lab")).bounding_box()
+        menu = opened.page.locator(opened.sel(".lab-preset")).bounding_box()
+        assert menu["x"] >= panel["x"] and menu["x"] + menu["width"] <= panel["x"] + panel["width"]
+    finally:
+        opened.close()
+
+
 def test_code_that_does_not_arrive_says_so_and_opens_on_the_next_try(tab: Tab) -> None:
     """A source request that hangs ends in a message, not an endless "Loading"; closing and
     opening Code again asks afresh."""

@@ -9,6 +9,7 @@ from typing import NamedTuple
 from . import kit
 from .queries import events_with_downtime, timeline
 from .result import Check
+from .sim import cooperating
 from .svg import attrs, el
 
 ROLES = {"up": "dm-ok", "down": "dm-role-down"}
@@ -120,7 +121,7 @@ def events(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes, relation: dict) 
     if focus is not None:
         kept = {(focus["node"], k): [label(focus, k)[1:]] for k in range(len(rows))}
     out = []
-    for e in trace["events"]:
+    for e in cooperating(trace["events"]):
         x, y, rel, c = scale.x(e["t"]), lanes.y(e["node"]), relation[e["id"]], step(None, e)
         tip = say(f"{e['node']}:{e['seq']}", None, c)  # n2:3 receives from n1: L=5, V=[2,3,0]
         parts = [el("title", tip), el("circle", class_=FILL[rel], cx=x, cy=y, r=4)]

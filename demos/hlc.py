@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import itertools
 import math
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
-from .clocks import TraceError, causality, split_trace
+from .clocks import Causality, TraceError, causality, split_trace
 from .faults import parse_schedule
 from .params import Param, common_params
 from .result import Check
@@ -498,14 +499,34 @@ def lost_writes(trace: Mapping) -> list[tuple[dict, dict]]:
     cause = causality(trace)
     events = cause.events
     writes = [i for i, e in enumerate(events) if e.get("op") == "write"]
+    newest = _newest_write_before(cause)
     pairs = []
     for i in writes:
-        past = cause.past[i]
-        for j in writes:
-            if past >> j & 1 and not events[j]["ts"] < events[i]["ts"]:
-                pairs.append((events[j], events[i]))
-                break
+        ts = events[i]["ts"]
+        if newest[i] is None or newest[i] < ts:
+            continue  # every write that happens before it has a lower timestamp
+        # The earliest such write, in event order: the bits of its past, lowest first.
+        past = bin(cause.past[i])[:1:-1]  # bit j at index j
+        j = past.find("1")
+        while not (events[j].get("op") == "write" and not events[j]["ts"] < ts):
+            j = past.find("1", j + 1)
+        pairs.append((events[j], events[i]))
     return pairs
+
+
+def _newest_write_before(cause: Causality) -> list[object]:
+    """Give for each event the highest timestamp of the writes that happen before it (None:
+    no write does): the highest over its direct predecessors and what came before them."""
+    events, newest = cause.events, []
+    for preds in cause.preds:
+        best = None
+        for p in preds:
+            own = events[p]["ts"] if events[p].get("op") == "write" else None
+            for ts in (newest[p], own):
+                if ts is not None and (best is None or best < ts):
+                    best = ts
+        newest.append(best)
+    return newest
 
 
 def check_lost_writes(trace: Mapping) -> Check:
@@ -554,11 +575,16 @@ def stale_reads(trace: Mapping) -> list[tuple[dict, str, str]]:
     a version older than one whose write completed before the read began."""
     writes, reads = operations(trace)
     done = sorted((t, ts, value) for ts, value, t in writes.values() if t is not None)
+    # newest[k]: the highest (ts, value) among the first k completed writes, by completion.
+    newest: list[tuple | None] = [None]
+    for _, ts, value in done:
+        newest.append((ts, value) if newest[-1] is None else max(newest[-1], (ts, value)))
+    completed = [t for t, _, _ in done]
     stale = []
     for began, vts, value, event in reads.values():
-        newest = max(((ts, v) for t, ts, v in done if t < began), default=None)
-        if newest is not None and (vts, value) < newest:
-            stale.append((event, value, newest[1]))
+        before = newest[bisect_left(completed, began)]  # the writes completed before `began`
+        if before is not None and (vts, value) < before:
+            stale.append((event, value, before[1]))
     return stale
 
 

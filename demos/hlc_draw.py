@@ -13,6 +13,7 @@ from .clocks import TraceError
 from .hlc import lost_writes
 from .queries import events_with_downtime, timeline
 from .result import Check
+from .sim import cooperating
 from .svg import el, num
 
 LOST = "{} comes after {} but has the lower timestamp: last writer wins throws it away"
@@ -130,7 +131,7 @@ def operations(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes) -> list[str]
     except TraceError:  # a trace no run could give; its checks say why
         lost = {}
     out = []
-    for e in trace["events"]:
+    for e in cooperating(trace["events"]):
         x, y, at = scale.x(e["t"]), lanes.y(e["node"]), {"data_t": kit.tnum(e["t"])}
         at["data_node"] = e["node"]
         if e.get("op") in ("read", "restart"):

@@ -8,7 +8,7 @@ from functools import partial
 
 from . import kafka, kafka_checks, kit
 from .kafka import BROKER, PRODUCER
-from .queries import down_intervals, liveness, state_at, timeline
+from .queries import down_intervals, liveness, state_reader, timeline
 from .result import Check
 from .svg import attrs, el
 
@@ -133,7 +133,8 @@ def _roles(trace: dict, brokers: list[str]) -> dict[str, list[tuple[float, objec
     for broker in brokers:
         spans = [kafka_checks.replica_parts(trace, p, broker) for p in parts]
         times = sorted({t for span in spans for t, _ in span})
-        roles = [(t, _broker_role([state_at(span, t) for span in spans])) for t in times]
+        readers = [state_reader(span) for span in spans]
+        roles = [(t, _broker_role([read(t) for read in readers])) for t in times]
         out[broker] = [c for i, c in enumerate(roles) if not i or roles[i - 1][1] != c[1]]
     return out
 

@@ -135,8 +135,9 @@ def check_availability(trace: dict) -> Check:
             t=bad["call"],
             node=bad["node"],
         )
-    covered = [op for op in ops if reaches_majority(trace, op["node"], op["call"], op["ret"], down)]
-    cut = [op for op in ops if op not in covered]
+    reach = [reaches_majority(trace, op["node"], op["call"], op["ret"], down) for op in ops]
+    covered = [op for op, reached in zip(ops, reach, strict=True) if reached]
+    cut = [op for op, reached in zip(ops, reach, strict=True) if not reached]
     cut_ok = sum(1 for op in cut if op["type"] == "ok")
     text = (
         f"{share}; with a majority in reach: {sum(op['type'] == 'ok' for op in covered)} "

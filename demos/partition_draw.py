@@ -8,6 +8,7 @@ from . import linearizability as lin
 from .partition_checks import completed_ops, holdings, sides
 from .queries import down_intervals
 from .result import Check
+from .sim import cooperating
 from .svg import el, esc, num
 
 ROLES = {"majority": "pt-maj", "minority": "pt-min", "down": "dm-role-down"}
@@ -72,7 +73,7 @@ def _panel(fig: kit.Figure, trace: dict, roles: dict, names: dict[str, str]) -> 
     for j, c in enumerate(clients):
         y = panel.y(len(nodes) + j) + 11
         fig.add([el("text", names[c], class_="dm-text", x=8, y=y)])
-        asked = [part for op in ops if op["process"] == c for part in _asked(op)]
+        asked = [part for op in cooperating(ops) if op["process"] == c for part in _asked(op)]
         rows += kit.translate(KEY_X, y, asked, data_process=c)
     fig.add(kit.group("dm-text dm-small", rows))
     fig.reserve(panel.height(nodes + clients) + 10)
@@ -113,7 +114,7 @@ def _bars(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes) -> list[str]:
     """Give a bar per answered op, shown from its answer; a stale read is ringed."""
     stale = {read.index: newer for read, newer in lin.stale_reads(trace["history"])}
     label_end, out = {}, []  # label_end: where the last label above (0) or below (1) ended
-    for op in (op for op in completed_ops(trace) if not op["open"]):
+    for op in cooperating(op for op in completed_ops(trace) if not op["open"]):
         c, f, newer = op["process"], op["f"], stale.get(op["index"])
         x0, y = scale.x(op["call"]), lanes.y(c)
         width = max(scale.x(op["ret"]) - x0, 2.5)

@@ -20,7 +20,7 @@ from types import ModuleType
 
 from .params import resolve
 from .result import Check, Result
-from .sim import COOPERATE
+from .sim import take_turn
 
 SCHEMA = 1
 
@@ -35,7 +35,10 @@ def assemble(
     """
     params = resolve(module.PARAMS, given, module.node_names)
     raw = (protocol or module).simulate(params)
-    checkpoint()
+    # The host's hook gets turns between the stages after the simulation too (checks,
+    # summary, figure), and inside their long loops (sim.cooperating): a Stop pressed then
+    # lands within a few ms instead of after the figure.
+    take_turn()
     trace = {
         "schema": SCHEMA,
         "demo": module.NAME,
@@ -48,7 +51,7 @@ def assemble(
     trace.update({k: v for k, v in raw.items() if k not in trace})
     checks = tuple(run_checks(module, trace))
     summary = module.summarize(trace, list(checks))
-    checkpoint()
+    take_turn()
     svg = drawer(module).draw(trace, list(checks), summary)
     return Result(module.NAME, params, svg, summary, checks, trace)
 
@@ -58,17 +61,8 @@ def run_checks(module: ModuleType, trace: dict) -> list[Check]:
     results = []
     for check in module.CHECKS:
         results.append(check(trace))
-        checkpoint()
+        take_turn()
     return results
-
-
-def checkpoint() -> None:
-    """Give the host's cooperation hook (`sim.COOPERATE`) a turn between the stages after
-    the simulation (checks, summary, figure), which can take as long as a slice or more:
-    a Stop pressed then lands at the next stage instead of after the figure."""
-    hook = COOPERATE.get()
-    if hook is not None:
-        hook()
 
 
 def drawer(module: ModuleType) -> ModuleType:

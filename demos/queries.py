@@ -6,6 +6,8 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 
+from .sim import cooperating
+
 
 def down_intervals(trace: dict) -> dict[str, list[tuple[float, float]]]:
     """Give each node's down time as (crash, restart) intervals, in time order.
@@ -61,7 +63,7 @@ def timeline(
     """
     names = list(trace["nodes"] if nodes is None else nodes)
     changes: dict[str, list[tuple[float, object]]] = {n: [(0.0, initial)] for n in names}
-    for e in trace["events"]:
+    for e in cooperating(trace["events"]):
         history = changes.get(e["node"])
         if history is None:
             continue
@@ -78,8 +80,14 @@ def timeline(
 
 def state_at(changes: list[tuple[float, object]], t: float) -> object:
     """Give the state in effect at time `t` from a node's [(since, state), ...] list."""
-    i = bisect_right([since for since, _ in changes], t) - 1
-    return changes[max(i, 0)][1]
+    return state_reader(changes)(t)
+
+
+def state_reader(changes: list[tuple[float, object]]) -> Callable[[float], object]:
+    """Give `state_at(changes, t)` as a function of `t`, for reading one history at many
+    times: the times are indexed once, not at every read."""
+    starts = [since for since, _ in changes]
+    return lambda t: changes[max(bisect_right(starts, t) - 1, 0)][1]
 
 
 def project(

@@ -10,6 +10,7 @@ from .partition_draw import _asked, _bars, _show  # a client's ops: drawn as par
 from .queries import down_intervals, liveness
 from .quorum_checks import copies, hints
 from .result import Check
+from .sim import cooperating
 from .svg import el, num
 
 ROLES = {"up": "q-up", "down": "dm-role-down"}
@@ -123,7 +124,7 @@ def _copies(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes) -> list[str]:
     one group per node."""
     marks: dict[str, list[str]] = {node: [] for node in lanes.nodes}
     label_end: dict[str, float] = {}
-    for e in (e for e in trace["events"] if e["kind"] == "store"):
+    for e in cooperating(e for e in trace["events"] if e["kind"] == "store"):
         x, y, t = scale.x(e["t"]), lanes.y(e["node"]), kit.tnum(e["t"])
         marks[e["node"]].append(el("path", d=f"M{num(x)} {num(y - 5)}v10", data_t=t))
         label = f"{e['key']}={_show(e['value'])}" if len(trace["ring"]) > 1 else _show(e["value"])

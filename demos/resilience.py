@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from .faults import parse_schedule
 from .params import Param, common_params
-from .queries import state_at
+from .queries import state_reader
 from .result import Check
 from .sim import Node, Simulation
 
@@ -710,13 +710,14 @@ def panel_numbers(trace: dict, step: float) -> dict[str, list[tuple[float, str]]
     ok" requests in the last second; "in flight / retries in the last second"; calls waiting
     in the dependency's queue."""
     times, count = times_of(trace), counters(trace)
+    inflight, queue = state_reader(count["inflight"]), state_reader(count["queue"])
     out: dict[str, list[tuple[float, str]]] = {n: [] for n in trace["nodes"]}
     for t in (i * step for i in range(int(float(trace["duration"]) // step) + 1)):
         last = {k: round(per_second(ts, t - 1000, t)) for k, ts in times.items()}
         for node, text in (
             (CLIENTS, f"{last['offered']} / {last['good']}"),
-            (SERVICE, f"{state_at(count['inflight'], t)} / {last['retries']}"),
-            (DEPENDENCY, f"{state_at(count['queue'], t)}"),
+            (SERVICE, f"{inflight(t)} / {last['retries']}"),
+            (DEPENDENCY, f"{queue(t)}"),
         ):  # fmt: skip
             if not out[node] or out[node][-1][1] != text:
                 out[node].append((t, text))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from math import ceil
 
 from . import kit
-from .queries import down_intervals, state_at
+from .queries import down_intervals, state_reader
 from .resilience import counters, panel_numbers, per_second, role_history, times_of
 from .result import Check
 from .svg import el, num
@@ -81,7 +81,8 @@ def draw(trace: dict, checks: list[Check], summary: str) -> str:
         k: [per_second(times[k], max(t - 500, 0), min(t + 500, dur)) for t in at] for k in SERIES
     }
     fig.add(_plot(rates, fig, at, "per second", float(trace["capacity"]), RATE_H))
-    waiting = {"queue": [state_at(counters(trace)["queue"], t) for t in at]}
+    queue = state_reader(counters(trace)["queue"])
+    waiting = {"queue": [queue(t) for t in at]}
     fig.add(_plot(waiting, fig, at, "calls waiting at n3", None, QUEUE_H))
     lanes = fig.lanes(nodes, PITCH)
     fig.add(_slowdown(trace, scale, top, lanes))

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 
+from ..sim import cooperating
 from ..svg import attrs, el, esc, num
 from .marks import Lanes, box_d, group, tnum
 from .panel import stretches
@@ -36,7 +37,7 @@ def role_bars(
     out = []
     for node, history in changes.items():
         bars: dict[str, list[str]] = {cls: [] for cls in classes.values()}
-        for k, (since, state) in enumerate(history):
+        for k, (since, state) in cooperating(enumerate(history)):
             cls = classes.get(name(state))
             if cls is None:
                 continue
@@ -104,7 +105,7 @@ def dots(
     """Give a dot on its node's lane at the time of each event; `say(event)` gives what the
     player announces when a reader steps to it, `title(event)` its tooltip."""
     out = []
-    for e in events:
+    for e in cooperating(events):
         head = attrs(
             cx=scale.x(e["t"]),
             cy=lanes.y(e["node"]) + dy,
@@ -132,7 +133,7 @@ def ticks(
     """Give a stroke `height` tall across its node's lane at the time of each event (a view
     change, a block found); `say(event)` gives what the player announces there."""
     out = []
-    for e in events:
+    for e in cooperating(events):
         top = lanes.y(e["node"]) + dy - height / 2
         d = f"M{num(scale.x(e['t']))} {num(top)}v{num(height)}"
         said = say(e) if say else None
@@ -162,7 +163,7 @@ def labels(
             data_t=tnum(e["t"]),
             data_node=e["node"],
         )
-        for e in events
+        for e in cooperating(events)
     ]
 
 
@@ -172,7 +173,7 @@ def slot_runs(
     """Give each slot's value over time from a node's history of states; `value(state,
     slot)` gives the slot's value in a state (None: empty)."""
     runs: dict[int, History] = {i: [(0.0, None)] for i in range(slots)}
-    for since, state in history:
+    for since, state in cooperating(history):
         for i in range(slots):
             now = value(state, i)
             if runs[i][-1][1] == now:
@@ -208,7 +209,7 @@ def run_groups(
     time order: slots whose values of one `kind` appear and go at the same moments."""
     together: dict[tuple, list[tuple[int, object]]] = {}
     for slot, history in runs.items():
-        for k, (since, value) in enumerate(history):
+        for k, (since, value) in cooperating(enumerate(history)):
             until = history[k + 1][0] if k + 1 < len(history) else None
             if value is not None and (until is None or until > since):
                 together.setdefault((since, until, kind(value)), []).append((slot, value))

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ..result import Check
+from ..sim import cooperating
 from ..svg import attrs, el, esc, num
 from .scale import TimeScale, time_label
 
@@ -203,7 +204,7 @@ def messages(
     groups: dict[str, list[str]] = {}
     picked = 0
     skipped = 0
-    for m in msgs:
+    for m in cooperating(msgs):
         cls = style(m)
         if cls is None:
             continue

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from ..sim import cooperating
 from ..svg import attrs, el
 from .marks import tnum
 
@@ -66,7 +67,7 @@ def stretches(
     """Give one `<g>` per stretch of a value that changes over time; a None value draws
     nothing. `say(before, after)` gives the sentence announced at a change."""
     out = []
-    for k, (since, value) in enumerate(history):
+    for k, (since, value) in cooperating(enumerate(history)):
         until = history[k + 1][0] if k + 1 < len(history) else None
         if value is None or (until is not None and until <= since):
             continue

@@ -10,6 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = [
     ROOT / "bench" / "demos_bench.py",
     ROOT / "bench" / "lin_bench.py",
+    ROOT / "bench" / "turns_bench.py",
     ROOT / "bench" / "build_bench.py",
     ROOT / "bench" / "browser_bench.py",
     ROOT / "bench" / "lab_bench.py",

@@ -14,7 +14,7 @@ from .errors import ParamError
 from .faults import parse_schedule
 from .params import Param, common_params
 from .result import Check
-from .sim import Node, Simulation
+from .sim import Node, Simulation, cooperating
 
 NAME = "clocks"
 TITLE = "Logical clocks: Lamport timestamps and vector clocks"
@@ -220,7 +220,7 @@ def causality(trace: Mapping) -> Causality:
     past: list[int] = []
     last_on: dict[str, int] = {}
     position: dict[int, int] = {}  # event id -> position, for the events seen so far
-    for i, event in enumerate(events):
+    for i, event in enumerate(cooperating(events)):
         edges = []
         if event["node"] in last_on:
             edges.append(last_on[event["node"]])

@@ -28,6 +28,8 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .sim import cooperating
+
 INITIAL = None  # every register starts empty
 NEVER = float("inf")  # the return time of an op whose outcome is unknown
 DEFAULT_LIMIT = 100_000  # configurations explored (all keys together) before giving up
@@ -90,7 +92,7 @@ def pair(history: Iterable[dict]) -> tuple[list[Op], list[dict]]:
     pending: dict[str, tuple[int, dict]] = {}
     ops: list[Op] = []
     failed: list[dict] = []
-    for index, entry in enumerate(history):
+    for index, entry in enumerate(cooperating(history)):
         process, kind = entry.get("process"), entry.get("type")
         if kind == "invoke":
             if process in pending:

@@ -74,3 +74,23 @@ def test_a_failed_snapshot_names_the_python_error_not_minified_source() -> None:
     assert snapshot._cause(log) == "AttributeError: module 'mydemos' has no attribute 'registry'"
     assert snapshot._cause("") == "no output"
     assert len(snapshot._cause("x" * 5000)) <= 303  # at worst a bounded line, never the blob
+
+
+def test_collect_frees_what_runs_left_with_the_collector_off_and_turns_it_on() -> None:
+    import gc
+
+    class Loop:
+        pass
+
+    was = gc.isenabled()
+    gc.disable()  # as run_in_slices leaves it
+    try:
+        for _ in range(50):
+            a, b = Loop(), Loop()
+            a.other, b.other = b, a  # a cycle only the collector frees
+        del a, b
+        assert browser_runner.collect() >= 100
+        assert gc.isenabled()
+    finally:
+        if not was:
+            gc.disable()

@@ -23,6 +23,7 @@ snapshotModule.catch(() => {}); // likewise
 
 const networkFetch = globalThis.fetch; // the boot routes the global one for a while
 const SLICE_MS = 10;
+const COLLECT_IDLE_MS = 250; // how long Python sits without a run before its garbage goes
 // How long Python restored from a snapshot may sit without a run before the stdlib's zip
 // is fetched anyway (for the lab, lazy imports and offline visits).
 const STDLIB_IDLE_MS = 3000;
@@ -94,13 +95,20 @@ async function next() {
   } finally {
     cancelled.delete(msg.id);
     working = null;
-    next();
+    if (queue.length) next();
+    // Idle a while: the garbage of the runs so far is collected then, when no run waits
+    // for it (runs keep the collector off, see browser_runner.run_in_slices). Not at once:
+    // a Stop is often followed by the next Run within moments, which must not wait.
+    else setTimeout(() => { if (working === null && !queue.length) runtime.runner.collect(); },
+      COLLECT_IDLE_MS);
   }
 }
 
 async function runDemo({ runner, cooperative, stdlib }, msg) {
-  // The lab imports more of the stdlib than the demos do: its runs wait for the zip.
+  // The lab imports more of the stdlib than the demos do: its runs wait for the zip. Its
+  // searches make thousands of simulations, so they keep the garbage collector on.
   if (labTask(msg)) {
+    runner.collect();
     stdlib.want();
     await stdlib.settled;
     stdlib.forget();
@@ -301,7 +309,7 @@ async function boot({ id, manifestURL, manifest, stallMs, cached }) {
     const module = pyodide.pyimport("pyodide_demos_runner");
     let lab = null; // the lab's module, imported when a reader first runs their own code
     const runner = { run_json: module.run_json, run_in_slices: module.run_in_slices,
-      lab: () => (lab ??= pyodide.pyimport("pyodide_demos_lab")) };
+      collect: module.collect, lab: () => (lab ??= pyodide.pyimport("pyodide_demos_lab")) };
     mark("imported");
     const cooperative = await canYield(pyodide, module);
     // Where the restored Python looks for its stdlib (asked now, while no run is under way).

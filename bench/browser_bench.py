@@ -337,18 +337,19 @@ HEAVY_RUN = r"""async ([id, heavy]) => {
 
 
 def stop_timings(
-    browser, url: str, figure_id: str, heavy: dict, network: dict | None
-) -> tuple[dict | None, dict | None, int | None]:
-    """Give Stop's figures 300 ms into the heavy run (in the simulation) and at 90% of its
-    length (in the checks or the figure, which take turns of their own), and that length."""
+    browser, url: str, figure_id: str, heavy: dict, network: dict | None, repeat: int = 5
+) -> tuple[list[dict], list[dict], int | None]:
+    """Give Stop's figures, `repeat` times each, 300 ms into the heavy run (in the
+    simulation) and at 90% of its length (in the checks or the figure, which take turns of
+    their own; a run that ends sooner counts no Stop), and that length."""
     tab = Tab(browser, network)
     tab.page.goto(url)
     tab.page.evaluate(CLICK_TO_DIAGRAM, figure_id)  # warm, so Stop meets a running Python
-    early = tab.page.evaluate(STOP, [figure_id, heavy, 300])
+    early = [tab.page.evaluate(STOP, [figure_id, heavy, 300]) for _ in range(repeat)]
     whole = tab.page.evaluate(HEAVY_RUN, [figure_id, heavy])
-    late = tab.page.evaluate(STOP, [figure_id, heavy, int(0.9 * whole)]) if whole else None
+    late = [tab.page.evaluate(STOP, [figure_id, heavy, int(0.9 * whole)]) for _ in range(repeat)]
     tab.close()
-    return early, late, whole
+    return [s for s in early if s], [s for s in late if s] if whole else [], whole
 
 
 def first_figure(output: Path, page: str, demo: str | None = None) -> str:
@@ -400,15 +401,15 @@ def one_network(
         f"hover_{hover_ms}ms_then_click_ms",
         cold_after_hover(browser, base + busiest, figure, hover_ms, network),
     )
-    stop, late, whole = stop_timings(
+    stops, late, whole = stop_timings(
         browser, base + plan["stop_page"], plan["stop_figure"], plan["heavy"], network
     )
-    if late is not None:
-        add("stop_late_to_next_diagram_ms", late["nextMs"])
-        notes.append(f"late Stop: at 90% of the heavy run's {whole} ms")
-    if stop is None:
+    for stop in late:
+        add("stop_late_to_next_diagram_ms", stop["nextMs"])
+    notes.append(f"late Stop: {len(late)} at 90% of the heavy run's {whole} ms")
+    if not stops:
         notes.append("the heavy run ended before Stop")
-    else:
+    for stop in stops:
         add("stop_controls_ms", stop["controlsMs"])
         add("stop_to_next_diagram_ms", stop["nextMs"])
         if stop["nextRunMs"] is not None:
@@ -497,7 +498,10 @@ def report(samples: dict, notes: list[str], rounds: int, output: Path, plan: dic
         hover = next((k for k in median if k[0].startswith("hover_") and k[1] == network), None)
         if bare and hover:
             median[("hover_ratio", network)] = median[hover] / bare
-    print(f"browser benchmark: median of {rounds} fresh chromium profiles, site {output}")
+    print(
+        f"browser benchmark: median of {rounds} fresh chromium profiles (Stop: 5 a round), "
+        f"site {output}"
+    )
     print(
         f"  runs on {plan['busiest']} ({plan['figure']}); Stop on {plan['stop_page']} "
         f"({plan['stop_figure']}, heaviest params); throttled = 20 Mbit/s, 40 ms RTT"

@@ -96,6 +96,9 @@ def axis(scale: TimeScale, top: float, bottom: float, *, grid: bool = True) -> l
     grid_d, tick_d = [], []
     for t in scale.ticks():
         x = num(scale.x(t))
+        # A label centred on the axis's last tick would stick out past the figure's edge
+        # ("300 ms" did, by 3 px): that one ends at its tick instead.
+        anchor = "end" if scale.x1 - scale.x(t) < 1.0 else "middle"
         tick_d.append(f"M{x} {num(bottom)}v4")
         if grid and t > 0:
             grid_d.append(f"M{x} {num(top)}V{num(bottom)}")
@@ -106,7 +109,7 @@ def axis(scale: TimeScale, top: float, bottom: float, *, grid: bool = True) -> l
                 class_="dm-text dm-small dm-muted",
                 x=scale.x(t),
                 y=bottom + 16,
-                text_anchor="middle",
+                text_anchor=anchor,
             )
         )
     out.append(el("path", class_="dm-lane", d="".join(tick_d)))

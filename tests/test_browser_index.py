@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_util import serve
+from browser_util import find_article_with_demos, serve
 
 pytestmark = pytest.mark.browser
 
@@ -117,3 +117,28 @@ def test_pages_fit_a_360_pixel_screen(browser, base_url: str) -> None:
         assert not watched.problems, watched.problems
     finally:
         context.close()
+
+
+# For each figure: whether its diagram box scrolls sideways, and the hint drawn above it.
+SCROLL_HINTS = """() => [...document.querySelectorAll("figure.demo .demo-output")].map((o) => ({
+  overflows: o.scrollWidth > o.clientWidth + 1,
+  hint: getComputedStyle(o, "::before").content,
+}))"""
+
+
+def test_a_diagram_wider_than_a_phone_says_it_scrolls(browser, base_url: str, built_site) -> None:
+    """Phones hide scrollbars, so a diagram that scrolls sideways in its box says so above
+    itself; on a wide screen nothing scrolls and nothing is said."""
+    path = find_article_with_demos(built_site)
+    for width, phone in ((390, True), (1280, False)):
+        context = browser.new_context(viewport={"width": width, "height": 844})
+        try:
+            page = context.new_page()
+            page.goto(base_url + path, wait_until="networkidle")
+            boxes = page.evaluate(SCROLL_HINTS)
+            assert boxes
+            for box in boxes:
+                assert box["overflows"] == phone, (width, box)
+                assert ("Swipe the diagram sideways" in box["hint"]) == phone, (width, box)
+        finally:
+            context.close()

@@ -131,6 +131,9 @@ def _bars(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes) -> list[str]:
         if line is not None:
             label_end[(c, line)] = x0 + 6.2 * len(label) + 4
             cls = "dm-bad" if newer else None
-            parts.append(el("text", label, x=x0, y=y + (14.5 if line else -7.5), class_=cls))
+            # A ringed bar's label keeps clear of the ring's stroke, above or below.
+            clear = 3.0 if newer is not None else 0.0
+            dy = 14.5 + clear if line else -7.5 - clear
+            parts.append(el("text", label, x=x0, y=y + dy, class_=cls))
         out += [f'<g data-t="{kit.tnum(op["ret"])}">', *parts, "</g>"]
     return out

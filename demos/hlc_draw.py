@@ -141,7 +141,9 @@ def operations(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes) -> list[str]
             cls, say = ("hl-x", lost[e["id"]]) if e["id"] in lost else ("hl-w", None)
             box = el("rect", class_=cls, x=x - 4, y=y - 4, width=8, height=8, data_say=say, **at)
             text = e["value"] + " lost" * (say is not None)
-            out += [box, el("text", text, class_=SMALL, x=x - 4, y=y - 8, **at)]
+            # A lost write is ringed (kit.violations): its label goes above the ring.
+            above = 13 if say is not None else 8
+            out += [box, el("text", text, class_=SMALL, x=x - 4, y=y - above, **at)]
     reads = [e for e in trace["events"] if "returns" in e and e.get("op") != "write"]
     out += kit.dots(scale, lanes, reads, "hl-r", r=3)
     return out + kit.labels(scale, lanes, reads, lambda e: e["returns"][0], MUTED, dx=-4, dy=22)

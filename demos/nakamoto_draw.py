@@ -142,9 +142,11 @@ def _marks(trace: dict, scale: kit.TimeScale, lanes: kit.Lanes) -> list[str]:
     deep = [r for r in found if r["dropped"] > 1]
     said = "{node} switches to {new}, dropping {dropped} block(s)"
     out = kit.ticks(scale, lanes, found, "nk-r", say=lambda r: said.format(**r))
-    out += kit.labels(scale, lanes, deep, lambda r: f"-{r['dropped']}", "dm-text nk-t", dx=2, dy=-5)
+    # Labels start past a violation ring's radius (7): a double spend is ringed on the lane
+    # at the very moment a node switches branches, and covered a label right at its tick.
+    out += kit.labels(scale, lanes, deep, lambda r: f"-{r['dropped']}", "dm-text nk-t", dx=9, dy=-5)
     acts = [e for e in trace["events"] if e["kind"] in ("attack", "release")]
     words = {"attack": "goes secret", "release": "publishes"}
     text = lambda e: f"{words[e['kind']]} {len(e.get('blocks', [])) or ''}".strip()  # noqa: E731
     out += kit.ticks(scale, lanes, acts, "nk-q", say=lambda e: f"{e['node']} {text(e)}")
-    return out + kit.labels(scale, lanes, acts, text, "dm-text nk-t", dx=3, dy=11)
+    return out + kit.labels(scale, lanes, acts, text, "dm-text nk-t", dx=9, dy=11)

@@ -150,7 +150,7 @@ def write(config: Config, catalog: Catalog, bundle: Bundle) -> None:
     sources.write(config.output_path / sources.FOLDER, catalog)
     if bundle.snapshot_name:
         # Made when the bundle was planned (the manifest names it only then): cached now.
-        made = _snapshot(config, catalog, bundle, bundle.snapshot_name)
+        made = snapshot.cached(config, bundle.snapshot_name, wheel, bundle.wheel_path)
         shipped = out / bundle.snapshot_name
         if made and (not shipped.is_file() or shipped.stat().st_size != made.stat().st_size):
             shutil.copyfile(made, shipped)

@@ -20,6 +20,7 @@ export class SnapshotExpander {
     this.runs = null; // [[offset, length], ...]
     this.run = 0; // index of the run being filled
     this.filled = 0; // bytes of that run received
+    this.error = null; // why the snapshot cannot be used, once known
     this.sized = new Promise((resolve, reject) => {
       this.resolveSized = resolve;
       this.rejectSized = reject;
@@ -83,12 +84,12 @@ export class SnapshotExpander {
 
   parseHead() {
     const view = new DataView(this.head.buffer);
+    const size = view.getUint32(8, true);
+    const count = view.getUint32(12, true);
     if (this.head.length === HEADER) {
       if (MAGIC.some((byte, i) => this.head[i] !== byte) || view.getUint32(4, true) !== VERSION) {
         throw new Error("these bytes are not a Python snapshot of this site's format");
       }
-      const count = view.getUint32(12, true);
-      const size = view.getUint32(8, true);
       if (size > MAX_MEMORY || count > size) {
         throw new Error(`a snapshot of ${size} bytes in ${count} runs cannot be right`);
       }
@@ -97,8 +98,6 @@ export class SnapshotExpander {
       this.head = whole;
       if (count > 0) return; // the run table follows
     }
-    const size = view.getUint32(8, true);
-    const count = view.getUint32(12, true);
     const runs = [];
     let end = 0;
     for (let i = 0; i < count; i += 1) {
